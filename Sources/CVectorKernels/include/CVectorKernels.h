@@ -1,0 +1,57 @@
+#ifndef CVECTORKERNELS_H
+#define CVECTORKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set level of the kernels below, detected once from cpuid.
+typedef enum {
+    VS_SIMD_PORTABLE = 0, ///< no x86 kernel here: callers use the Swift SIMD kernels
+    VS_SIMD_AVX2 = 1,     ///< AVX2 + FMA (x86-64-v3)
+    VS_SIMD_AVX512 = 2,   ///< AVX-512F (x86-64-v4)
+} vs_simd_level;
+
+/// The best level this CPU supports (0 on non-x86 machines).
+vs_simd_level vs_detect_simd_level(void);
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define VS_HAVE_X86_KERNELS 1
+/// One-to-one kernels: squared L2 distance and inner product of two float vectors of length d.
+float vs_l2sq_avx512(const float *a, const float *b, size_t d);
+float vs_dot_avx512(const float *a, const float *b, size_t d);
+float vs_l2sq_avx2(const float *a, const float *b, size_t d);
+float vs_dot_avx2(const float *a, const float *b, size_t d);
+/// One-to-many kernels: out[i] = distance(query, base + i*d) for n contiguous rows of length d.
+void vs_l2sq_many_avx512(const float *query, const float *base, size_t n, size_t d, float *out);
+void vs_dot_many_avx512(const float *query, const float *base, size_t n, size_t d, float *out);
+void vs_l2sq_many_avx2(const float *query, const float *base, size_t n, size_t d, float *out);
+void vs_dot_many_avx2(const float *query, const float *base, size_t n, size_t d, float *out);
+/// Index of the first i in [start, n) with values[i] + (offsets ? offsets[i] : 0) <= threshold,
+/// or n: the top-k prefilter, which rejects sixteen (eight) candidates per compare.
+size_t vs_next_at_or_below_avx512(const float *values, const float *offsets, size_t start, size_t n, float threshold);
+size_t vs_next_at_or_below_avx2(const float *values, const float *offsets, size_t start, size_t n, float threshold);
+#endif
+
+/// CRC-32 (IEEE 802.3, the zlib / PNG polynomial), continuing from `crc` (start with 0).
+uint32_t vs_crc32(uint32_t crc, const void *data, size_t length);
+
+/// Path of the shared object that defines `symbol` (resolved through symlinks), or NULL.
+/// The caller frees the returned string.
+char *vs_library_path_of(const void *symbol);
+
+/// Number of CPUs this process may run on (its affinity mask), at least 1.
+int vs_available_cores(void);
+
+/// Hints the CPU to fetch the cache line holding `p` (no effect on correctness).
+static inline __attribute__((always_inline)) void vs_prefetch(const void *p) {
+    __builtin_prefetch(p, 0, 3);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,187 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file read sequentially through a buffer, with errors that name the path.
+final class BinaryReader {
+    let path: String
+    let size: Int
+    private let fd: Int32
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var bufferStart = 0  // valid bytes are buffer[bufferStart..<bufferEnd]
+    private var bufferEnd = 0
+    /// Bytes consumed so far (the offset of the next byte).
+    private(set) var offset = 0
+
+    init(path: String, bufferSize: Int = 1 << 20) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw VectorSearchError.io(path: path, reason: String(cString: strerror(errno))) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw VectorSearchError.io(path: path, reason: reason)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw VectorSearchError.io(path: path, reason: "not a regular file")
+        }
+        size = Int(info.st_size)
+        buffer = .allocate(byteCount: bufferSize, alignment: 64)
+    }
+
+    deinit {
+        close(fd)
+        buffer.deallocate()
+    }
+
+    var remaining: Int { size - offset }
+
+    /// Fills `destination` completely; returns false (having read what there was) at end of file.
+    func read(into destination: UnsafeMutableRawBufferPointer) throws -> Bool {
+        var filled = 0
+        while filled < destination.count {
+            if bufferStart == bufferEnd {
+                // Large reads go straight to the destination, skipping the copy.
+                if destination.count - filled >= buffer.count {
+                    let n = try readSome(into: UnsafeMutableRawBufferPointer(rebasing: destination[filled...]))
+                    if n == 0 { return false }
+                    filled += n
+                    offset += n
+                    continue
+                }
+                bufferStart = 0
+                bufferEnd = try readSome(into: buffer)
+                if bufferEnd == 0 { return false }
+            }
+            let n = min(bufferEnd - bufferStart, destination.count - filled)
+            destination.baseAddress!.advanced(by: filled).copyMemory(from: buffer.baseAddress! + bufferStart, byteCount: n)
+            bufferStart += n
+            filled += n
+            offset += n
+        }
+        return true
+    }
+
+    /// Reads one little-endian value of a fixed-width integer or float type.
+    func read<T>(_ type: T.Type) throws -> T? {
+        var value: T? = nil
+        try withUnsafeTemporaryAllocation(byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment) { raw in
+            if try read(into: raw) { value = raw.loadUnaligned(as: T.self) }
+        }
+        return value
+    }
+
+    /// Skips `count` bytes.
+    func skip(_ count: Int) throws -> Bool {
+        let buffered = min(count, bufferEnd - bufferStart)
+        bufferStart += buffered
+        offset += buffered
+        let rest = count - buffered
+        guard rest > 0 else { return true }
+        guard offset + rest <= size else { return false }
+        guard lseek(fd, off_t(offset + rest), SEEK_SET) >= 0 else {
+            throw VectorSearchError.io(path: path, reason: String(cString: strerror(errno)))
+        }
+        offset += rest
+        return true
+    }
+
+    private func readSome(into destination: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let n = Glibc.read(fd, destination.baseAddress, destination.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw VectorSearchError.io(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+}
+
+/// Writes a file atomically: everything goes to a temporary file beside the target, which is
+/// fsynced and renamed over it by ``commit()``. Without a commit, the temporary file is removed
+/// and the target is untouched, so an interrupted save never leaves a broken file.
+final class AtomicFileWriter {
+    let path: String
+    private let temporaryPath: String
+    private var fd: Int32
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var buffered = 0
+    private var committed = false
+
+    init(path: String, bufferSize: Int = 1 << 20) throws {
+        self.path = path
+        temporaryPath = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw VectorSearchError.io(path: path, reason: String(cString: strerror(errno))) }
+        buffer = .allocate(byteCount: bufferSize, alignment: 64)
+    }
+
+    deinit {
+        if !committed {
+            close(fd)
+            unlink(temporaryPath)
+        }
+        buffer.deallocate()
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if buffered + bytes.count > buffer.count { try flush() }
+        if bytes.count >= buffer.count {
+            try writeAll(bytes)
+        } else {
+            (buffer.baseAddress! + buffered).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            buffered += bytes.count
+        }
+    }
+
+    func write<T>(_ value: T) throws {
+        try withUnsafeBytes(of: value) { try write($0) }
+    }
+
+    func write<T>(contentsOf array: [T]) throws {
+        try array.withUnsafeBytes { try write($0) }
+    }
+
+    /// Flushes, fsyncs, renames the temporary file over the target and fsyncs the directory.
+    func commit() throws {
+        try flush()
+        guard fsync(fd) == 0 else { throw VectorSearchError.io(path: path, reason: "fsync: \(String(cString: strerror(errno)))") }
+        close(fd)
+        fd = -1
+        guard rename(temporaryPath, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            committed = true
+            throw VectorSearchError.io(path: path, reason: "rename: \(reason)")
+        }
+        committed = true
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let dirfd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirfd >= 0 {
+            fsync(dirfd)
+            close(dirfd)
+        }
+    }
+
+    private func flush() throws {
+        guard buffered > 0 else { return }
+        try writeAll(UnsafeRawBufferPointer(start: buffer.baseAddress, count: buffered))
+        buffered = 0
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var written = 0
+        while written < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw VectorSearchError.io(path: path, reason: String(cString: strerror(errno)))
+            }
+            written += n
+        }
+    }
+}

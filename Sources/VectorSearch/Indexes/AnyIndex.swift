@@ -1,0 +1,22 @@
+/// An index of any kind, as read from a file whose header names the kind. Switch over it
+/// exhaustively instead of holding an existential.
+public enum AnyIndex: Sendable {
+    case flat(FlatIndex)
+
+    /// Loads whatever kind of index `path` holds.
+    public static func load(from path: String) throws -> AnyIndex {
+        let reader = try IndexFileReader(path: path)
+        switch reader.header.kind {
+        case .flat: return .flat(try FlatIndex.load(from: reader))
+        case .ivf, .hnsw:
+            throw VectorSearchError.invalidArgument(
+                "\(path): \(reader.header.kind.rawValue) indexes are not supported by this build")
+        }
+    }
+
+    public var kind: IndexKind {
+        switch self {
+        case .flat: .flat
+        }
+    }
+}

@@ -1,0 +1,188 @@
+/// Query-time parameters of ``FlatIndex``: none yet (exact search has no knobs).
+public struct FlatSearchParameters: Sendable, Equatable {
+    public init() {}
+}
+
+/// Exact nearest-neighbour search: every query is compared with every vector.
+///
+/// One query is a SIMD scan on one thread (AVX-512 / AVX2 chosen at run time, NEON on arm64);
+/// a batch is a blocked matrix product (sgemm) with the work split over the cores. Use it as
+/// the ground truth for approximate indexes, or on its own up to a few million vectors.
+///
+/// ```swift
+/// let index = try FlatIndex(dimension: 3, metric: .cosine)
+/// try index.add(VectorMatrix([[1, 0, 0], [0, 1, 0]]), ids: [10, 20])
+/// let hits = try index.search([0.9, 0.1, 0], k: 1)   // [Neighbor(id: 10, score: 0.99…)]
+/// ```
+public final class FlatIndex: VectorIndex, @unchecked Sendable {
+    public typealias SearchParameters = FlatSearchParameters
+
+    public let dimension: Int
+    public let metric: Metric
+    // Guarded by `lock`: searches read, add/remove write.
+    let lock = ReadWriteLock()
+    let store: VectorStore
+    private(set) var idMap = IDMap()
+    private var normsSquared: [Float] = []  // ‖x‖² per slot, for L2 batches through sgemm
+    private var nextID: VectorID = 0
+    private let kernels = Kernels.best
+
+    /// An empty index for vectors of `dimension` components compared by `metric`.
+    public init(dimension: Int, metric: Metric) throws {
+        guard dimension > 0 else { throw VectorSearchError.invalidArgument("dimension must be positive, got \(dimension)") }
+        self.dimension = dimension
+        self.metric = metric
+        store = VectorStore(dimension: dimension)
+    }
+
+    public var count: Int { lock.withReadLock { store.count } }
+
+    /// Approximate bytes of memory the index holds (vectors, ids, id map, norms).
+    public var memoryBytes: Int {
+        lock.withReadLock { store.capacity * dimension * 4 + idMap.byteCount + normsSquared.capacity * 4 }
+    }
+
+    /// Whether a vector with this id is in the index.
+    public func contains(id: VectorID) -> Bool { lock.withReadLock { idMap.contains(id) } }
+
+    /// The stored vector for `id` (normalised under cosine), or nil.
+    public func vector(for id: VectorID) -> [Float]? {
+        lock.withReadLock {
+            idMap.slot(of: id).map { Array(UnsafeBufferPointer(start: store.row($0), count: dimension)) }
+        }
+    }
+
+    /// The ids in the index, in storage order.
+    public var ids: [VectorID] { lock.withReadLock { idMap.ids } }
+
+    public func add(_ vectors: VectorMatrix, ids: [VectorID]) throws {
+        try lock.withWriteLock {
+            try VectorValidation.check(vectors, ids: ids, dimension: dimension, metric: metric, contains: idMap.contains)
+            try appendValidated(vectors, ids: ids)
+        }
+    }
+
+    /// Adds vectors with ids continuing after the largest id added so far (0, 1, 2, … for a new
+    /// index), so a file's rows get their row numbers. Returns the ids given.
+    @discardableResult
+    public func add(_ vectors: VectorMatrix) throws -> Range<VectorID> {
+        try lock.withWriteLock {
+            let ids = Array(nextID..<(nextID + VectorID(vectors.count)))
+            try VectorValidation.check(vectors, ids: ids, dimension: dimension, metric: metric, contains: idMap.contains)
+            try appendValidated(vectors, ids: ids)
+            return ids.isEmpty ? nextID..<nextID : ids.first!..<(ids.last! + 1)
+        }
+    }
+
+    private func appendValidated(_ vectors: VectorMatrix, ids: [VectorID]) throws {
+        guard vectors.count > 0 else { return }
+        let first = vectors.withUnsafeBufferPointer { store.append($0.baseAddress!, rows: vectors.count) }
+        register(slots: first..<store.count, ids: ids, normalize: metric == .cosine)
+    }
+
+    /// Records ids and norms for rows already in the store; cosine rows are normalised unless
+    /// they come from a saved index (already unit length: normalising again could move the last bit).
+    func register(slots: Range<Int>, ids: [VectorID], normalize: Bool) {
+        idMap.reserve(idMap.count + ids.count)
+        for id in ids {
+            idMap.append(id)
+            nextID = max(nextID, id &+ 1)
+        }
+        normsSquared.reserveCapacity(store.count)
+        for slot in slots {
+            let row = store.row(slot)
+            let norm = kernels.dot(row, row, dimension)
+            if normalize {
+                let scale = 1 / norm.squareRoot()
+                for j in 0..<dimension { row[j] *= scale }
+            }
+            normsSquared.append(metric == .cosine ? 1 : norm)
+        }
+    }
+
+    @discardableResult
+    public func remove(ids: [VectorID]) -> Int {
+        lock.withWriteLock {
+            var removed = 0
+            for id in ids {
+                guard let slot = idMap.slot(of: id) else { continue }
+                store.removeSwappingLast(slot)
+                idMap.removeSwappingLast(slot)
+                normsSquared[slot] = normsSquared[normsSquared.count - 1]
+                normsSquared.removeLast()
+                removed += 1
+            }
+            return removed
+        }
+    }
+
+    public func search(
+        _ query: UnsafeBufferPointer<Float>, k: Int, parameters: FlatSearchParameters = .init(),
+        into results: UnsafeMutableBufferPointer<Neighbor>
+    ) throws -> Int {
+        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k)
+        guard results.count >= k else {
+            throw VectorSearchError.invalidArgument("results buffer holds \(results.count), k is \(k)")
+        }
+        return lock.withReadLock {
+            withExactSearch { $0.search(query: query.baseAddress!, k: k, into: results.baseAddress!) }
+        }
+    }
+
+    public func search(
+        batch queries: VectorMatrix, k: Int, parameters: FlatSearchParameters = .init(), threads: Int? = nil
+    ) throws -> SearchResults {
+        guard queries.dimension == dimension else {
+            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: queries.dimension, row: nil)
+        }
+        guard k >= 0 else { throw VectorSearchError.invalidArgument("k must be non-negative, got \(k)") }
+        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        if let (row, column) = queries.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
+        return try lock.withReadLock {
+            let k = min(k, store.count)
+            var results = SearchResults(k: k, queryCount: queries.count)
+            try queries.withUnsafeBufferPointer { q in
+                if metric == .cosine {
+                    for row in 0..<queries.count {
+                        let start = q.baseAddress! + row * dimension
+                        if kernels.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
+                    }
+                }
+                results.slots.withUnsafeMutableBufferPointer { slots in
+                    results.counts.withUnsafeMutableBufferPointer { counts in
+                        withExactSearch {
+                            $0.search(
+                                queries: q.baseAddress!, queryCount: queries.count, k: k,
+                                threads: threads ?? Parallel.coreCount,
+                                results: slots.baseAddress!, counts: counts.baseAddress!)
+                        }
+                    }
+                }
+            }
+            return results
+        }
+    }
+
+    /// Runs `body` with a view of the stored rows; call with the lock held.
+    private func withExactSearch<R>(_ body: (ExactSearch) -> R) -> R {
+        idMap.ids.withUnsafeBufferPointer { ids in
+            normsSquared.withUnsafeBufferPointer { norms in
+                body(ExactSearch(
+                    base: store.base, count: store.count, dimension: dimension, metric: metric,
+                    normsSquared: norms.baseAddress, ids: ids.baseAddress, kernels: kernels))
+            }
+        }
+    }
+}
+
+extension FlatIndex {
+    /// The `k` nearest neighbours of `query`, best first.
+    public func search(_ query: [Float], k: Int) throws -> [Neighbor] {
+        try search(query, k: k, parameters: FlatSearchParameters())
+    }
+
+    /// Searches every row of `queries` (batch path: sgemm over all cores, or `threads`).
+    public func search(batch queries: VectorMatrix, k: Int, threads: Int? = nil) throws -> SearchResults {
+        try search(batch: queries, k: k, parameters: FlatSearchParameters(), threads: threads)
+    }
+}

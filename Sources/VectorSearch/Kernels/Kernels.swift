@@ -1,0 +1,134 @@
+import CVectorKernels
+
+/// The instruction-set level of the distance kernels.
+public enum SIMDLevel: String, Sendable, CaseIterable {
+    /// AVX-512F kernels (x86-64-v4), chosen at run time.
+    case avx512
+    /// AVX2 + FMA kernels (x86-64-v3), chosen at run time.
+    case avx2
+    /// Swift SIMD kernels compiled for the build's target (NEON on arm64, SSE2 on baseline x86-64).
+    case portable
+
+    /// The best level this CPU runs.
+    public static let detected: SIMDLevel = {
+        switch vs_detect_simd_level() {
+        case VS_SIMD_AVX512: .avx512
+        case VS_SIMD_AVX2: .avx2
+        default: .portable
+        }
+    }()
+
+    /// Every level this CPU runs, best first.
+    public static var supported: [SIMDLevel] {
+        allCases.filter { $0.rank <= detected.rank }
+    }
+
+    var rank: Int {
+        switch self {
+        case .avx512: 2
+        case .avx2: 1
+        case .portable: 0
+        }
+    }
+
+    /// A human-readable description, as `vectorsearch info` prints it.
+    public var displayName: String {
+        switch self {
+        case .avx512: "AVX-512 (C kernels, runtime dispatch)"
+        case .avx2: "AVX2+FMA (C kernels, runtime dispatch)"
+        case .portable:
+            #if arch(arm64)
+            "NEON (Swift SIMD)"
+            #else
+            "portable Swift SIMD"
+            #endif
+        }
+    }
+}
+
+/// One table of distance functions for one SIMD level, resolved once and called through
+/// plain C function pointers (as hnswlib's `fstdistfunc_`): no existentials, no ARC.
+struct Kernels: @unchecked Sendable {
+    typealias Pair = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int) -> Float
+    typealias Many = @convention(c) (
+        UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?
+    ) -> Void
+    typealias Scan = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Float) -> Int
+
+    let level: SIMDLevel
+    let l2Squared: Pair
+    let dot: Pair
+    let l2SquaredMany: Many
+    let dotMany: Many
+    /// First index in start..<n whose value (+ offset) is at or below a threshold, else n.
+    let nextAtOrBelow: Scan
+
+    /// The kernels for the best level of this CPU.
+    static let best = Kernels(level: .detected)!
+
+    /// The kernels for `level`, or nil when this CPU cannot run them.
+    init?(level: SIMDLevel) {
+        guard level.rank <= SIMDLevel.detected.rank else { return nil }
+        self.level = level
+        switch level {
+        case .portable:
+            l2Squared = { a, b, d in SwiftSIMDKernels.l2Squared(a!, b!, d) }
+            dot = { a, b, d in SwiftSIMDKernels.dot(a!, b!, d) }
+            l2SquaredMany = { q, x, n, d, out in SwiftSIMDKernels.l2SquaredMany(q!, x!, n, d, out!) }
+            dotMany = { q, x, n, d, out in SwiftSIMDKernels.dotMany(q!, x!, n, d, out!) }
+            nextAtOrBelow = { x, offsets, start, n, t in SwiftSIMDKernels.nextAtOrBelow(x!, offsets, start, n, t) }
+        #if arch(x86_64)
+        case .avx512:
+            l2Squared = vs_l2sq_avx512
+            dot = vs_dot_avx512
+            l2SquaredMany = vs_l2sq_many_avx512
+            dotMany = vs_dot_many_avx512
+            nextAtOrBelow = vs_next_at_or_below_avx512
+        case .avx2:
+            l2Squared = vs_l2sq_avx2
+            dot = vs_dot_avx2
+            l2SquaredMany = vs_l2sq_many_avx2
+            dotMany = vs_dot_many_avx2
+            nextAtOrBelow = vs_next_at_or_below_avx2
+        #else
+        case .avx512, .avx2:
+            return nil
+        #endif
+        }
+    }
+
+    /// The internal distance for `metric` (smaller is closer): squared L2, or the negated
+    /// inner product (cosine data is normalised, so that is the negated cosine).
+    @inline(__always)
+    func distance(_ metric: Metric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
+        metric == .l2 ? l2Squared(a, b, d) : -dot(a, b, d)
+    }
+}
+
+/// Distance functions on plain arrays, using the fastest kernels this CPU runs.
+public enum Distance {
+    /// Squared Euclidean distance.
+    public static func l2Squared(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count, "vectors differ in length: \(a.count) and \(b.count)")
+        return Kernels.best.l2Squared(a, b, a.count)
+    }
+
+    /// Inner (dot) product.
+    public static func innerProduct(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count, "vectors differ in length: \(a.count) and \(b.count)")
+        return Kernels.best.dot(a, b, a.count)
+    }
+
+    /// Cosine similarity; 0 when either vector is zero.
+    public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count, "vectors differ in length: \(a.count) and \(b.count)")
+        let k = Kernels.best
+        let denominator = (k.dot(a, a, a.count) * k.dot(b, b, b.count)).squareRoot()
+        return denominator > 0 ? k.dot(a, b, a.count) / denominator : 0
+    }
+
+    /// Euclidean norm.
+    public static func norm(_ a: [Float]) -> Float {
+        Kernels.best.dot(a, a, a.count).squareRoot()
+    }
+}

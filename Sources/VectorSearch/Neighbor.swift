@@ -1,0 +1,37 @@
+/// One search result: the vector's id and its score (see ``Metric`` for what the score means).
+public struct Neighbor: Hashable, Sendable, CustomStringConvertible {
+    public var id: VectorID
+    public var score: Float
+
+    public init(id: VectorID, score: Float) {
+        self.id = id
+        self.score = score
+    }
+
+    public var description: String { "\(id):\(score)" }
+}
+
+/// Results of a batch search: for each query, its neighbours sorted best first.
+///
+/// Stored as one flat buffer of `k` slots per query, so a batch costs one allocation.
+public struct SearchResults: RandomAccessCollection, Sendable {
+    /// The `k` the search was asked for.
+    public let k: Int
+    @usableFromInline var slots: [Neighbor]
+    @usableFromInline var counts: [Int]
+
+    init(k: Int, queryCount: Int) {
+        self.k = k
+        slots = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: k * queryCount)
+        counts = [Int](repeating: 0, count: queryCount)
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { counts.count }
+
+    /// Neighbours of query `query`, best first (fewer than `k` when the index holds fewer).
+    public subscript(query: Int) -> ArraySlice<Neighbor> {
+        let start = query * k
+        return slots[start..<(start + counts[query])]
+    }
+}

@@ -1,0 +1,59 @@
+/// Vectors of one dimension in one contiguous, 64-byte-aligned buffer, row `slot` at
+/// `base + slot * dimension`: the layout the SIMD scans and sgemm read directly.
+final class VectorStore {
+    let dimension: Int
+    private(set) var count = 0
+    private(set) var capacity = 0
+    private(set) var base: UnsafeMutablePointer<Float>
+
+    init(dimension: Int) {
+        self.dimension = dimension
+        base = Self.allocate(floats: dimension)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Bytes of vector data held (not counting spare capacity).
+    var byteCount: Int { count * dimension * MemoryLayout<Float>.stride }
+
+    func row(_ slot: Int) -> UnsafeMutablePointer<Float> { base + slot &* dimension }
+
+    func reserve(_ rows: Int) {
+        guard rows > capacity else { return }
+        let newBase = Self.allocate(floats: rows * dimension)
+        newBase.update(from: base, count: count * dimension)
+        base.deallocate()
+        base = newBase
+        capacity = rows
+    }
+
+    /// Appends `rows` rows copied from `source`; returns the first new slot.
+    @discardableResult
+    func append(_ source: UnsafePointer<Float>, rows: Int) -> Int {
+        if count + rows > capacity { reserve(max(count + rows, capacity * 2, 16)) }
+        row(count).update(from: source, count: rows * dimension)
+        defer { count += rows }
+        return count
+    }
+
+    /// Appends `rows` rows written by `fill` straight into storage (used by loaders, to avoid a
+    /// copy); the rows count only if `fill` returns. Returns the first new slot.
+    func append(rows: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows -> Int {
+        if count + rows > capacity { reserve(max(count + rows, capacity * 2, 16)) }
+        try fill(UnsafeMutableRawBufferPointer(start: row(count), count: rows * dimension * MemoryLayout<Float>.stride))
+        defer { count += rows }
+        return count
+    }
+
+    /// Copies the last row into `slot` and drops the last row (keeps storage dense).
+    func removeSwappingLast(_ slot: Int) {
+        precondition(slot < count)
+        if slot != count - 1 { row(slot).update(from: row(count - 1), count: dimension) }
+        count -= 1
+    }
+
+    private static func allocate(floats: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(floats, 16) * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(floats, 16))
+    }
+}

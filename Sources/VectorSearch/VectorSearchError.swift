@@ -1,0 +1,52 @@
+/// Every error the library throws. Associated values name the file, row, field and the
+/// expected and actual values, so the message says exactly what is wrong and where.
+public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A vector has the wrong number of components.
+    case dimensionMismatch(expected: Int, actual: Int, row: Int?)
+    /// A vector holds NaN or an infinity.
+    case nonFiniteValue(row: Int, column: Int)
+    /// A cosine vector or query of zero length (its direction is undefined).
+    case zeroVector(row: Int?)
+    /// An id that is already in the index.
+    case duplicateID(VectorID)
+    /// An argument outside its valid range.
+    case invalidArgument(String)
+    /// A file that cannot be opened, read or written.
+    case io(path: String, reason: String)
+    /// A malformed embedding file: `row` and `byteOffset` locate the problem when known.
+    case malformedFile(path: String, row: Int?, byteOffset: Int?, reason: String)
+    /// An index file whose bytes are damaged (bad magic, checksum, truncation).
+    case corruptIndex(path: String, reason: String)
+    /// An index file written by a newer format version than this build reads.
+    case unsupportedFormatVersion(path: String, found: UInt32, supported: UInt32)
+    /// An index file of another kind than the one asked for.
+    case wrongIndexKind(path: String, expected: String, found: String)
+
+    public var description: String {
+        switch self {
+        case let .dimensionMismatch(expected, actual, row):
+            return "dimension mismatch\(row.map { " in row \($0)" } ?? ""): expected \(expected), got \(actual)"
+        case let .nonFiniteValue(row, column):
+            return "row \(row) has a non-finite value (NaN or infinity) at column \(column)"
+        case let .zeroVector(row):
+            return "\(row.map { "row \($0)" } ?? "query") is a zero vector: cosine similarity is undefined for it"
+        case let .duplicateID(id):
+            return "id \(id) is already in the index"
+        case let .invalidArgument(message):
+            return message
+        case let .io(path, reason):
+            return "\(path): \(reason)"
+        case let .malformedFile(path, row, byteOffset, reason):
+            var location = ""
+            if let row { location += " row \(row)" }
+            if let byteOffset { location += " (byte \(byteOffset))" }
+            return "\(path):\(location.isEmpty ? "" : location + ":") \(reason)"
+        case let .corruptIndex(path, reason):
+            return "\(path): corrupt index file: \(reason)"
+        case let .unsupportedFormatVersion(path, found, supported):
+            return "\(path): index format version \(found), this build reads up to \(supported); upgrade VectorSearch"
+        case let .wrongIndexKind(path, expected, found):
+            return "\(path): this is a \(found) index, expected \(expected)"
+        }
+    }
+}

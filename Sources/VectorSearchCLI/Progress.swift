@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A progress line on stderr for work that takes more than a second: redrawn in place on a
+/// terminal, a plain line every few seconds otherwise (logs, CI).
+final class ProgressLine {
+    private let label: String
+    private let total: Int
+    private let start = Date()
+    private var lastPrint = Date.distantPast
+    private var printed = false
+    private let interactive = isatty(STDERR_FILENO) != 0
+
+    init(_ label: String, total: Int) {
+        self.label = label
+        self.total = total
+    }
+
+    func update(_ done: Int) {
+        let now = Date()
+        let elapsed = now.timeIntervalSince(start)
+        guard elapsed >= 1, now.timeIntervalSince(lastPrint) >= (interactive ? 0.2 : 5) else { return }
+        lastPrint = now
+        write(done, elapsed: elapsed, final: false)
+    }
+
+    func finish() {
+        guard printed else { return }
+        write(total, elapsed: Date().timeIntervalSince(start), final: true)
+    }
+
+    private func write(_ done: Int, elapsed: Double, final: Bool) {
+        printed = true
+        let percent = total > 0 ? 100 * done / total : 100
+        var line = "\(label): \(done)/\(total) (\(percent)%) \(String(format: "%.1f", elapsed))s"
+        if !final, done > 0, done < total {
+            line += ", about \(String(format: "%.0f", elapsed * Double(total - done) / Double(done)))s left"
+        }
+        if interactive {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (final ? "\n" : "")).utf8))
+        } else {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+}
+
+/// Prints a status line to stderr (keeps stdout for results).
+func status(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Seconds since an arbitrary start, from a monotonic clock.
+func monotonicSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
+/// Peak resident memory of this process, in bytes.
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import VectorSearch
+
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search", abstract: "Search a saved index with every query of a file.",
+        discussion: """
+            Prints one line per query, in query order: the query's row number, then id:score pairs best \
+            first. With --output, writes the ids instead (.ivecs/.ibin/.npy, int32; -1 pads queries \
+            with fewer than k results).
+            """)
+
+    @Option(help: "A saved index.") var index: String
+    @Option(help: "Query vectors (fvecs, bvecs, fbin, npy, jsonl).") var queries: String
+    @Option(help: "Neighbours per query.") var k: Int = 10
+    @Option(help: "Threads (default: every core).") var threads: Int?
+    @Option(help: "Write result ids here instead of printing.") var output: String?
+
+    func run() throws {
+        guard k > 0 else { throw ValidationError("--k must be positive") }
+        let querySet = try EmbeddingFile.read(queries)
+        let results: SearchResults
+        switch try AnyIndex.load(from: index) {
+        case let .flat(flat):
+            results = try flat.search(batch: querySet.vectors, k: k, threads: threads)
+        }
+        if let output {
+            var ids = [Int32](repeating: -1, count: querySet.vectors.count * k)
+            for (q, neighbours) in results.enumerated() {
+                for (rank, neighbour) in neighbours.enumerated() {
+                    guard let id = Int32(exactly: neighbour.id) else {
+                        throw CLIError("id \(neighbour.id) does not fit the int32 of \(output); print the results instead")
+                    }
+                    ids[q * k + rank] = id
+                }
+            }
+            try EmbeddingFile.write(IntegerMatrix(dimension: k, values: ids), to: output)
+        } else {
+            var text = ""
+            for (q, neighbours) in results.enumerated() {
+                text += "\(q)\t" + neighbours.map { "\($0.id):\($0.score)" }.joined(separator: " ") + "\n"
+                if text.utf8.count > 1 << 16 {
+                    print(text, terminator: "")
+                    text = ""
+                }
+            }
+            print(text, terminator: "")
+        }
+    }
+}
