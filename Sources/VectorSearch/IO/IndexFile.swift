@@ -176,8 +176,9 @@ final class IndexFileReader {
 
     private func sectionHeader(_ tag: String) throws -> Int {
         var bytes = [UInt8](repeating: 0, count: IndexFile.sectionHeaderSize)
+        let start = file.offset
         guard try bytes.withUnsafeMutableBytes({ try file.read(into: $0) }) else {
-            throw VectorSearchError.corruptIndex(path: path, reason: "truncated: section '\(tag)' is missing at byte \(file.offset)")
+            throw VectorSearchError.corruptIndex(path: path, reason: "truncated: section '\(tag)' is missing at byte \(start)")
         }
         let found = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self) }
         guard found == IndexFile.fourCC(tag) else {

@@ -47,7 +47,7 @@ enum JSONLEmbeddings {
                     dimension = array.count
                 }
                 for (column, element) in array.enumerated() {
-                    guard !(element is Bool), let number = element as? NSNumber else {
+                    guard let number = element as? NSNumber, !number.isBoolean else {
                         throw fail("embedding[\(column)] is not a number")
                     }
                     let value = number.floatValue
@@ -70,4 +70,9 @@ enum JSONLEmbeddings {
         guard let dimension else { throw VectorSearchError.malformedFile(path: path, row: nil, byteOffset: nil, reason: "no rows") }
         return EmbeddingSet(vectors: try VectorMatrix(dimension: dimension, values: values), ids: idsSeen > 0 ? ids : nil)
     }
+}
+
+extension NSNumber {
+    /// JSON `true`/`false` arrive as NSNumber too; their type encoding is `c` (char).
+    var isBoolean: Bool { String(cString: objCType) == "c" }
 }

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import Testing
+import VectorSearch
+@testable import VectorSearchCLI
+
+/// Parses and runs a command line in process, as `vectorsearch ARGS` would.
+func run(_ arguments: [String]) throws {
+    var command = try VectorSearchCommand.parseAsRoot(arguments)
+    try command.run()
+}
+
+func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "vectorsearch-cli-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite("vectorsearch command line", .serialized)
+struct CLITests {
+    @Test("gen → groundtruth → build → search → bench on a tiny dataset", arguments: ["l2", "cosine"])
+    func endToEnd(metric: String) throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["gen", "--n", "400", "--dim", "12", "--clusters", "5", "--queries", "25", "--seed", "3",
+                 "--metric", metric, "--output", dir])
+        let base = try EmbeddingFile.read("\(dir)/base.fvecs").vectors
+        #expect(base.count == 400 && base.dimension == 12)
+        let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
+        #expect(truth.count == 25 && truth.dimension == 100)
+
+        // The groundtruth command agrees with gen's ground truth.
+        try run(["groundtruth", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs",
+                 "--metric", metric, "--k", "100", "--output", "\(dir)/gt2.ivecs"])
+        #expect(try EmbeddingFile.readIntegers("\(dir)/gt2.ivecs") == truth)
+
+        // build + search: exact search returns the ground truth's top 10 for every query.
+        try run(["build", "--input", "\(dir)/base.fvecs", "--index", "flat", "--metric", metric, "--output", "\(dir)/index.vsidx"])
+        try run(["search", "--index", "\(dir)/index.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10",
+                 "--output", "\(dir)/found.ivecs"])
+        let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
+        for q in 0..<25 { #expect(found[q] == Array(truth[q].prefix(10)), "query \(q)") }
+
+        // bench writes the documented JSON report.
+        try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs",
+                 "--groundtruth", "\(dir)/groundtruth.ivecs", "--index", "flat", "--metric", metric,
+                 "--k", "10", "--threads", "2", "--runs", "1", "--json", "\(dir)/report.json"])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/report.json"))) as! [String: Any]
+        for key in ["version", "index", "metric", "k", "threads", "n_base", "n_queries", "dimension", "build_seconds",
+                    "index_bytes", "peak_rss_bytes", "simd", "blas", "points"] {
+            #expect(json[key] != nil, "missing key \(key)")
+        }
+        #expect(json["version"] as? Int == 1)
+        #expect(json["index"] as? String == "flat")
+        #expect(json["metric"] as? String == metric)
+        #expect(json["n_base"] as? Int == 400 && json["n_queries"] as? Int == 25 && json["dimension"] as? Int == 12)
+        #expect(json["threads"] as? Int == 2)
+        let points = try #require(json["points"] as? [[String: Any]])
+        #expect(points.count == 1)
+        let point = points[0]
+        #expect((point["params"] as? [String: Any])?.isEmpty == true)
+        #expect(point["recall"] as? Double == 1.0)
+        for key in ["qps", "batch_qps", "p50_ms", "p99_ms"] {
+            #expect((point[key] as? Double ?? 0) > 0, "\(key) should be positive")
+        }
+    }
+
+    @Test("search without --output prints one line per query in query order")
+    func printedSearch() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try EmbeddingFile.write(VectorMatrix([[0, 0], [10, 0], [0, 10]]), to: "\(dir)/base.npy")
+        try EmbeddingFile.write(VectorMatrix([[9, 1], [1, 9]]), to: "\(dir)/q.fbin")
+        try run(["build", "--input", "\(dir)/base.npy", "--metric", "l2", "--output", "\(dir)/i.vsidx"])
+        let output = try captureStandardOutput {
+            try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/q.fbin", "--k", "2"])
+        }
+        #expect(output == "0\t1:2.0 0:82.0\n1\t2:2.0 0:82.0\n")
+    }
+
+    @Test("JSONL ids are kept through build and search")
+    func jsonlIDs() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try EmbeddingFile.write(VectorMatrix([[1, 0], [0, 1]]), to: "\(dir)/base.jsonl", ids: [501, 777])
+        try EmbeddingFile.write(VectorMatrix([[0, 2]]), to: "\(dir)/q.fvecs")
+        try run(["build", "--input", "\(dir)/base.jsonl", "--metric", "ip", "--output", "\(dir)/i.vsidx"])
+        try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/q.fvecs", "--k", "1", "--output", "\(dir)/r.ivecs"])
+        #expect(try EmbeddingFile.readIntegers("\(dir)/r.ivecs").values == [777])
+    }
+
+    @Test("bad input gives a clear error")
+    func errors() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        FileManager.default.createFile(atPath: "\(dir)/bad.fvecs", contents: Data([3, 0, 0, 0, 1, 2]))
+        #expect(throws: VectorSearchError.malformedFile(
+            path: "\(dir)/bad.fvecs", row: 0, byteOffset: 0, reason: "truncated: 6 trailing bytes, a row of dimension 3 takes 16")) {
+            try run(["build", "--input", "\(dir)/bad.fvecs", "--output", "\(dir)/i.vsidx"])
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/i.vsidx"))
+        #expect(throws: (any Error).self) { try run(["build", "--input", "x.fvecs", "--metric", "manhattan", "--output", "y"]) }
+        #expect(throws: (any Error).self) { try run(["gen", "--n", "0", "--dim", "3", "--output", dir]) }
+        #expect(throws: VectorSearchError.self) { try run(["search", "--index", "\(dir)/none.vsidx", "--queries", "\(dir)/bad.fvecs"]) }
+    }
+
+    @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench"])
+    func help(command: String) throws {
+        let text = VectorSearchCommand.helpMessage(for: try #require(
+            VectorSearchCommand.configuration.subcommands.first { $0.configuration.commandName == command }))
+        #expect(text.contains("USAGE: vectorsearch \(command)"))
+    }
+
+    @Test("info names the SIMD level and the BLAS library")
+    func info() throws {
+        let output = try captureStandardOutput { try run(["info"]) }
+        #expect(output.contains("simd:    \(SIMDLevel.detected.displayName)"))
+        #expect(output.contains("blas:"))
+        #expect(output.contains("\(VectorSearchLibrary.coreCount) cores"))
+    }
+}
+
+/// Runs `body` with stdout redirected to a pipe and returns what it printed.
+func captureStandardOutput(_ body: () throws -> Void) throws -> String {
+    fflush(nil)
+    let saved = dup(STDOUT_FILENO)
+    let pipe = Pipe()
+    dup2(pipe.fileHandleForWriting.fileDescriptor, STDOUT_FILENO)
+    defer {
+        fflush(nil)
+        dup2(saved, STDOUT_FILENO)
+        close(saved)
+    }
+    try body()
+    fflush(nil)
+    dup2(saved, STDOUT_FILENO)
+    pipe.fileHandleForWriting.closeFile()
+    return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+}

@@ -1,0 +1,124 @@
+import Testing
+@testable import VectorSearch
+
+@Suite("Distance kernels against a scalar reference")
+struct KernelTests {
+    static let dimensions = [1, 3, 7, 15, 16, 17, 31, 33, 64, 100, 128, 384, 1000]
+
+    static func reference(_ a: [Float], _ b: [Float]) -> (l2: Double, dot: Double, magnitude: Double) {
+        var l2 = 0.0, dot = 0.0, magnitude = 0.0
+        for (x, y) in zip(a.map(Double.init), b.map(Double.init)) {
+            l2 += (x - y) * (x - y)
+            dot += x * y
+            magnitude += abs(x * y) + x * x + y * y
+        }
+        return (l2, dot, magnitude)
+    }
+
+    @Test("one-to-one kernels at every supported SIMD level", arguments: SIMDLevel.supported)
+    func oneToOne(level: SIMDLevel) throws {
+        let kernels = try #require(Kernels(level: level))
+        for d in Self.dimensions {
+            let m = randomMatrix(rows: 2, dimension: d, seed: UInt64(d))
+            let a = m[0], b = m[1]
+            let ref = Self.reference(a, b)
+            let tolerance = 1e-6 * ref.magnitude + 1e-7
+            #expect(abs(Double(kernels.l2Squared(a, b, d)) - ref.l2) <= tolerance, "l2 d=\(d) \(level)")
+            #expect(abs(Double(kernels.dot(a, b, d)) - ref.dot) <= tolerance, "dot d=\(d) \(level)")
+            #expect(kernels.l2Squared(a, a, d) == 0, "l2 of a vector with itself, d=\(d)")
+        }
+    }
+
+    @Test("one-to-many kernels equal one-to-one calls", arguments: SIMDLevel.supported)
+    func oneToMany(level: SIMDLevel) throws {
+        let kernels = try #require(Kernels(level: level))
+        for d in Self.dimensions {
+            let rows = 37
+            let base = randomMatrix(rows: rows, dimension: d, seed: 100 + UInt64(d))
+            let query = randomMatrix(rows: 1, dimension: d, seed: 200 + UInt64(d))[0]
+            var l2 = [Float](repeating: -1, count: rows), dot = [Float](repeating: -1, count: rows)
+            base.withUnsafeBufferPointer { b in
+                kernels.l2SquaredMany(query, b.baseAddress, rows, d, &l2)
+                kernels.dotMany(query, b.baseAddress, rows, d, &dot)
+            }
+            for r in 0..<rows {
+                let ref = Self.reference(query, base[r])
+                let tolerance = 1e-6 * ref.magnitude + 1e-7
+                #expect(abs(Double(l2[r]) - ref.l2) <= tolerance, "l2Many d=\(d) row \(r)")
+                #expect(abs(Double(dot[r]) - ref.dot) <= tolerance, "dotMany d=\(d) row \(r)")
+            }
+        }
+    }
+
+    @Test("the SIMD threshold scan finds exactly the scalar answer", arguments: SIMDLevel.supported)
+    func thresholdScan(level: SIMDLevel) throws {
+        let kernels = try #require(Kernels(level: level))
+        for n in [0, 1, 5, 15, 16, 17, 40, 100] {
+            let values = randomMatrix(rows: 1, dimension: max(n, 1), seed: UInt64(n))[0].prefix(n).map { $0 }
+            let offsets = randomMatrix(rows: 1, dimension: max(n, 1), seed: UInt64(n) + 9)[0].prefix(n).map { $0 }
+            for threshold: Float in [-3, -1, 0, 0.5, 2, .infinity] {
+                for start in Set([0, n / 2, max(n - 1, 0), n]) {
+                    let plain = (start..<n).first { values[$0] <= threshold } ?? n
+                    let shifted = (start..<n).first { values[$0] + offsets[$0] <= threshold } ?? n
+                    #expect(kernels.nextAtOrBelow(values, nil, start, n, threshold) == plain)
+                    #expect(kernels.nextAtOrBelow(values, offsets, start, n, threshold) == shifted)
+                }
+            }
+        }
+    }
+
+    @Test("the best level is the one the CPU reports")
+    func detectedLevel() {
+        #expect(Kernels.best.level == SIMDLevel.detected)
+        #expect(SIMDLevel.supported.contains(.portable))
+        #if arch(x86_64)
+        #expect(SIMDLevel.supported.count >= 1)
+        #else
+        #expect(SIMDLevel.detected == .portable)
+        #endif
+    }
+
+    @Test("public Distance functions")
+    func publicDistance() {
+        let a: [Float] = [3, 4, 0], b: [Float] = [0, 4, 3]
+        #expect(Distance.l2Squared(a, b) == 18)
+        #expect(Distance.innerProduct(a, b) == 16)
+        #expect(abs(Distance.cosine(a, b) - 16.0 / 25.0) < 1e-6)
+        #expect(Distance.norm(a) == 5)
+        #expect(Distance.cosine(a, [0, 0, 0]) == 0)
+    }
+}
+
+@Suite("Top-k selection")
+struct TopKTests {
+    func select(_ distances: [Float], ids: [VectorID], k: Int) -> [Neighbor] {
+        var storage = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: max(k, 1))
+        return storage.withUnsafeMutableBufferPointer { buffer in
+            var heap = TopKHeap(storage: buffer.baseAddress!, capacity: k)
+            distances.withUnsafeBufferPointer { d in
+                ids.withUnsafeBufferPointer { i in
+                    heap.offer(distances: d.baseAddress!, offsets: nil, count: d.count, ids: i.baseAddress, firstID: 0, kernels: .best)
+                }
+            }
+            let n = heap.sortBestFirst()
+            return Array(buffer[0..<n])
+        }
+    }
+
+    @Test("matches a full sort with ties broken by smaller id")
+    func matchesSort() {
+        var random = SplitMix64(seed: 7)
+        for n in [0, 1, 2, 10, 33, 500] {
+            // Few distinct values, so many ties.
+            let distances = (0..<n).map { _ in Float(random.next() % 7) }
+            let ids = (0..<n).map { _ in random.next() % 1_000_000 }
+            let expected = zip(distances, ids).sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+            for k in [0, 1, 3, 10, n, n + 5] {
+                let got = select(distances, ids: ids, k: k)
+                #expect(got.count == min(k, n))
+                #expect(got.map(\.id) == expected.prefix(k).map(\.1), "n=\(n) k=\(k)")
+                #expect(got.map(\.score) == expected.prefix(k).map(\.0))
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+@testable import VectorSearch
+
+/// Deterministic pseudo-random floats for tests.
+func randomMatrix(rows: Int, dimension: Int, seed: UInt64) -> VectorMatrix {
+    var random = SplitMix64(seed: seed)
+    let values = (0..<(rows * dimension)).map { _ in random.nextGaussian() }
+    return try! VectorMatrix(dimension: dimension, values: values)
+}
+
+/// A fresh temporary directory, removed by the caller with `cleanup`.
+func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "vectorsearch-tests-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+func cleanup(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+
+/// Brute-force reference in Double: all vectors scored, sorted best first, ties by smaller id.
+func referenceSearch(
+    base: VectorMatrix, ids: [VectorID], query: [Float], metric: Metric, k: Int
+) -> [(id: VectorID, score: Double)] {
+    let q = query.map(Double.init)
+    let qNorm = q.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    var scored: [(id: VectorID, score: Double)] = []
+    for row in 0..<base.count {
+        let x = base[row].map(Double.init)
+        let score: Double
+        switch metric {
+        case .l2: score = zip(x, q).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+        case .innerProduct: score = zip(x, q).reduce(0) { $0 + $1.0 * $1.1 }
+        case .cosine:
+            let xNorm = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            score = zip(x, q).reduce(0) { $0 + $1.0 * $1.1 } / (xNorm * qNorm)
+        }
+        scored.append((ids[row], score))
+    }
+    scored.sort { a, b in
+        if a.score != b.score { return metric == .l2 ? a.score < b.score : a.score > b.score }
+        return a.id < b.id
+    }
+    return Array(scored.prefix(k))
+}
+
+extension Array where Element == Float {
+    func writeBytes(to path: String, prefix: [UInt8] = []) {
+        var data = Data(prefix)
+        withUnsafeBytes { data.append(contentsOf: $0) }
+        _ = FileManager.default.createFile(atPath: path, contents: data)
+    }
+}
+
+func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    withUnsafeBytes(of: value.littleEndian) { Array($0) }
+}
+
+/// A matrix from literal rows (for expectations).
+func rows(_ values: [[Float]]) -> VectorMatrix { try! VectorMatrix(values) }
