@@ -94,6 +94,7 @@ struct BenchCommand: ParsableCommand {
                 p50Milliseconds: 1000 * Self.percentile(latencies, 0.50),
                 p99Milliseconds: 1000 * Self.percentile(latencies, 0.99))])
         print(report.table)
+        fflush(nil)
         if abs(batchRecall - recall) > 1e-9 {
             status(String(format: "note: batch recall %.4f differs from single-query recall %.4f (near-ties)", batchRecall, recall))
         }
@@ -179,9 +180,9 @@ struct BenchmarkReport: Codable {
         ]
         for point in points {
             let params = point.params.isEmpty ? "-" : point.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-            lines.append(String(
-                format: "%-12@  %9.4f   %14.1f   %25.1f   %6.3f   %6.3f",
-                params as NSString, point.recall, point.qps, point.batchQPS, point.p50Milliseconds, point.p99Milliseconds))
+            lines.append(params.padding(toLength: max(12, params.count), withPad: " ", startingAt: 0) + String(
+                format: "  %9.4f   %14.1f   %25.1f   %6.3f   %6.3f",
+                point.recall, point.qps, point.batchQPS, point.p50Milliseconds, point.p99Milliseconds))
         }
         return lines.joined(separator: "\n")
     }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job on the bundled sample: build an exact index from an embedding file, search it,
+# and benchmark it against the exact ground truth.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+swift build -c release --product vectorsearch
+bin=.build/release/vectorsearch
+data=data/pypi-minilm-2k
+$bin info
+$bin build --input $data/base.fvecs --index flat --metric cosine --output .build/demo-flat.vsidx
+echo "--- top 3 for the first two queries (query row, then id:cosine) ---"
+$bin search --index .build/demo-flat.vsidx --queries $data/query.fvecs --k 3 > .build/demo-search.txt
+head -n 2 .build/demo-search.txt
+echo "--- benchmark ---"
+$bin bench --base $data/base.fvecs --queries $data/query.fvecs --groundtruth $data/groundtruth.ivecs \
+  --index flat --metric cosine --k 10 --json .build/demo-bench.json
