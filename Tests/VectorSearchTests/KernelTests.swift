@@ -17,7 +17,7 @@ struct KernelTests {
 
     @Test("one-to-one kernels at every supported SIMD level", arguments: SIMDLevel.supported)
     func oneToOne(level: SIMDLevel) throws {
-        let kernels = try #require(Kernels(level: level))
+        let kernels = try #require(DistanceKernels(level: level))
         for d in Self.dimensions {
             let m = randomMatrix(rows: 2, dimension: d, seed: UInt64(d))
             let a = m[0], b = m[1]
@@ -31,7 +31,7 @@ struct KernelTests {
 
     @Test("one-to-many kernels equal one-to-one calls", arguments: SIMDLevel.supported)
     func oneToMany(level: SIMDLevel) throws {
-        let kernels = try #require(Kernels(level: level))
+        let kernels = try #require(DistanceKernels(level: level))
         for d in Self.dimensions {
             let rows = 37
             let base = randomMatrix(rows: rows, dimension: d, seed: 100 + UInt64(d))
@@ -52,7 +52,7 @@ struct KernelTests {
 
     @Test("the SIMD threshold scan finds exactly the scalar answer", arguments: SIMDLevel.supported)
     func thresholdScan(level: SIMDLevel) throws {
-        let kernels = try #require(Kernels(level: level))
+        let kernels = try #require(DistanceKernels(level: level))
         for n in [0, 1, 5, 15, 16, 17, 40, 100] {
             let values = randomMatrix(rows: 1, dimension: max(n, 1), seed: UInt64(n))[0].prefix(n).map { $0 }
             let offsets = randomMatrix(rows: 1, dimension: max(n, 1), seed: UInt64(n) + 9)[0].prefix(n).map { $0 }
@@ -69,7 +69,7 @@ struct KernelTests {
 
     @Test("the best level is the one the CPU reports")
     func detectedLevel() {
-        #expect(Kernels.best.level == SIMDLevel.detected)
+        #expect(DistanceKernels.best.level == SIMDLevel.detected)
         #expect(SIMDLevel.supported.contains(.portable))
         #if arch(x86_64)
         #expect(SIMDLevel.supported.count >= 1)

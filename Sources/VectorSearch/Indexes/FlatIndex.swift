@@ -25,7 +25,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     private(set) var idMap = IDMap()
     private var normsSquared: [Float] = []  // ‖x‖² per slot, for L2 batches through sgemm
     private var nextID: VectorID = 0
-    private let kernels = Kernels.best
+    private let kernels = DistanceKernels.best
 
     /// An empty index for vectors of `dimension` components compared by `metric`.
     public init(dimension: Int, metric: Metric) throws {

@@ -81,7 +81,7 @@ enum VectorValidation {
             try vectors.withUnsafeBufferPointer { values in
                 for row in 0..<vectors.count {
                     let start = values.baseAddress! + row * dimension
-                    if Kernels.best.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
+                    if DistanceKernels.best.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
                 }
             }
         }
@@ -95,7 +95,7 @@ enum VectorValidation {
         for i in 0..<query.count where !query[i].isFinite {
             throw VectorSearchError.nonFiniteValue(row: 0, column: i)
         }
-        if metric == .cosine, Kernels.best.dot(query.baseAddress!, query.baseAddress!, dimension) == 0 {
+        if metric == .cosine, DistanceKernels.best.dot(query.baseAddress!, query.baseAddress!, dimension) == 0 {
             throw VectorSearchError.zeroVector(row: nil)
         }
     }

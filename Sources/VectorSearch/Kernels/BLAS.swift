@@ -54,8 +54,9 @@ public enum BLAS {
         return dlsym(handle, name)
     }
 
-    /// C[m×n] = alpha · A[m×k] · B[n×k]ᵀ, all row-major with leading dimensions `k`, `k`, `ldc`.
-    static func productWithTranspose(
+    /// C[m×n] = alpha · A[m×k] · B[n×k]ᵀ (one `cblas_sgemm`), all row-major with leading
+    /// dimensions `k`, `k` and `ldc`: every row of A against every row of B.
+    public static func productWithTranspose(
         m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {

@@ -13,15 +13,15 @@ struct ExactSearch {
     let normsSquared: UnsafePointer<Float>?
     /// External id per row; nil means the row number is the id.
     let ids: UnsafePointer<VectorID>?
-    let kernels: Kernels
+    let kernels: DistanceKernels
 
     /// Rows scored per kernel call in a single-query scan: the distances stay in L1.
     static let scanChunk = 256
     /// Batches of at least this many queries go through sgemm.
     static let blasMinimumQueries = 16
-    /// sgemm block: queries × base rows. 128 × 2048 floats (1 MiB) of scores per worker keeps
-    /// the top-k pass in L2 while the product stays near peak speed (measured: BENCHMARKS.md).
-    static let queryBlock = 128
+    /// sgemm block: queries × base rows, 2 MiB of scores per worker. Measured on 1000 × 50k × 384
+    /// (BENCHMARKS.md): 256 × 2048 runs within 2–8 % of one bare sgemm; 128-query blocks cost 12–20 %.
+    static let queryBlock = 256
     static let baseBlock = 2048
 
     /// Searches one query; writes up to `k` neighbours best first into `out` with public scores.

@@ -48,26 +48,39 @@ public enum SIMDLevel: String, Sendable, CaseIterable {
 
 /// One table of distance functions for one SIMD level, resolved once and called through
 /// plain C function pointers (as hnswlib's `fstdistfunc_`): no existentials, no ARC.
-struct Kernels: @unchecked Sendable {
-    typealias Pair = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int) -> Float
-    typealias Many = @convention(c) (
+///
+/// For hot loops over raw buffers; ``Distance`` has the same functions on arrays.
+/// ```swift
+/// let kernels = DistanceKernels.best
+/// let d = kernels.l2Squared(a, b, dimension)          // one pair
+/// kernels.dotMany(query, rows, rowCount, dimension, out) // one query against contiguous rows
+/// ```
+public struct DistanceKernels: @unchecked Sendable {
+    public typealias Pair = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int) -> Float
+    public typealias Many = @convention(c) (
         UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?
     ) -> Void
-    typealias Scan = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Float) -> Int
+    public typealias Scan = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Float) -> Int
 
-    let level: SIMDLevel
-    let l2Squared: Pair
-    let dot: Pair
-    let l2SquaredMany: Many
-    let dotMany: Many
-    /// First index in start..<n whose value (+ offset) is at or below a threshold, else n.
-    let nextAtOrBelow: Scan
+    /// The instruction set these kernels use.
+    public let level: SIMDLevel
+    /// Squared L2 distance of two vectors: `(a, b, dimension)`.
+    public let l2Squared: Pair
+    /// Inner product of two vectors: `(a, b, dimension)`.
+    public let dot: Pair
+    /// Squared L2 distances of one query to `n` contiguous rows: `(query, rows, n, dimension, out)`.
+    public let l2SquaredMany: Many
+    /// Inner products of one query with `n` contiguous rows: `(query, rows, n, dimension, out)`.
+    public let dotMany: Many
+    /// First index in `start..<n` whose value (plus offset, if offsets are given) is at or below
+    /// a threshold, else `n`: `(values, offsets, start, n, threshold)`.
+    public let nextAtOrBelow: Scan
 
     /// The kernels for the best level of this CPU.
-    static let best = Kernels(level: .detected)!
+    public static let best = DistanceKernels(level: .detected)!
 
     /// The kernels for `level`, or nil when this CPU cannot run them.
-    init?(level: SIMDLevel) {
+    public init?(level: SIMDLevel) {
         guard level.rank <= SIMDLevel.detected.rank else { return nil }
         self.level = level
         switch level {
@@ -110,25 +123,25 @@ public enum Distance {
     /// Squared Euclidean distance.
     public static func l2Squared(_ a: [Float], _ b: [Float]) -> Float {
         precondition(a.count == b.count, "vectors differ in length: \(a.count) and \(b.count)")
-        return Kernels.best.l2Squared(a, b, a.count)
+        return DistanceKernels.best.l2Squared(a, b, a.count)
     }
 
     /// Inner (dot) product.
     public static func innerProduct(_ a: [Float], _ b: [Float]) -> Float {
         precondition(a.count == b.count, "vectors differ in length: \(a.count) and \(b.count)")
-        return Kernels.best.dot(a, b, a.count)
+        return DistanceKernels.best.dot(a, b, a.count)
     }
 
     /// Cosine similarity; 0 when either vector is zero.
     public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
         precondition(a.count == b.count, "vectors differ in length: \(a.count) and \(b.count)")
-        let k = Kernels.best
+        let k = DistanceKernels.best
         let denominator = (k.dot(a, a, a.count) * k.dot(b, b, b.count)).squareRoot()
         return denominator > 0 ? k.dot(a, b, a.count) / denominator : 0
     }
 
     /// Euclidean norm.
     public static func norm(_ a: [Float]) -> Float {
-        Kernels.best.dot(a, a, a.count).squareRoot()
+        DistanceKernels.best.dot(a, a, a.count).squareRoot()
     }
 }

@@ -74,7 +74,7 @@ struct TopKHeap {
     @inline(__always)
     mutating func offer(
         distances: UnsafePointer<Float>, offsets: UnsafePointer<Float>?, count n: Int,
-        ids: UnsafePointer<VectorID>?, firstID: VectorID, kernels: Kernels
+        ids: UnsafePointer<VectorID>?, firstID: VectorID, kernels: DistanceKernels
     ) {
         var j = 0
         while true {

@@ -1,0 +1,16 @@
+// swift-tools-version: 6.0
+// Benchmarks live in their own package so users of the library never resolve their dependencies.
+import PackageDescription
+
+let package = Package(
+    name: "VectorSearchBenchmarks",
+    dependencies: [.package(name: "VectorSearch", path: "..")],
+    targets: [
+        // A plain streaming read (the memory-bandwidth bound of a single-query scan).
+        .target(name: "CBandwidth"),
+        .executableTarget(
+            name: "vsbench",
+            dependencies: ["CBandwidth", .product(name: "VectorSearch", package: "VectorSearch")]
+        ),
+    ]
+)

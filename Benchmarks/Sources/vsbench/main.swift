@@ -1,0 +1,127 @@
+// Micro-benchmarks behind BENCHMARKS.md. Usage:
+//   vsbench kernels                      ns per distance, every SIMD level, d = 128, 384, 768, 1536
+//   vsbench scan  [BASE.fvecs]           single-query flat scan vs a plain streaming read of the same buffer
+//   vsbench batch [BASE.fvecs QUERY.fvecs] batched exact search vs one bare sgemm of the same shape
+// Without files, scan and batch use 50,000 × 384 synthetic vectors and 1,000 queries.
+import CBandwidth
+import Foundation
+import VectorSearch
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// Best of `repeats` timings of `body`, in seconds.
+func best(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
+    var fastest = Double.infinity
+    for _ in 0..<repeats {
+        let start = now()
+        try body()
+        fastest = min(fastest, now() - start)
+    }
+    return fastest
+}
+
+func data(_ arguments: ArraySlice<String>) throws -> (base: VectorMatrix, queries: VectorMatrix) {
+    if arguments.count >= 2 {
+        return (try EmbeddingFile.read(arguments[arguments.startIndex]).vectors,
+                try EmbeddingFile.read(arguments[arguments.startIndex + 1]).vectors)
+    }
+    if let path = arguments.first {
+        let base = try EmbeddingFile.read(path).vectors
+        return (base, try VectorMatrix(dimension: base.dimension, values: Array(base.values.prefix(1000 * base.dimension))))
+    }
+    return try SyntheticData.clustered(count: 50_000, queries: 1000, dimension: 384, clusters: 100, seed: 1)
+}
+
+func kernels() {
+    print("ns per distance (one query against rows resident in L2, best of 5)")
+    print("level      op          d=128    d=384    d=768   d=1536")
+    for level in SIMDLevel.supported {
+        let k = DistanceKernels(level: level)!
+        for (name, many) in [("l2 many", k.l2SquaredMany), ("dot many", k.dotMany)] {
+            var line = level.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0) + name.padding(toLength: 10, withPad: " ", startingAt: 0)
+            for d in [128, 384, 768, 1536] {
+                let rows = (256 * 1024) / (d * 4)  // 256 KiB of rows
+                let base = SyntheticDataRows.make(rows * d), query = SyntheticDataRows.make(d)
+                var out = [Float](repeating: 0, count: rows)
+                let reps = max(1, 2_000_000 / (rows * d / 64))
+                let t = best(5) { for _ in 0..<reps { many(query, base, rows, d, &out) } }
+                line += String(format: "%9.1f", t / Double(reps * rows) * 1e9)
+            }
+            print(line)
+        }
+        var line = level.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0) + "l2 pair   "
+        for d in [128, 384, 768, 1536] {
+            let a = SyntheticDataRows.make(d), b = SyntheticDataRows.make(d)
+            var sink: Float = 0
+            let reps = 200_000
+            let t = best(5) { for _ in 0..<reps { sink += k.l2Squared(a, b, d) } }
+            if sink == .infinity { print(sink) }
+            line += String(format: "%9.1f", t / Double(reps) * 1e9)
+        }
+        print(line)
+    }
+}
+
+enum SyntheticDataRows {
+    static func make(_ n: Int) -> [Float] { (0..<n).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 } }
+}
+
+func scan(_ arguments: ArraySlice<String>) throws {
+    let (base, queries) = try data(arguments)
+    let index = try FlatIndex(dimension: base.dimension, metric: .innerProduct)
+    try index.add(base)
+    let bytes = Double(base.values.count * 4)
+    let read = try base.withUnsafeBufferPointer { buffer in
+        var sink: Float = 0
+        let t = best(20) { sink += bench_stream_sum(buffer.baseAddress!, buffer.count) }
+        if sink.isNaN { throw CancellationError() }
+        return t
+    }
+    let n = min(200, queries.count)
+    var perQuery = [Double]()
+    for round in 0..<3 {
+        let t = try best(1) { for q in 0..<n { _ = try index.search(queries[q], k: 10) } }
+        if round > 0 { perQuery.append(t / Double(n)) }
+    }
+    let scanTime = perQuery.min()!
+    print(String(format: "buffer %d × %d floats = %.1f MB", base.count, base.dimension, bytes / 1e6))
+    print(String(format: "plain streaming read:  %.3f ms  %.1f GB/s", read * 1e3, bytes / read / 1e9))
+    print(String(format: "single-query scan:     %.3f ms  %.1f GB/s  (%.0f%% of the streaming read, k=10, best pass of %d queries)",
+                 scanTime * 1e3, bytes / scanTime / 1e9, 100 * read / scanTime, n))
+}
+
+func batch(_ arguments: ArraySlice<String>) throws {
+    let (base, queries) = try data(arguments)
+    let d = base.dimension, n = base.count, m = queries.count
+    let index = try FlatIndex(dimension: d, metric: .innerProduct)
+    try index.add(base)
+    var c = [Float](repeating: 0, count: m * n)
+    let sgemm = best(5) {
+        base.withUnsafeBufferPointer { b in
+            queries.withUnsafeBufferPointer { q in
+                BLAS.productWithTranspose(m: m, n: n, k: d, alpha: 1, a: q.baseAddress!, b: b.baseAddress!, c: &c, ldc: n)
+            }
+        }
+    }
+    c = []
+    let flops = 2.0 * Double(m) * Double(n) * Double(d)
+    print(String(format: "bare sgemm %d×%d×%d (OpenBLAS, %d threads): %.1f ms, %.0f GFLOP/s",
+                 m, n, d, BLAS.threads ?? 1, sgemm * 1e3, flops / sgemm / 1e9))
+    for threads in [1, VectorSearchLibrary.coreCount] {
+        let t = try best(5) { _ = try index.search(batch: queries, k: 10, threads: threads) }
+        print(String(format: "batch search, k=10, %d thread(s): %.1f ms = %.0f queries/s (%.2fx the bare sgemm time)",
+                     threads, t * 1e3, Double(m) / t, t / sgemm))
+    }
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+switch arguments.first {
+case "kernels": kernels()
+case "scan": try scan(arguments.dropFirst())
+case "batch": try batch(arguments.dropFirst())
+default: print("usage: vsbench kernels | scan [BASE] | batch [BASE QUERIES]")
+}
