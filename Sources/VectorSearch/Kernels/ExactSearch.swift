@@ -19,10 +19,11 @@ struct ExactSearch {
     static let scanChunk = 256
     /// Batches of at least this many queries go through sgemm.
     static let blasMinimumQueries = 16
-    /// sgemm block: queries × base rows, 2 MiB of scores per worker. Measured on 1000 × 50k × 384
-    /// (BENCHMARKS.md): 256 × 2048 runs within 2–8 % of one bare sgemm; 128-query blocks cost 12–20 %.
-    static let queryBlock = 256
-    static let baseBlock = 2048
+    /// sgemm block: queries × base rows, at most 4 MiB of scores per worker. Large query blocks
+    /// pack each base block once for many queries. Measured on 1000 × 50k × 384 (BENCHMARKS.md):
+    /// 1024 × 1024 runs at 0.92–1.12x one bare sgemm; 256 × 2048 at 1.08–1.18x; 128-query blocks 1.12–1.20x.
+    static let queryBlock = 1024
+    static let baseBlock = 1024
 
     /// Searches one query; writes up to `k` neighbours best first into `out` with public scores.
     func search(query: UnsafePointer<Float>, k: Int, into out: UnsafeMutablePointer<Neighbor>) -> Int {
