@@ -42,7 +42,7 @@ public struct VectorMatrix: Sendable, Equatable {
         self.values = []
     }
 
-    /// Row `index` as a new array.
+    /// Row `row` as a new array.
     public subscript(row: Int) -> [Float] {
         Array(values[(row * dimension)..<((row + 1) * dimension)])
     }

@@ -1,5 +1,10 @@
 import CVectorKernels
 
+// Index and embedding files are little-endian and read straight into memory.
+#if _endian(big)
+#error("VectorSearch reads and writes little-endian files directly; big-endian hosts are not supported")
+#endif
+
 /// The kinds of index a file can hold, each with a four-character code in the header.
 public enum IndexKind: String, Sendable, CaseIterable {
     case flat, ivf, hnsw
