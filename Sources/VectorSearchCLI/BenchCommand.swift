@@ -8,9 +8,10 @@ struct BenchCommand: ParsableCommand {
         abstract: "Build an index and measure recall@k, queries/s (one at a time and batched), latency and memory.",
         discussion: """
             Single queries run one at a time on one thread; the batch runs every query in one call \
-            over --threads threads (best of --runs). Ground truth rows are row numbers of the base \
-            file (as `vectorsearch gen` and `groundtruth` write them). --json writes the report in \
-            the stable schema documented in the README.
+            over --threads threads (best of --runs). For HNSW, each --sweep-ef value is one point, and \
+            the queries/s at recall 0.90, 0.95 and 0.99 are interpolated between points. Ground truth \
+            rows are row numbers of the base file (as `vectorsearch gen` and `groundtruth` write \
+            them). --json writes the report in the stable schema documented in the README.
             """)
 
     @Option(help: "Base vectors (fvecs, bvecs, fbin, npy, jsonl).") var base: String
@@ -18,14 +19,31 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Ground truth (.ivecs, .ibin or .npy): exact neighbour rows per query.") var groundtruth: String
     @OptionGroup var options: IndexOptions
     @Option(help: "Neighbours per query.") var k: Int = 10
+    @Option(help: "HNSW: candidate list size for a single point.") var ef: Int = HNSWSearchParameters.default.ef
+    @Option(name: .customLong("sweep-ef"), parsing: .singleValue, help: ArgumentHelp(
+        "HNSW: ef values to sweep, comma-separated (e.g. 10,16,32,64,128,256,512).", valueName: "list"))
+    var sweepEF: [String] = []
     @Option(help: "Threads for the batch (default: every core).") var threads: Int?
-    @Option(help: "Batch runs; the best is reported.") var runs: Int = 3
+    @Option(help: "Batch runs per point; the best is reported.") var runs: Int = 3
     @Option(help: "Write the report as JSON here.") var json: String?
+
+    var efValues: [Int] {
+        get throws {
+            let values = sweepEF.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !values.isEmpty else { return [ef] }
+            return try values.map {
+                guard let value = Int($0), value > 0 else { throw ValidationError("--sweep-ef: '\($0)' is not a positive integer") }
+                return value
+            }
+        }
+    }
 
     func validate() throws {
         guard k > 0 else { throw ValidationError("--k must be positive") }
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        _ = try efValues
+        if options.index == .flat, !sweepEF.isEmpty { throw ValidationError("--sweep-ef applies to --index hnsw") }
     }
 
     func run() throws {
@@ -45,22 +63,48 @@ struct BenchCommand: ParsableCommand {
         let threadCount = threads ?? VectorSearchLibrary.coreCount
 
         let buildStart = monotonicSeconds()
-        let index = try buildFlatIndex(baseSet, metric: options.metric)
+        let index = try buildIndex(baseSet, options: options)
         let buildSeconds = monotonicSeconds() - buildStart
 
-        // One query at a time, one thread.
+        var points: [BenchmarkReport.Point] = []
+        for ef in options.index == .hnsw ? try efValues : [0] {
+            points.append(try measure(index, queries: queryVectors, truth: truth, ids: baseSet.ids, ef: ef, threads: threadCount))
+        }
+        var report = BenchmarkReport(
+            index: options.index.rawValue, metric: options.metric.rawValue, k: k, threads: threadCount,
+            nBase: index.count, nQueries: queryVectors.count, dimension: index.dimension,
+            buildSeconds: buildSeconds, indexBytes: index.memoryBytes, peakRSSBytes: peakResidentBytes(),
+            simd: SIMDLevel.detected.rawValue, blas: BLAS.description, points: points)
+        if options.index == .hnsw {
+            report.build = ["m": options.m, "ef_construction": options.efConstruction, "threads": options.buildThreads ?? VectorSearchLibrary.coreCount]
+            report.qpsAtRecall = BenchmarkReport.interpolate(points, targets: [0.90, 0.95, 0.99])
+        }
+        print(report.table)
+        fflush(nil)
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json), options: .atomic)
+            status("wrote \(json)")
+        }
+    }
+
+    /// One point: every query alone on one thread (latencies, recall), then the batch.
+    private func measure(
+        _ index: AnyIndex, queries: VectorMatrix, truth: IntegerMatrix, ids: [VectorID]?, ef: Int, threads: Int
+    ) throws -> BenchmarkReport.Point {
         var latencies = [Double]()
-        latencies.reserveCapacity(queryVectors.count)
+        latencies.reserveCapacity(queries.count)
         var found = [[Neighbor]]()
-        found.reserveCapacity(queryVectors.count)
-        let progress = ProgressLine("single queries", total: queryVectors.count)
+        found.reserveCapacity(queries.count)
+        let progress = ProgressLine(ef > 0 ? "single queries, ef \(ef)" : "single queries", total: queries.count)
         var results = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: k)
-        try queryVectors.withUnsafeBufferPointer { all in
+        try queries.withUnsafeBufferPointer { all in
             try results.withUnsafeMutableBufferPointer { out in
-                for q in 0..<queryVectors.count {
-                    let query = UnsafeBufferPointer(rebasing: all[(q * queryVectors.dimension)..<((q + 1) * queryVectors.dimension)])
+                for q in 0..<queries.count {
+                    let query = UnsafeBufferPointer(rebasing: all[(q * queries.dimension)..<((q + 1) * queries.dimension)])
                     let start = monotonicSeconds()
-                    let n = try index.search(query, k: k, parameters: FlatSearchParameters(), into: out)
+                    let n = try index.search(query, k: k, ef: max(ef, 1), into: out)
                     latencies.append(monotonicSeconds() - start)
                     found.append(Array(out[0..<n]))
                     progress.update(q + 1)
@@ -68,42 +112,23 @@ struct BenchCommand: ParsableCommand {
             }
         }
         progress.finish()
-        let singleSeconds = latencies.reduce(0, +)
-
-        // The whole batch in one call.
         var bestBatch = Double.infinity
         var batchResults: SearchResults?
         for _ in 0..<runs {
             let start = monotonicSeconds()
-            batchResults = try index.search(batch: queryVectors, k: k, threads: threadCount)
+            batchResults = try index.search(batch: queries, k: k, ef: max(ef, 1), threads: threads)
             bestBatch = min(bestBatch, monotonicSeconds() - start)
         }
-
-        let baseIDs = baseSet.ids
-        let recall = Self.recall(found, truth: truth, k: k, ids: baseIDs)
-        let batchRecall = Self.recall(batchResults!.map(Array.init), truth: truth, k: k, ids: baseIDs)
-        latencies.sort()
-        let report = BenchmarkReport(
-            index: options.index.rawValue, metric: options.metric.rawValue, k: k, threads: threadCount,
-            nBase: index.count, nQueries: queryVectors.count, dimension: index.dimension,
-            buildSeconds: buildSeconds, indexBytes: index.memoryBytes, peakRSSBytes: peakResidentBytes(),
-            simd: SIMDLevel.detected.rawValue, blas: BLAS.description,
-            points: [BenchmarkReport.Point(
-                params: [:], recall: recall, qps: Double(queryVectors.count) / singleSeconds,
-                batchQPS: Double(queryVectors.count) / bestBatch,
-                p50Milliseconds: 1000 * Self.percentile(latencies, 0.50),
-                p99Milliseconds: 1000 * Self.percentile(latencies, 0.99))])
-        print(report.table)
-        fflush(nil)
+        let recall = Self.recall(found, truth: truth, k: k, ids: ids)
+        let batchRecall = Self.recall(batchResults!.map(Array.init), truth: truth, k: k, ids: ids)
         if abs(batchRecall - recall) > 1e-9 {
-            status(String(format: "note: batch recall %.4f differs from single-query recall %.4f (near-ties)", batchRecall, recall))
+            status(String(format: "note: batch recall %.4f differs from single-query recall %.4f", batchRecall, recall))
         }
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json), options: .atomic)
-            status("wrote \(json)")
-        }
+        latencies.sort()
+        return BenchmarkReport.Point(
+            params: ef > 0 ? ["ef": ef] : [:], recall: recall, qps: Double(queries.count) / latencies.reduce(0, +),
+            batchQPS: Double(queries.count) / bestBatch,
+            p50Milliseconds: 1000 * Self.percentile(latencies, 0.50), p99Milliseconds: 1000 * Self.percentile(latencies, 0.99))
     }
 
     /// Mean over queries of |found ∩ true top-k| / k; ground-truth rows map to ids through `ids`.
@@ -142,6 +167,40 @@ struct BenchmarkReport: Codable {
     var simd: String
     var blas: String
     var points: [Point]
+    /// HNSW build parameters (`m`, `ef_construction`, `threads`); absent for flat.
+    var build: [String: Int]?
+    /// Queries/s interpolated at recall targets ("0.90", ...): absent when no sweep reaches them.
+    var qpsAtRecall: [String: RecallQPS]?
+
+    struct RecallQPS: Codable {
+        var qps: Double
+        var batchQPS: Double
+
+        enum CodingKeys: String, CodingKey {
+            case qps
+            case batchQPS = "batch_qps"
+        }
+    }
+
+    /// Linear interpolation of queries/s between the two points whose recalls bracket each target
+    /// (points sorted by recall; a target above every point is left out).
+    static func interpolate(_ points: [Point], targets: [Double]) -> [String: RecallQPS] {
+        let sorted = points.sorted { $0.recall < $1.recall }
+        var result: [String: RecallQPS] = [:]
+        for target in targets {
+            guard let upper = sorted.firstIndex(where: { $0.recall >= target }) else { continue }
+            let key = String(format: "%.2f", target)
+            let hi = sorted[upper]
+            if upper == 0 || hi.recall == target {
+                result[key] = RecallQPS(qps: hi.qps, batchQPS: hi.batchQPS)
+                continue
+            }
+            let lo = sorted[upper - 1]
+            let t = (target - lo.recall) / (hi.recall - lo.recall)
+            result[key] = RecallQPS(qps: lo.qps + t * (hi.qps - lo.qps), batchQPS: lo.batchQPS + t * (hi.batchQPS - lo.batchQPS))
+        }
+        return result
+    }
 
     struct Point: Codable {
         /// The parameter setting of this point (`{}` for flat, `{"ef": 64}`, `{"nprobe": 8}`).
@@ -161,7 +220,8 @@ struct BenchmarkReport: Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, index, metric, k, threads, dimension, simd, blas, points
+        case version, index, metric, k, threads, dimension, simd, blas, points, build
+        case qpsAtRecall = "qps_at_recall"
         case nBase = "n_base"
         case nQueries = "n_queries"
         case buildSeconds = "build_seconds"
@@ -183,6 +243,16 @@ struct BenchmarkReport: Codable {
             lines.append(params.padding(toLength: max(12, params.count), withPad: " ", startingAt: 0) + String(
                 format: "  %9.4f   %14.1f   %25.1f   %6.3f   %6.3f",
                 point.recall, point.qps, point.batchQPS, point.p50Milliseconds, point.p99Milliseconds))
+        }
+        if let qpsAtRecall {
+            lines.append("")
+            for target in ["0.90", "0.95", "0.99"] {
+                if let value = qpsAtRecall[target] {
+                    lines.append(String(format: "at recall@%d = %@: %.1f queries/s (1 thread), %.1f batched", k, target, value.qps, value.batchQPS))
+                } else {
+                    lines.append("at recall@\(k) = \(target): not reached by the sweep")
+                }
+            }
         }
         return lines.joined(separator: "\n")
     }

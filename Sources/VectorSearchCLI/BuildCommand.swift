@@ -15,38 +15,115 @@ struct BuildCommand: ParsableCommand {
         let start = monotonicSeconds()
         let set = try EmbeddingFile.read(input, format: format)
         let loaded = monotonicSeconds()
-        let index = try buildFlatIndex(set, metric: options.metric)
+        let index = try buildIndex(set, options: options)
         let built = monotonicSeconds()
         try index.save(to: output)
         status(String(
             format: "built %@ index of %d vectors (dimension %d, %@): read %.2fs, build %.2fs, save %.2fs -> %@",
-            options.index.rawValue, index.count, index.dimension, options.metric.rawValue,
+            options.index.rawValue, set.vectors.count, set.vectors.dimension, options.metric.rawValue,
             loaded - start, built - loaded, monotonicSeconds() - built, output))
     }
 }
 
-/// Adds a file's vectors to a new flat index in chunks, with a progress line.
-func buildFlatIndex(_ set: EmbeddingSet, metric: Metric) throws -> FlatIndex {
+/// Builds the index `options` describe from a file's vectors, in chunks, with a progress line.
+/// Ids come from the file when it has them, else they are row numbers.
+func buildIndex(_ set: EmbeddingSet, options: IndexOptions) throws -> AnyIndex {
     let vectors = set.vectors
-    let index = try FlatIndex(dimension: vectors.dimension, metric: metric)
     let ids = set.ids ?? (0..<vectors.count).map { VectorID($0) }
     let progress = ProgressLine("adding", total: vectors.count)
+    defer { progress.finish() }
+    switch options.index {
+    case .flat:
+        let index = try FlatIndex(dimension: vectors.dimension, metric: options.metric)
+        try addInChunks(vectors, ids: ids, progress: progress) { try index.add($0, ids: $1) }
+        return .flat(index)
+    case .hnsw:
+        let index = try HNSWIndex(dimension: vectors.dimension, metric: options.metric, parameters: options.hnswParameters)
+        // One call, so the whole build runs in parallel; the index reports progress.
+        let report = UnsafeProgress(progress)
+        try rebasingRowErrors(offset: 0) {
+            try index.add(vectors, ids: ids, threads: options.buildThreads) { done, _ in report.update(done) }
+        }
+        return .hnsw(index)
+    }
+}
+
+/// Adds `vectors` in chunks so the progress line moves; errors name rows of the whole file.
+private func addInChunks(
+    _ vectors: VectorMatrix, ids: [VectorID], progress: ProgressLine, add: (VectorMatrix, [VectorID]) throws -> Void
+) throws {
     let chunk = 65_536
     var start = 0
     while start < vectors.count {
         let end = min(start + chunk, vectors.count)
         let part = try VectorMatrix(
             dimension: vectors.dimension, values: Array(vectors.values[(start * vectors.dimension)..<(end * vectors.dimension)]))
-        do {
-            try index.add(part, ids: Array(ids[start..<end]))
-        } catch let VectorSearchError.nonFiniteValue(row, column) {
-            throw VectorSearchError.nonFiniteValue(row: start + row, column: column)
-        } catch let VectorSearchError.zeroVector(row?) {
-            throw VectorSearchError.zeroVector(row: start + row)
-        }
+        try rebasingRowErrors(offset: start) { try add(part, Array(ids[start..<end])) }
         start = end
         progress.update(start)
     }
-    progress.finish()
-    return index
+}
+
+/// Runs `body`, shifting the row numbers of its errors by `offset`.
+private func rebasingRowErrors(offset: Int, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let VectorSearchError.nonFiniteValue(row, column) {
+        throw VectorSearchError.nonFiniteValue(row: offset + row, column: column)
+    } catch let VectorSearchError.zeroVector(row?) {
+        throw VectorSearchError.zeroVector(row: offset + row)
+    }
+}
+
+/// Lets a build worker thread update the progress line (it only prints; races are harmless).
+final class UnsafeProgress: @unchecked Sendable {
+    private let line: ProgressLine
+    init(_ line: ProgressLine) { self.line = line }
+    func update(_ done: Int) { line.update(done) }
+}
+
+extension AnyIndex {
+    var count: Int {
+        switch self {
+        case let .flat(index): index.count
+        case let .hnsw(index): index.count
+        }
+    }
+
+    var dimension: Int {
+        switch self {
+        case let .flat(index): index.dimension
+        case let .hnsw(index): index.dimension
+        }
+    }
+
+    var memoryBytes: Int {
+        switch self {
+        case let .flat(index): index.memoryBytes
+        case let .hnsw(index): index.memoryBytes
+        }
+    }
+
+    func save(to path: String) throws {
+        switch self {
+        case let .flat(index): try index.save(to: path)
+        case let .hnsw(index): try index.save(to: path)
+        }
+    }
+
+    /// One query into `out` (at least k slots); `ef` applies to HNSW.
+    func search(_ query: UnsafeBufferPointer<Float>, k: Int, ef: Int, into out: UnsafeMutableBufferPointer<Neighbor>) throws -> Int {
+        switch self {
+        case let .flat(index): try index.search(query, k: k, parameters: FlatSearchParameters(), into: out)
+        case let .hnsw(index): try index.search(query, k: k, parameters: HNSWSearchParameters(ef: ef), into: out)
+        }
+    }
+
+    /// A batch over `threads` threads; `ef` applies to HNSW.
+    func search(batch queries: VectorMatrix, k: Int, ef: Int, threads: Int?) throws -> SearchResults {
+        switch self {
+        case let .flat(index): try index.search(batch: queries, k: k, threads: threads)
+        case let .hnsw(index): try index.search(batch: queries, k: k, parameters: HNSWSearchParameters(ef: ef), threads: threads)
+        }
+    }
 }

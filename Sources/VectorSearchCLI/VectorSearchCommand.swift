@@ -14,17 +14,33 @@ struct VectorSearchCommand: ParsableCommand {
     )
 }
 
-/// Options shared by commands that pick an index kind and metric.
+/// Options shared by the commands that build an index (`build`, `bench`).
 struct IndexOptions: ParsableArguments {
-    @Option(help: "Index kind: flat (exact).")
+    @Option(help: "Index kind: flat (exact) or hnsw (graph, approximate).")
     var index: IndexKindArgument = .flat
 
     @Option(help: "Metric: l2 (squared Euclidean), ip (inner product) or cosine.")
     var metric: Metric = .l2
+
+    @Option(help: "HNSW: links per node (M).")
+    var m: Int = HNSWParameters.default.m
+
+    @Option(name: .customLong("ef-construction"), help: "HNSW: candidate list size while building.")
+    var efConstruction: Int = HNSWParameters.default.efConstruction
+
+    @Option(help: "HNSW: seed of the level assignment.")
+    var seed: UInt64 = HNSWParameters.default.seed
+
+    @Option(name: .customLong("build-threads"), help: "Threads for building (default: every core).")
+    var buildThreads: Int?
+
+    var hnswParameters: HNSWParameters {
+        get throws { try HNSWParameters(m: m, efConstruction: efConstruction, seed: seed) }
+    }
 }
 
 enum IndexKindArgument: String, ExpressibleByArgument, CaseIterable {
-    case flat
+    case flat, hnsw
 }
 
 extension Metric: ExpressibleByArgument {

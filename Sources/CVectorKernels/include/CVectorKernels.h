@@ -51,6 +51,29 @@ static inline __attribute__((always_inline)) void vs_prefetch(const void *p) {
     __builtin_prefetch(p, 0, 3);
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#define vs_cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define vs_cpu_relax() __asm__ __volatile__("yield")
+#else
+#define vs_cpu_relax() ((void)0)
+#endif
+
+/// A one-byte spin lock (0 = free), for per-node locks during a parallel graph build.
+static inline __attribute__((always_inline)) void vs_spin_lock(uint8_t *lock) {
+    while (__atomic_exchange_n(lock, (uint8_t)1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(lock, __ATOMIC_RELAXED)) vs_cpu_relax();
+    }
+}
+static inline __attribute__((always_inline)) void vs_spin_unlock(uint8_t *lock) {
+    __atomic_store_n(lock, (uint8_t)0, __ATOMIC_RELEASE);
+}
+
+/// Atomically adds `value` to `*counter` and returns the previous value (work distribution).
+static inline __attribute__((always_inline)) size_t vs_fetch_add(size_t *counter, size_t value) {
+    return __atomic_fetch_add(counter, value, __ATOMIC_RELAXED);
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,21 +2,23 @@
 /// exhaustively instead of holding an existential.
 public enum AnyIndex: Sendable {
     case flat(FlatIndex)
+    case hnsw(HNSWIndex)
 
     /// Loads whatever kind of index `path` holds.
     public static func load(from path: String) throws -> AnyIndex {
         let reader = try IndexFileReader(path: path)
         switch reader.header.kind {
         case .flat: return .flat(try FlatIndex.load(from: reader))
-        case .ivf, .hnsw:
-            throw VectorSearchError.invalidArgument(
-                "\(path): \(reader.header.kind.rawValue) indexes are not supported by this build")
+        case .hnsw: return .hnsw(try HNSWIndex.load(from: reader))
+        case .ivf:
+            throw VectorSearchError.invalidArgument("\(path): ivf indexes are not supported by this build")
         }
     }
 
     public var kind: IndexKind {
         switch self {
         case .flat: .flat
+        case .hnsw: .hnsw
         }
     }
 }

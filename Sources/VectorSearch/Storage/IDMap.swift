@@ -31,6 +31,24 @@ struct IDMap {
         }
     }
 
+    /// Gives `slot` (an existing slot, or the next new one) the id `id`.
+    mutating func assign(_ id: VectorID, to slot: Int) {
+        if slot == ids.count { ids.append(id) } else { ids[slot] = id }
+        slots[id] = slot
+    }
+
+    /// Appends a slot whose id is recorded but not mapped (a removed slot read from a file).
+    mutating func appendUnmapped(_ id: VectorID) { ids.append(id) }
+
+    /// Forgets `id` but leaves its slot in place (for indexes whose slots never move);
+    /// returns the slot it had.
+    mutating func removeKeepingSlot(_ id: VectorID) -> Int? {
+        slots.removeValue(forKey: id)
+    }
+
+    /// Number of ids currently mapped (slots may outnumber them when slots are kept).
+    var mappedCount: Int { slots.count }
+
     /// Approximate bytes held by the map.
     var byteCount: Int { ids.capacity * 8 + slots.capacity * 24 }
 }

@@ -14,6 +14,10 @@ final class Lock: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// For a critical section that does not fit one closure; pair every call with `release()`.
+    func acquire() { pthread_mutex_lock(mutex) }
+    func release() { pthread_mutex_unlock(mutex) }
+
     func withLock<R>(_ body: () throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

@@ -1,0 +1,135 @@
+import CVectorKernels
+
+/// The links of an HNSW graph, and nothing else (vectors live in a ``VectorStore``).
+///
+/// Level 0 is one flat block with a fixed stride per slot: a count word, then up to `m0` slot
+/// numbers. Upper levels live in a pool: a node of level L > 0 owns L consecutive lists of
+/// `1 + m` words, found through `upperStart[slot]`. No per-node objects, no arrays of arrays.
+final class HNSWGraph {
+    let m: Int
+    let m0: Int
+    private(set) var capacity = 0
+    private(set) var level0: UnsafeMutablePointer<UInt32>
+    private(set) var levels: UnsafeMutablePointer<UInt8>
+    private(set) var upperStart: UnsafeMutablePointer<UInt32>
+    private(set) var upper: UnsafeMutablePointer<UInt32>
+    private(set) var upperCount = 0
+    private var upperCapacity = 0
+    /// One spin-lock byte per node, taken only while a parallel build reads or writes its links.
+    private(set) var locks: UnsafeMutablePointer<UInt8>
+    /// One byte per node: 1 when removed (still routes searches, never returned).
+    private(set) var deleted: UnsafeMutablePointer<UInt8>
+
+    static let noUpper = UInt32.max
+
+    var level0Stride: Int { 1 + m0 }
+    var upperStride: Int { 1 + m }
+
+    init(m: Int) {
+        self.m = m
+        m0 = 2 * m
+        level0 = .allocate(capacity: 1)
+        levels = .allocate(capacity: 1)
+        upperStart = .allocate(capacity: 1)
+        upper = .allocate(capacity: 1)
+        locks = .allocate(capacity: 1)
+        deleted = .allocate(capacity: 1)
+    }
+
+    deinit {
+        level0.deallocate()
+        levels.deallocate()
+        upperStart.deallocate()
+        upper.deallocate()
+        locks.deallocate()
+        deleted.deallocate()
+    }
+
+    /// Bytes held by the graph.
+    var byteCount: Int {
+        let perNode = level0Stride * 4 + 4 + 3  // level-0 list, upper start, level + lock + deleted bytes
+        return capacity * perNode + upperCapacity * 4
+    }
+
+    func reserve(_ slots: Int) {
+        guard slots > capacity else { return }
+        level0 = Self.grow(level0, from: capacity * level0Stride, to: slots * level0Stride)
+        levels = Self.grow(levels, from: capacity, to: slots)
+        upperStart = Self.grow(upperStart, from: capacity, to: slots)
+        locks = Self.grow(locks, from: capacity, to: slots)
+        deleted = Self.grow(deleted, from: capacity, to: slots)
+        levels.advanced(by: capacity).initialize(repeating: 0, count: slots - capacity)
+        upperStart.advanced(by: capacity).initialize(repeating: Self.noUpper, count: slots - capacity)
+        locks.advanced(by: capacity).initialize(repeating: 0, count: slots - capacity)
+        deleted.advanced(by: capacity).initialize(repeating: 0, count: slots - capacity)
+        capacity = slots
+    }
+
+    /// Makes `slot` a node of `level`. A new slot starts with empty lists. A reused (removed)
+    /// slot keeps its old lists until its insert overwrites them: other nodes still link to it,
+    /// and a node with empty lists would be a dead end for searches made in the meantime.
+    func prepareNode(_ slot: Int, level: Int, reused: Bool) {
+        let oldLevel = reused ? Int(levels[slot]) : 0
+        precondition(level >= oldLevel, "a reused slot keeps at least its old level")
+        locks[slot] = 0
+        deleted[slot] = 0
+        if !reused { level0[slot * level0Stride] = 0 }
+        if level > oldLevel {
+            let words = level * upperStride
+            if upperCount + words > upperCapacity {
+                let newCapacity = max(upperCount + words, upperCapacity * 2, 1024)
+                upper = Self.grow(upper, from: upperCount, to: newCapacity)
+                upperCapacity = newCapacity
+            }
+            let start = upperCount
+            if oldLevel > 0 {
+                (upper + start).update(from: upper + Int(upperStart[slot]), count: oldLevel * upperStride)
+            }
+            for l in (oldLevel + 1)...level { upper[start + (l - 1) * upperStride] = 0 }
+            upperStart[slot] = UInt32(start)
+            upperCount += words
+        } else if level == 0 {
+            upperStart[slot] = Self.noUpper
+        }
+        levels[slot] = UInt8(level)
+    }
+
+    /// The list of `slot` at `level`: `list[0]` is the count, `list[1...count]` the neighbours.
+    @inline(__always)
+    func links(_ slot: Int, level: Int) -> UnsafeMutablePointer<UInt32> {
+        if level == 0 { return level0 + slot &* level0Stride }
+        let offset: Int = Int(upperStart[slot]) &+ (level &- 1) &* upperStride
+        return upper + offset
+    }
+
+    @inline(__always) func lock(_ slot: Int) { vs_spin_lock(locks + slot) }
+    @inline(__always) func unlock(_ slot: Int) { vs_spin_unlock(locks + slot) }
+
+    func setDeleted(_ slot: Int, _ value: Bool) { deleted[slot] = value ? 1 : 0 }
+
+    /// The used part of the upper-level pool (for saving).
+    var upperWords: UnsafeBufferPointer<UInt32> { UnsafeBufferPointer(start: upper, count: upperCount) }
+
+    /// Restores arrays read from a file (see `HNSWIndex+Persistence`).
+    func adopt(slots: Int, levels newLevels: [UInt8], upperStart newStarts: [UInt32], level0 newLevel0: [UInt32],
+               upper newUpper: [UInt32], deleted newDeleted: [UInt8]) {
+        reserve(slots)
+        newLevels.withUnsafeBufferPointer { levels.update(from: $0.baseAddress!, count: slots) }
+        newStarts.withUnsafeBufferPointer { upperStart.update(from: $0.baseAddress!, count: slots) }
+        newLevel0.withUnsafeBufferPointer { level0.update(from: $0.baseAddress!, count: slots * level0Stride) }
+        newDeleted.withUnsafeBufferPointer { deleted.update(from: $0.baseAddress!, count: slots) }
+        locks.initialize(repeating: 0, count: slots)
+        upper.deallocate()
+        upperCapacity = max(newUpper.count, 1)
+        upper = .allocate(capacity: upperCapacity)
+        newUpper.withUnsafeBufferPointer { if $0.count > 0 { upper.update(from: $0.baseAddress!, count: $0.count) } }
+        upperCount = newUpper.count
+    }
+
+    private static func grow<T>(_ pointer: UnsafeMutablePointer<T>, from old: Int, to new: Int) -> UnsafeMutablePointer<T> {
+        let grown = UnsafeMutablePointer<T>.allocate(capacity: max(new, 1))
+        if old > 0 { grown.moveInitialize(from: pointer, count: old) }
+        pointer.deallocate()
+        return grown
+    }
+}

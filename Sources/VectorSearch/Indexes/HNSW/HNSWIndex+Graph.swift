@@ -1,0 +1,231 @@
+import CVectorKernels
+
+// The HNSW algorithms: greedy descent, the layer search (the paper's algorithm 2), neighbour
+// selection by the heuristic (algorithm 4) and insertion (algorithm 1).
+extension HNSWIndex {
+    /// Internal distance, smaller is closer: squared L2, or the negated inner product.
+    @inline(__always)
+    func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
+        metric == .l2 ? kernels.l2Squared(a, b, dimension) : -kernels.dot(a, b, dimension)
+    }
+
+    /// Walks down from `top` to `target + 1`, on each level moving to the closest neighbour until
+    /// none is closer. `locking` is true while a parallel build may be writing links.
+    func descend(
+        _ query: UnsafePointer<Float>, from entry: Int, distance entryDistance: Float,
+        top: Int, target: Int, locking: Bool, excluding: Int = -1, context: HNSWSearchContext
+    ) -> (slot: Int, distance: Float) {
+        var current = entry, currentDistance = entryDistance
+        var level = top
+        while level > target {
+            var changed = true
+            while changed {
+                changed = false
+                let count = readLinks(current, level: level, locking: locking, into: context)
+                for j in 0..<count {
+                    let candidate = Int(context.linkCopy[j])
+                    if candidate == excluding { continue }
+                    let d = distance(query, store.row(candidate))
+                    if d < currentDistance {
+                        current = candidate
+                        currentDistance = d
+                        changed = true
+                    }
+                }
+            }
+            level -= 1
+        }
+        return (current, currentDistance)
+    }
+
+    /// Copies the links of `slot` at `level` into `context.linkCopy` (under the node's lock when
+    /// `locking`) and returns their number.
+    @inline(__always)
+    func readLinks(_ slot: Int, level: Int, locking: Bool, into context: HNSWSearchContext) -> Int {
+        if locking { graph.lock(slot) }
+        let list = graph.links(slot, level: level)
+        let count = Int(list[0])
+        context.linkCopy.update(from: list + 1, count: count)
+        if locking { graph.unlock(slot) }
+        return count
+    }
+
+    /// Best-first search of one level from `entry`: leaves up to `ef` of the closest non-removed
+    /// nodes in `context.results` (a max-heap, worst on top).
+    /// `excluding` is the node being inserted: a reused slot can be reached through links other
+    /// nodes kept to it, and must not become its own neighbour.
+    func searchLayer(
+        _ query: UnsafePointer<Float>, entry: Int, distance entryDistance: Float, ef: Int, level: Int,
+        locking: Bool, excluding: Int = -1, context: HNSWSearchContext
+    ) {
+        context.beginSearch(slots: store.count)
+        if excluding >= 0 { _ = context.visit(excluding) }
+        _ = context.visit(entry)
+        context.frontier.push(Candidate(distance: entryDistance, slot: UInt32(entry)))
+        if graph.deleted[entry] == 0 { context.results.push(Candidate(distance: entryDistance, slot: UInt32(entry))) }
+        var worst = context.results.isEmpty ? Float.infinity : context.results.top.distance
+        while !context.frontier.isEmpty {
+            let closest = context.frontier.top
+            if closest.distance > worst && context.results.count >= ef { break }
+            context.frontier.pop()
+            let node = Int(closest.slot)
+            let count: Int
+            let links: UnsafePointer<UInt32>
+            if locking {
+                count = readLinks(node, level: level, locking: true, into: context)
+                links = UnsafePointer(context.linkCopy)
+            } else {
+                let list = graph.links(node, level: level)
+                count = Int(list[0])
+                links = UnsafePointer(list + 1)
+            }
+            if count > 0 { vs_prefetch(store.row(Int(links[0]))) }
+            for j in 0..<count {
+                let neighbour = Int(links[j])
+                if j + 1 < count { vs_prefetch(store.row(Int(links[j + 1]))) }
+                if context.visit(neighbour) { continue }
+                let d = distance(query, store.row(neighbour))
+                if context.results.count < ef || d < worst {
+                    context.frontier.push(Candidate(distance: d, slot: UInt32(neighbour)))
+                    if graph.deleted[neighbour] == 0 {
+                        context.results.push(Candidate(distance: d, slot: UInt32(neighbour)))
+                        if context.results.count > ef { context.results.pop() }
+                        worst = context.results.top.distance
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves `context.results` into `context.sorted`, closest first; returns the count.
+    func drainResultsSorted(_ context: HNSWSearchContext) -> Int {
+        let n = context.results.count
+        context.reserveSorted(n + 1)
+        var i = n
+        while i > 0 {
+            i -= 1
+            context.sorted[i] = context.results.pop()
+        }
+        return n
+    }
+
+    /// The paper's heuristic: walking `count` candidates closest first (in `context.sorted`),
+    /// keep one only if it is closer to the base than to every one kept so far, so links spread
+    /// in different directions. With keep-pruned, free places go to the closest rejected ones.
+    /// Writes up to `maxCount` slots to `out`; returns how many.
+    func selectNeighbours(count: Int, maxCount: Int, context: HNSWSearchContext, into out: UnsafeMutablePointer<UInt32>) -> Int {
+        let candidates = context.sorted
+        if count <= maxCount {
+            for i in 0..<count { out[i] = candidates[i].slot }
+            return count
+        }
+        var selected = 0, pruned = 0
+        for i in 0..<count {
+            let candidate = candidates[i]
+            let row = store.row(Int(candidate.slot))
+            var good = true
+            for r in 0..<selected where distance(row, store.row(Int(out[r]))) < candidate.distance {
+                good = false
+                break
+            }
+            if good {
+                out[selected] = candidate.slot
+                selected += 1
+                if selected == maxCount { return selected }
+            } else {
+                candidates[pruned] = candidate  // pruned ≤ i: compacting in place is safe
+                pruned += 1
+            }
+        }
+        if parameters.keepPrunedConnections {
+            var i = 0
+            while selected < maxCount, i < pruned {
+                out[selected] = candidates[i].slot
+                selected += 1
+                i += 1
+            }
+        }
+        return selected
+    }
+
+    /// Inserts one node whose vector, level and empty lists are in place.
+    func insert(slot: Int, context: HNSWSearchContext) {
+        let query = UnsafePointer(store.row(slot))
+        let level = Int(graph.levels[slot])
+        entryLock.acquire()
+        let entry = entryPoint, top = maxLevel
+        if entry < 0 {
+            entryPoint = slot
+            maxLevel = level
+            entryLock.release()
+            return
+        }
+        // A node above the current top becomes the entry point: keep others out until it is linked.
+        let raisesTop = level > top
+        if !raisesTop { entryLock.release() }
+        var current = entry
+        var currentDistance = distance(query, store.row(entry))
+        if top > level {
+            (current, currentDistance) = descend(
+                query, from: current, distance: currentDistance, top: top, target: level, locking: true, excluding: slot,
+                context: context)
+        }
+        for l in stride(from: min(level, top), through: 0, by: -1) {
+            searchLayer(query, entry: current, distance: currentDistance, ef: parameters.efConstruction, level: l,
+                        locking: true, excluding: slot, context: context)
+            let found = drainResultsSorted(context)
+            guard found > 0 else { continue }  // every node it saw is removed: no links here
+            let next = context.sorted[0]
+            let chosen = selectNeighbours(count: found, maxCount: parameters.m, context: context, into: context.chosen)
+            graph.lock(slot)
+            let list = graph.links(slot, level: l)
+            list.advanced(by: 1).update(from: context.chosen, count: chosen)
+            list[0] = UInt32(chosen)
+            graph.unlock(slot)
+            for i in 0..<chosen { connect(Int(context.chosen[i]), to: slot, level: l, context: context) }
+            current = Int(next.slot)
+            currentDistance = next.distance
+        }
+        if raisesTop {
+            entryPoint = slot
+            maxLevel = level
+            entryLock.release()
+        }
+    }
+
+    /// Insertion sort by distance: lists here hold at most a few dozen candidates.
+    func sortCandidates(_ candidates: UnsafeMutablePointer<Candidate>, count: Int) {
+        guard count > 1 else { return }
+        for i in 1..<count {
+            let item = candidates[i]
+            var j = i
+            while j > 0 && candidates[j - 1].distance > item.distance {
+                candidates[j] = candidates[j - 1]
+                j -= 1
+            }
+            candidates[j] = item
+        }
+    }
+
+    /// Adds a link neighbour → newNode; a full list is re-chosen by the heuristic.
+    private func connect(_ neighbour: Int, to newNode: Int, level: Int, context: HNSWSearchContext) {
+        let maxLinks = level == 0 ? graph.m0 : graph.m
+        graph.lock(neighbour)
+        defer { graph.unlock(neighbour) }
+        let list = graph.links(neighbour, level: level)
+        let count = Int(list[0])
+        if count < maxLinks {
+            list[count + 1] = UInt32(newNode)
+            list[0] = UInt32(count + 1)
+            return
+        }
+        let base = UnsafePointer(store.row(neighbour))
+        context.reserveSorted(count + 1)
+        let candidates = context.sorted
+        for i in 0..<count { candidates[i] = Candidate(distance: distance(base, store.row(Int(list[i + 1]))), slot: list[i + 1]) }
+        candidates[count] = Candidate(distance: distance(base, store.row(newNode)), slot: UInt32(newNode))
+        sortCandidates(candidates, count: count + 1)
+        let kept = selectNeighbours(count: count + 1, maxCount: maxLinks, context: context, into: list + 1)
+        list[0] = UInt32(kept)
+    }
+}

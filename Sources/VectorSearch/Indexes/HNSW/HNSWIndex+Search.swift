@@ -1,0 +1,112 @@
+extension HNSWIndex {
+    @discardableResult
+    public func remove(ids: [VectorID]) -> Int {
+        lock.withWriteLock {
+            var removed = 0
+            for id in ids {
+                guard let slot = idMap.removeKeepingSlot(id) else { continue }
+                graph.setDeleted(slot, true)
+                freeSlots.append(slot)
+                removed += 1
+            }
+            return removed
+        }
+    }
+
+    public func search(
+        _ query: UnsafeBufferPointer<Float>, k: Int, parameters: HNSWSearchParameters = .default,
+        into results: UnsafeMutableBufferPointer<Neighbor>
+    ) throws -> Int {
+        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k)
+        guard results.count >= k else {
+            throw VectorSearchError.invalidArgument("results buffer holds \(results.count), k is \(k)")
+        }
+        return lock.withReadLock {
+            searchLocked(query.baseAddress!, k: k, ef: parameters.ef, into: results.baseAddress!)
+        }
+    }
+
+    public func search(
+        batch queries: VectorMatrix, k: Int, parameters: HNSWSearchParameters = .default, threads: Int? = nil
+    ) throws -> SearchResults {
+        guard queries.dimension == dimension else {
+            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: queries.dimension, row: nil)
+        }
+        guard k >= 0 else { throw VectorSearchError.invalidArgument("k must be non-negative, got \(k)") }
+        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        if let (row, column) = queries.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
+        if metric == .cosine {
+            try queries.withUnsafeBufferPointer { q in
+                for row in 0..<queries.count {
+                    let start = q.baseAddress! + row * dimension
+                    if kernels.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
+                }
+            }
+        }
+        return lock.withReadLock {
+            let k = min(k, idMap.mappedCount)
+            var results = SearchResults(k: k, queryCount: queries.count)
+            queries.withUnsafeBufferPointer { q in
+                results.slots.withUnsafeMutableBufferPointer { slots in
+                    results.counts.withUnsafeMutableBufferPointer { counts in
+                        let q = UnsafeSendable(q.baseAddress!), slots = UnsafeSendable(slots.baseAddress!)
+                        let counts = UnsafeSendable(counts.baseAddress!)
+                        Parallel.forEachChunk(count: queries.count, workers: threads ?? Parallel.coreCount) { _, range in
+                            for i in range {
+                                counts.value[i] = searchLocked(
+                                    q.value + i * dimension, k: k, ef: parameters.ef, into: slots.value + i * k)
+                            }
+                        }
+                    }
+                }
+            }
+            return results
+        }
+    }
+
+    /// One query with the read lock held: descend the upper levels greedily, search level 0 with
+    /// ef = max(ef, k), return the k best, ties ordered by id.
+    private func searchLocked(_ query: UnsafePointer<Float>, k: Int, ef: Int, into out: UnsafeMutablePointer<Neighbor>) -> Int {
+        guard k > 0, entryPoint >= 0, idMap.mappedCount > 0 else { return 0 }
+        return pool.withContext(slots: store.count) { context in
+            let start = descend(
+                query, from: entryPoint, distance: distance(query, store.row(entryPoint)),
+                top: maxLevel, target: 0, locking: false, context: context)
+            searchLayer(query, entry: start.slot, distance: start.distance, ef: max(ef, k), level: 0,
+                        locking: false, context: context)
+            while context.results.count > k { context.results.pop() }
+            let found = context.results.count
+            var i = found
+            while i > 0 {
+                i -= 1
+                let c = context.results.pop()
+                out[i] = Neighbor(id: idMap.ids[Int(c.slot)], score: c.distance)
+            }
+            // Equal distances in id order, as every index reports them.
+            for i in 1..<max(found, 1) {
+                let item = out[i]
+                var j = i
+                while j > 0, out[j - 1].score == item.score, out[j - 1].id > item.id {
+                    out[j] = out[j - 1]
+                    j -= 1
+                }
+                out[j] = item
+            }
+            switch metric {
+            case .l2: break
+            case .innerProduct: for i in 0..<found { out[i].score = -out[i].score }
+            case .cosine:
+                let scale = -1 / kernels.dot(query, query, dimension).squareRoot()
+                for i in 0..<found { out[i].score *= scale }
+            }
+            return found
+        }
+    }
+}
+
+extension HNSWIndex {
+    /// The `k` nearest neighbours of `query`, best first, with search parameters.
+    public func search(_ query: [Float], k: Int, ef: Int = HNSWSearchParameters.default.ef) throws -> [Neighbor] {
+        try search(query, k: k, parameters: HNSWSearchParameters(ef: ef))
+    }
+}

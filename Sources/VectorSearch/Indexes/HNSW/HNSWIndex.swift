@@ -1,0 +1,168 @@
+import CVectorKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Approximate nearest-neighbour search on a hierarchical navigable small-world graph
+/// (Malkov & Yashunin, 2016): fast queries at high recall, incremental inserts and removals.
+///
+/// Build-time knobs are ``HNSWParameters`` (M, efConstruction, seed); the query-time knob is
+/// ``HNSWSearchParameters/ef``. Inserts of a batch run on every core; removed vectors stay in
+/// the graph to route searches but are never returned, and their slots are reused by later adds.
+///
+/// ```swift
+/// let index = try HNSWIndex(dimension: 384, metric: .cosine)
+/// try index.add(vectors, ids: ids)
+/// let hits = try index.search(query, k: 10, parameters: HNSWSearchParameters(ef: 128))
+/// ```
+public final class HNSWIndex: VectorIndex, @unchecked Sendable {
+    public typealias SearchParameters = HNSWSearchParameters
+
+    public let dimension: Int
+    public let metric: Metric
+    public let parameters: HNSWParameters
+
+    // `lock`: searches read, add/remove write. During a parallel add, nodes are guarded by the
+    // graph's per-node spin locks and the entry point by `entryLock`.
+    let lock = ReadWriteLock()
+    let store: VectorStore
+    let graph: HNSWGraph
+    var idMap = IDMap()
+    var freeSlots: [Int] = []
+    var entryPoint = -1
+    var maxLevel = 0
+    var nextID: VectorID = 0
+    var random: SplitMix64
+    let entryLock = Lock()
+    let pool: HNSWContextPool
+    let kernels = DistanceKernels.best
+    private let isL2: Bool
+    private let levelScale: Double
+
+    public init(dimension: Int, metric: Metric, parameters: HNSWParameters = .default) throws {
+        guard dimension > 0 else { throw VectorSearchError.invalidArgument("dimension must be positive, got \(dimension)") }
+        self.dimension = dimension
+        self.metric = metric
+        self.parameters = parameters
+        store = VectorStore(dimension: dimension)
+        graph = HNSWGraph(m: parameters.m)
+        random = SplitMix64(seed: parameters.seed)
+        pool = HNSWContextPool(maxLinks: 2 * parameters.m)
+        isL2 = metric == .l2
+        levelScale = 1 / log(Double(parameters.m))
+    }
+
+    /// Number of vectors that searches can return (removed ones excluded).
+    public var count: Int { lock.withReadLock { idMap.mappedCount } }
+
+    /// Approximate bytes of memory held: vectors, graph links, ids.
+    public var memoryBytes: Int {
+        lock.withReadLock { store.capacity * dimension * 4 + graph.byteCount + idMap.byteCount + freeSlots.capacity * 8 }
+    }
+
+    /// Whether a vector with this id is in the index (not removed).
+    public func contains(id: VectorID) -> Bool { lock.withReadLock { idMap.contains(id) } }
+
+    // MARK: Adding
+
+    public func add(_ vectors: VectorMatrix, ids: [VectorID]) throws {
+        try add(vectors, ids: ids, threads: nil, progress: nil)
+    }
+
+    /// Adds vectors with ids continuing after the largest id added so far (0, 1, 2, … for a new index).
+    @discardableResult
+    public func add(_ vectors: VectorMatrix, threads: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Range<VectorID> {
+        let first = lock.withReadLock { nextID }
+        try add(vectors, ids: Array(first..<(first + VectorID(vectors.count))), threads: threads, progress: progress)
+        return first..<(first + VectorID(vectors.count))
+    }
+
+    /// Adds vectors, inserting them into the graph on `threads` threads (nil: every core).
+    /// `progress(done, total)` is called now and then from one of the workers.
+    public func add(
+        _ vectors: VectorMatrix, ids: [VectorID], threads: Int?, progress: (@Sendable (Int, Int) -> Void)?
+    ) throws {
+        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        try lock.withWriteLock {
+            try VectorValidation.check(vectors, ids: ids, dimension: dimension, metric: metric, contains: idMap.contains)
+            let n = vectors.count
+            guard n > 0 else { return }
+            // Slots: removed ones first (never the entry point, which must keep its level), then new.
+            var slots = [Int]()
+            slots.reserveCapacity(n)
+            while slots.count < n, let slot = freeSlots.popLast() {
+                if slot == entryPoint { continue }
+                slots.append(slot)
+            }
+            let newSlots = n - slots.count
+            let firstNew = store.count
+            store.reserve(store.count + newSlots)
+            graph.reserve(store.count + newSlots)
+            vectors.withUnsafeBufferPointer { values in
+                for (row, slot) in slots.enumerated() {
+                    store.row(slot).update(from: values.baseAddress! + row * dimension, count: dimension)
+                }
+                if newSlots > 0 {
+                    store.append(values.baseAddress! + slots.count * dimension, rows: newSlots)
+                }
+            }
+            let reused = slots.count
+            slots.append(contentsOf: firstNew..<(firstNew + newSlots))
+            for (row, slot) in slots.enumerated() {
+                if metric == .cosine { normalize(store.row(slot)) }
+                // Other nodes may still link to a reused slot on its old levels: it keeps them.
+                let level = row < reused ? max(drawLevel(), Int(graph.levels[slot])) : drawLevel()
+                graph.prepareNode(slot, level: level, reused: row < reused)
+                idMap.assign(ids[row], to: slot)
+                nextID = max(nextID, ids[row] &+ 1)
+            }
+            insert(slots, threads: threads ?? VectorSearchLibrary.coreCount, progress: progress)
+        }
+    }
+
+    private func normalize(_ row: UnsafeMutablePointer<Float>) {
+        let scale = 1 / kernels.dot(row, row, dimension).squareRoot()
+        for j in 0..<dimension { row[j] *= scale }
+    }
+
+    /// Level of a new node: ⌊−ln(U) · mL⌋ with mL = 1/ln(M), as in the paper.
+    private func drawLevel() -> Int {
+        let u = Double(random.next() >> 11 + 1) / Double(1 << 53)
+        return min(Int(-log(u) * levelScale), 64)
+    }
+
+    /// Links `slots` (vectors and levels already set) into the graph, in parallel when worthwhile.
+    private func insert(_ slots: [Int], threads: Int, progress: (@Sendable (Int, Int) -> Void)?) {
+        var start = 0
+        // Single-threaded until the graph has a few hundred nodes: a tiny graph is all contention.
+        let context = HNSWSearchContext(slots: store.count, maxLinks: graph.m0)
+        while start < slots.count, start < 256 || threads == 1 {
+            insert(slot: slots[start], context: context)
+            start += 1
+            if start % 1024 == 0 { progress?(start, slots.count) }
+        }
+        guard start < slots.count else {
+            progress?(slots.count, slots.count)
+            return
+        }
+        let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        counter.initialize(to: start)
+        defer { counter.deallocate() }
+        let shared = UnsafeSendable(counter)
+        slots.withUnsafeBufferPointer { slotBuffer in
+            let all = UnsafeSendable(slotBuffer)
+            Parallel.forEachChunk(count: threads, workers: threads) { worker, _ in
+                let context = worker == 0 ? context : HNSWSearchContext(slots: store.count, maxLinks: graph.m0)
+                while true {
+                    let i = vs_fetch_add(shared.value, 1)
+                    if i >= all.value.count { break }
+                    insert(slot: all.value[i], context: context)
+                    if worker == 0, i % 1024 == 0 { progress?(i, all.value.count) }
+                }
+            }
+        }
+        progress?(slots.count, slots.count)
+    }
+}
