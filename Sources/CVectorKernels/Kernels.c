@@ -90,6 +90,38 @@ AVX512 size_t vs_next_at_or_below_avx512(const float *x, const float *offsets, s
     return n;
 }
 
+// Eight rows against one query: one accumulator per row, the query loaded once per step, and
+// eight independent load streams in flight (measured: 8 rows beat 4 by ~5 % in graph search).
+#define GATHER8_AVX512(NAME, STEP)                                                                  \
+    AVX512 void NAME(const float *q, const float *base, const uint32_t *slots, size_t n, size_t d, \
+                     float *out) {                                                                 \
+        size_t r = 0;                                                                              \
+        for (; r + 8 <= n; r += 8) {                                                               \
+            const float *x[8];                                                                     \
+            for (int k = 0; k < 8; k++) x[k] = base + (size_t)slots[r + k] * d;                   \
+            __m512 s[8];                                                                           \
+            for (int k = 0; k < 8; k++) s[k] = _mm512_setzero_ps();                                \
+            size_t i = 0;                                                                          \
+            for (; i + 16 <= d; i += 16) {                                                         \
+                __m512 qv = _mm512_loadu_ps(q + i);                                                \
+                for (int k = 0; k < 8; k++) STEP(s[k], qv, _mm512_loadu_ps(x[k] + i));             \
+            }                                                                                      \
+            if (i < d) {                                                                           \
+                __mmask16 m = (__mmask16)((1u << (d - i)) - 1u);                                   \
+                __m512 qv = _mm512_maskz_loadu_ps(m, q + i);                                       \
+                for (int k = 0; k < 8; k++) STEP(s[k], qv, _mm512_maskz_loadu_ps(m, x[k] + i));    \
+            }                                                                                      \
+            for (int k = 0; k < 8; k++) out[r + k] = _mm512_reduce_add_ps(s[k]);                   \
+        }                                                                                          \
+        for (; r < n; r++) out[r] = ONE_##NAME(q, base + (size_t)slots[r] * d, d);                 \
+    }
+#define STEP_DOT512(s, qv, xv) s = _mm512_fmadd_ps(qv, xv, s)
+#define STEP_L2_512(s, qv, xv) do { __m512 t = _mm512_sub_ps(qv, xv); s = _mm512_fmadd_ps(t, t, s); } while (0)
+#define ONE_vs_dot_gather_avx512 dot_avx512
+#define ONE_vs_l2sq_gather_avx512 l2sq_avx512
+GATHER8_AVX512(vs_dot_gather_avx512, STEP_DOT512)
+GATHER8_AVX512(vs_l2sq_gather_avx512, STEP_L2_512)
+
 // ---- AVX2 + FMA: four 8-lane accumulators, a scalar tail of fewer than 8 elements.
 
 #define AVX2 __attribute__((target("avx2,fma")))
@@ -150,6 +182,43 @@ AVX2 void vs_l2sq_many_avx2(const float *q, const float *base, size_t n, size_t 
 AVX2 void vs_dot_many_avx2(const float *q, const float *base, size_t n, size_t d, float *out) {
     for (size_t r = 0; r < n; r++) out[r] = dot_avx2(q, base + r * d, d);
 }
+
+#define GATHER4_AVX2(NAME, STEP)                                                                    \
+    AVX2 void NAME(const float *q, const float *base, const uint32_t *slots, size_t n, size_t d,       \
+                   float *out) {                                                                       \
+        size_t r = 0;                                                                                  \
+        for (; r + 4 <= n && d >= 8; r += 4) {                                                         \
+            const float *x0 = base + (size_t)slots[r] * d, *x1 = base + (size_t)slots[r + 1] * d;       \
+            const float *x2 = base + (size_t)slots[r + 2] * d, *x3 = base + (size_t)slots[r + 3] * d;   \
+            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                                  \
+            __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();                                  \
+            size_t i = 0;                                                                              \
+            for (; i + 8 <= d; i += 8) {                                                               \
+                __m256 qv = _mm256_loadu_ps(q + i);                                                    \
+                STEP(s0, qv, _mm256_loadu_ps(x0 + i));                                                 \
+                STEP(s1, qv, _mm256_loadu_ps(x1 + i));                                                 \
+                STEP(s2, qv, _mm256_loadu_ps(x2 + i));                                                 \
+                STEP(s3, qv, _mm256_loadu_ps(x3 + i));                                                 \
+            }                                                                                          \
+            float t0 = hsum256(s0), t1 = hsum256(s1), t2 = hsum256(s2), t3 = hsum256(s3);              \
+            for (; i < d; i++) {                                                                       \
+                t0 += TAIL(q[i], x0[i]); t1 += TAIL(q[i], x1[i]);                                      \
+                t2 += TAIL(q[i], x2[i]); t3 += TAIL(q[i], x3[i]);                                      \
+            }                                                                                          \
+            out[r] = t0; out[r + 1] = t1; out[r + 2] = t2; out[r + 3] = t3;                            \
+        }                                                                                              \
+        for (; r < n; r++) out[r] = ONE_##NAME(q, base + (size_t)slots[r] * d, d);                     \
+    }
+#define STEP_DOT256(s, qv, xv) s = _mm256_fmadd_ps(qv, xv, s)
+#define STEP_L2_256(s, qv, xv) do { __m256 t = _mm256_sub_ps(qv, xv); s = _mm256_fmadd_ps(t, t, s); } while (0)
+#define ONE_vs_dot_gather_avx2 dot_avx2
+#define ONE_vs_l2sq_gather_avx2 l2sq_avx2
+#define TAIL(a, b) ((a) * (b))
+GATHER4_AVX2(vs_dot_gather_avx2, STEP_DOT256)
+#undef TAIL
+#define TAIL(a, b) (((a) - (b)) * ((a) - (b)))
+GATHER4_AVX2(vs_l2sq_gather_avx2, STEP_L2_256)
+#undef TAIL
 
 AVX2 size_t vs_next_at_or_below_avx2(const float *x, const float *offsets, size_t i, size_t n, float threshold) {
     const __m256 t = _mm256_set1_ps(threshold);

@@ -31,11 +31,14 @@ struct IndexOptions: ParsableArguments {
     @Option(help: "HNSW: seed of the level assignment.")
     var seed: UInt64 = HNSWParameters.default.seed
 
+    @Flag(inversion: .prefixedNo, help: "HNSW: fill free links with the closest candidates the heuristic pruned.")
+    var keepPrunedConnections = HNSWParameters.default.keepPrunedConnections
+
     @Option(name: .customLong("build-threads"), help: "Threads for building (default: every core).")
     var buildThreads: Int?
 
     var hnswParameters: HNSWParameters {
-        get throws { try HNSWParameters(m: m, efConstruction: efConstruction, seed: seed) }
+        get throws { try HNSWParameters(m: m, efConstruction: efConstruction, seed: seed, keepPrunedConnections: keepPrunedConnections) }
     }
 }
 

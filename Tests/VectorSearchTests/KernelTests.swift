@@ -50,6 +50,29 @@ struct KernelTests {
         }
     }
 
+    @Test("gather kernels equal one-to-one calls on the picked rows", arguments: SIMDLevel.supported)
+    func gather(level: SIMDLevel) throws {
+        let kernels = try #require(DistanceKernels(level: level))
+        for d in Self.dimensions {
+            let base = randomMatrix(rows: 40, dimension: d, seed: 300 + UInt64(d))
+            let query = randomMatrix(rows: 1, dimension: d, seed: 400 + UInt64(d))[0]
+            for n in [0, 1, 3, 4, 5, 8, 9, 17, 33] {
+                let slots = (0..<n).map { UInt32(($0 * 7 + 3) % 40) }
+                var l2 = [Float](repeating: -1, count: max(n, 1)), dot = [Float](repeating: -1, count: max(n, 1))
+                base.withUnsafeBufferPointer { b in
+                    kernels.l2SquaredGather(query, b.baseAddress, slots, n, d, &l2)
+                    kernels.dotGather(query, b.baseAddress, slots, n, d, &dot)
+                }
+                for i in 0..<n {
+                    let ref = Self.reference(query, base[Int(slots[i])])
+                    let tolerance = 1e-6 * ref.magnitude + 1e-7
+                    #expect(abs(Double(l2[i]) - ref.l2) <= tolerance, "l2 gather d=\(d) n=\(n) i=\(i) \(level)")
+                    #expect(abs(Double(dot[i]) - ref.dot) <= tolerance, "dot gather d=\(d) n=\(n) i=\(i) \(level)")
+                }
+            }
+        }
+    }
+
     @Test("the SIMD threshold scan finds exactly the scalar answer", arguments: SIMDLevel.supported)
     func thresholdScan(level: SIMDLevel) throws {
         let kernels = try #require(DistanceKernels(level: level))

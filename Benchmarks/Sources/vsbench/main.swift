@@ -2,6 +2,7 @@
 //   vsbench kernels                      ns per distance, every SIMD level, d = 128, 384, 768, 1536
 //   vsbench scan  [BASE.fvecs]           single-query flat scan vs a plain streaming read of the same buffer
 //   vsbench batch [BASE.fvecs QUERY.fvecs] batched exact search vs one bare sgemm of the same shape
+//   vsbench hnsw INDEX QUERY.fvecs EF [REPEATS] single-thread query passes over a saved HNSW index
 // Without files, scan and batch use 50,000 × 384 synthetic vectors and 1,000 queries.
 import CBandwidth
 import Foundation
@@ -124,10 +125,38 @@ func batch(_ arguments: ArraySlice<String>) throws {
     }
 }
 
+/// Single-thread query passes over a saved HNSW index: best and median queries/s of `repeats`.
+func hnsw(_ arguments: ArraySlice<String>) throws {
+    let args = Array(arguments)
+    guard args.count >= 3, let ef = Int(args[2]) else { print("usage: vsbench hnsw INDEX QUERIES EF [REPEATS]"); return }
+    let index = try HNSWIndex.load(from: args[0])
+    let queries = try EmbeddingFile.read(args[1]).vectors
+    let repeats = args.count > 3 ? Int(args[3]) ?? 5 : 5
+    let parameters = try HNSWSearchParameters(ef: ef)
+    var out = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: 10)
+    var rates: [Double] = []
+    try queries.withUnsafeBufferPointer { all in
+        try out.withUnsafeMutableBufferPointer { buffer in
+            for _ in 0..<repeats {
+                let t = now()
+                for q in 0..<queries.count {
+                    let query = UnsafeBufferPointer(rebasing: all[(q * queries.dimension)..<((q + 1) * queries.dimension)])
+                    _ = try index.search(query, k: 10, parameters: parameters, into: buffer)
+                }
+                rates.append(Double(queries.count) / (now() - t))
+            }
+        }
+    }
+    rates.sort()
+    print(String(format: "ef %d: best %.0f q/s, median %.0f q/s (%d passes of %d queries, 1 thread)",
+                 ef, rates.last!, rates[rates.count / 2], repeats, queries.count))
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "kernels": kernels()
 case "scan": try scan(arguments.dropFirst())
 case "batch": try batch(arguments.dropFirst())
-default: print("usage: vsbench kernels | scan [BASE] | batch [BASE QUERIES]")
+case "hnsw": try hnsw(arguments.dropFirst())
+default: print("usage: vsbench kernels | scan [BASE] | batch [BASE QUERIES] | hnsw INDEX QUERIES EF [REPEATS]")
 }

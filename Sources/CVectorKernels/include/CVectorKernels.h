@@ -30,6 +30,13 @@ void vs_l2sq_many_avx512(const float *query, const float *base, size_t n, size_t
 void vs_dot_many_avx512(const float *query, const float *base, size_t n, size_t d, float *out);
 void vs_l2sq_many_avx2(const float *query, const float *base, size_t n, size_t d, float *out);
 void vs_dot_many_avx2(const float *query, const float *base, size_t n, size_t d, float *out);
+/// Gather kernels: out[i] = distance(query, base + slots[i]*d) for n rows picked by slot number
+/// (graph search). Several rows at a time: their loads interleave, so their cache misses overlap.
+void vs_l2sq_gather_avx512(const float *query, const float *base, const uint32_t *slots, size_t n, size_t d, float *out);
+void vs_dot_gather_avx512(const float *query, const float *base, const uint32_t *slots, size_t n, size_t d, float *out);
+void vs_l2sq_gather_avx2(const float *query, const float *base, const uint32_t *slots, size_t n, size_t d, float *out);
+void vs_dot_gather_avx2(const float *query, const float *base, const uint32_t *slots, size_t n, size_t d, float *out);
+
 /// Index of the first i in [start, n) with values[i] + (offsets ? offsets[i] : 0) <= threshold,
 /// or n: the top-k prefilter, which rejects sixteen (eight) candidates per compare.
 size_t vs_next_at_or_below_avx512(const float *values, const float *offsets, size_t start, size_t n, float threshold);
@@ -42,6 +49,12 @@ uint32_t vs_crc32(uint32_t crc, const void *data, size_t length);
 /// Path of the shared object that defines `symbol` (resolved through symlinks), or NULL.
 /// The caller frees the returned string.
 char *vs_library_path_of(const void *symbol);
+
+/// Prefetches every cache line of `bytes` bytes from `p`, so a whole vector is in flight at once.
+static inline __attribute__((always_inline)) void vs_prefetch_bytes(const void *p, size_t bytes) {
+    const char *c = (const char *)p;
+    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(c + offset, 0, 3);
+}
 
 /// Number of CPUs this process may run on (its affinity mask), at least 1.
 int vs_available_cores(void);

@@ -60,6 +60,9 @@ public struct DistanceKernels: @unchecked Sendable {
     public typealias Many = @convention(c) (
         UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?
     ) -> Void
+    public typealias Gather = @convention(c) (
+        UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<UInt32>?, Int, Int, UnsafeMutablePointer<Float>?
+    ) -> Void
     public typealias Scan = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Float) -> Int
 
     /// The instruction set these kernels use.
@@ -72,6 +75,10 @@ public struct DistanceKernels: @unchecked Sendable {
     public let l2SquaredMany: Many
     /// Inner products of one query with `n` contiguous rows: `(query, rows, n, dimension, out)`.
     public let dotMany: Many
+    /// Squared L2 distances of one query to rows picked by slot: `(query, base, slots, n, dimension, out)`.
+    public let l2SquaredGather: Gather
+    /// Inner products of one query with rows picked by slot: `(query, base, slots, n, dimension, out)`.
+    public let dotGather: Gather
     /// First index in `start..<n` whose value (plus offset, if offsets are given) is at or below
     /// a threshold, else `n`: `(values, offsets, start, n, threshold)`.
     public let nextAtOrBelow: Scan
@@ -90,6 +97,8 @@ public struct DistanceKernels: @unchecked Sendable {
             l2SquaredMany = { q, x, n, d, out in SwiftSIMDKernels.l2SquaredMany(q!, x!, n, d, out!) }
             dotMany = { q, x, n, d, out in SwiftSIMDKernels.dotMany(q!, x!, n, d, out!) }
             nextAtOrBelow = { x, offsets, start, n, t in SwiftSIMDKernels.nextAtOrBelow(x!, offsets, start, n, t) }
+            l2SquaredGather = { q, x, slots, n, d, out in SwiftSIMDKernels.l2SquaredGather(q!, x!, slots!, n, d, out!) }
+            dotGather = { q, x, slots, n, d, out in SwiftSIMDKernels.dotGather(q!, x!, slots!, n, d, out!) }
         #if arch(x86_64)
         case .avx512:
             l2Squared = vs_l2sq_avx512
@@ -97,12 +106,16 @@ public struct DistanceKernels: @unchecked Sendable {
             l2SquaredMany = vs_l2sq_many_avx512
             dotMany = vs_dot_many_avx512
             nextAtOrBelow = vs_next_at_or_below_avx512
+            l2SquaredGather = vs_l2sq_gather_avx512
+            dotGather = vs_dot_gather_avx512
         case .avx2:
             l2Squared = vs_l2sq_avx2
             dot = vs_dot_avx2
             l2SquaredMany = vs_l2sq_many_avx2
             dotMany = vs_dot_many_avx2
             nextAtOrBelow = vs_next_at_or_below_avx2
+            l2SquaredGather = vs_l2sq_gather_avx2
+            dotGather = vs_dot_gather_avx2
         #else
         case .avx512, .avx2:
             return nil

@@ -89,4 +89,18 @@ enum SwiftSIMDKernels {
         }
         return n
     }
+
+    static func l2SquaredGather(
+        _ query: UnsafePointer<Float>, _ base: UnsafePointer<Float>, _ slots: UnsafePointer<UInt32>, _ n: Int, _ d: Int,
+        _ out: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<n { out[r] = l2Squared(query, base + Int(slots[r]) &* d, d) }
+    }
+
+    static func dotGather(
+        _ query: UnsafePointer<Float>, _ base: UnsafePointer<Float>, _ slots: UnsafePointer<UInt32>, _ n: Int, _ d: Int,
+        _ out: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<n { out[r] = dot(query, base + Int(slots[r]) &* d, d) }
+    }
 }

@@ -3,6 +3,8 @@ import CVectorKernels
 // The HNSW algorithms: greedy descent, the layer search (the paper's algorithm 2), neighbour
 // selection by the heuristic (algorithm 4) and insertion (algorithm 1).
 extension HNSWIndex {
+    var vectorBytes: Int { dimension &* 4 }
+
     /// Internal distance, smaller is closer: squared L2, or the negated inner product.
     @inline(__always)
     func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
@@ -69,6 +71,7 @@ extension HNSWIndex {
             if closest.distance > worst && context.results.count >= ef { break }
             context.frontier.pop()
             let node = Int(closest.slot)
+            if !context.frontier.isEmpty { vs_prefetch(graph.links(Int(context.frontier.top.slot), level: level)) }
             let count: Int
             let links: UnsafePointer<UInt32>
             if locking {
@@ -79,12 +82,26 @@ extension HNSWIndex {
                 count = Int(list[0])
                 links = UnsafePointer(list + 1)
             }
-            if count > 0 { vs_prefetch(store.row(Int(links[0]))) }
+            // Gather the unvisited neighbours and put all their vectors in flight at once, so the
+            // memory latency of one overlaps the others; then compute the distances.
+            var pending = 0
             for j in 0..<count {
-                let neighbour = Int(links[j])
-                if j + 1 < count { vs_prefetch(store.row(Int(links[j + 1]))) }
-                if context.visit(neighbour) { continue }
-                let d = distance(query, store.row(neighbour))
+                let neighbour = links[j]
+                if context.visit(Int(neighbour)) { continue }
+                vs_prefetch(store.row(Int(neighbour)))
+                context.pending[pending] = neighbour
+                pending &+= 1
+            }
+            if pending > 0 {
+                if metric == .l2 {
+                    kernels.l2SquaredGather(query, store.base, context.pending, pending, dimension, context.pendingDistances)
+                } else {
+                    kernels.dotGather(query, store.base, context.pending, pending, dimension, context.pendingDistances)
+                }
+            }
+            for j in 0..<pending {
+                let neighbour = Int(context.pending[j])
+                let d = metric == .l2 ? context.pendingDistances[j] : -context.pendingDistances[j]
                 if context.results.count < ef || d < worst {
                     context.frontier.push(Candidate(distance: d, slot: UInt32(neighbour)))
                     if graph.deleted[neighbour] == 0 {

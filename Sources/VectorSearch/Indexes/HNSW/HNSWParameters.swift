@@ -8,10 +8,12 @@ public struct HNSWParameters: Sendable, Equatable {
     /// Seed of the random level assignment: the same seed and insertion order give the same levels.
     public var seed: UInt64
     /// Whether a node whose neighbour heuristic pruned candidates fills its free links with the
-    /// closest pruned ones (*keepPrunedConnections* in the paper's algorithm 4).
+    /// closest pruned ones (*keepPrunedConnections* in the paper's algorithm 4). Off by default, as
+    /// in hnswlib and FAISS: on 50k × 384 sentence embeddings it gave the same queries/s at recall
+    /// 0.95 and a 16 % slower build (BENCHMARKS.md).
     public var keepPrunedConnections: Bool
 
-    public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 42, keepPrunedConnections: Bool = true) throws {
+    public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 42, keepPrunedConnections: Bool = false) throws {
         guard (2...256).contains(m) else { throw VectorSearchError.invalidArgument("HNSW m must be between 2 and 256, got \(m)") }
         guard efConstruction >= 1 else {
             throw VectorSearchError.invalidArgument("HNSW efConstruction must be at least 1, got \(efConstruction)")
@@ -22,7 +24,7 @@ public struct HNSWParameters: Sendable, Equatable {
         self.keepPrunedConnections = keepPrunedConnections
     }
 
-    /// M = 16, efConstruction = 200, seed 42, keeping pruned connections.
+    /// M = 16, efConstruction = 200, seed 42, pruned connections not kept.
     public static let `default` = try! HNSWParameters()
 }
 

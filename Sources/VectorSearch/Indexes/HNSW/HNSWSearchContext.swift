@@ -89,6 +89,9 @@ final class HNSWSearchContext {
     var linkCopy: UnsafeMutablePointer<UInt32>
     /// Neighbours chosen for a new node.
     var chosen: UnsafeMutablePointer<UInt32>
+    /// Unvisited neighbours of the node being expanded, whose vectors are being prefetched.
+    var pending: UnsafeMutablePointer<UInt32>
+    var pendingDistances: UnsafeMutablePointer<Float>
 
     init(slots: Int, maxLinks: Int) {
         visitedCapacity = max(slots, 1)
@@ -98,6 +101,8 @@ final class HNSWSearchContext {
         sorted = .allocate(capacity: sortedCapacity)
         linkCopy = .allocate(capacity: maxLinks + 1)
         chosen = .allocate(capacity: maxLinks + 1)
+        pending = .allocate(capacity: maxLinks + 1)
+        pendingDistances = .allocate(capacity: maxLinks + 1)
     }
 
     deinit {
@@ -107,6 +112,8 @@ final class HNSWSearchContext {
         sorted.deallocate()
         linkCopy.deallocate()
         chosen.deallocate()
+        pending.deallocate()
+        pendingDistances.deallocate()
     }
 
     /// Starts a new search over `slots` slots.
