@@ -152,7 +152,7 @@ def main():
     report = {
         "version": 1, "system": a.system, "system_version": system.version, "index": "hnsw", "metric": a.metric,
         "k": a.k, "threads": a.threads, "n_base": n, "n_queries": len(xq), "dimension": d,
-        "build_seconds": build, "index_bytes": index_bytes, "peak_rss_bytes": peak_rss_bytes(),
+        "build_seconds": build, "index_bytes": index_bytes, "index_rss_bytes": index_bytes, "peak_rss_bytes": peak_rss_bytes(),
         "simd": "", "blas": "", "build": {"m": a.m, "ef_construction": a.ef_construction, "threads": a.threads},
         "points": points, "qps_at_recall": interpolate(points, [0.90, 0.95, 0.99]),
     }

@@ -47,7 +47,7 @@ struct CLITests {
                  "--k", "10", "--threads", "2", "--runs", "1", "--json", "\(dir)/report.json"])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/report.json"))) as! [String: Any]
         for key in ["version", "index", "metric", "k", "threads", "n_base", "n_queries", "dimension", "build_seconds",
-                    "index_bytes", "peak_rss_bytes", "simd", "blas", "points"] {
+                    "index_bytes", "index_rss_bytes", "peak_rss_bytes", "simd", "blas", "points"] {
             #expect(json[key] != nil, "missing key \(key)")
         }
         #expect(json["version"] as? Int == 1)
@@ -62,6 +62,41 @@ struct CLITests {
         #expect(point["recall"] as? Double == 1.0)
         for key in ["qps", "batch_qps", "p50_ms", "p99_ms"] {
             #expect((point[key] as? Double ?? 0) > 0, "\(key) should be positive")
+        }
+    }
+
+    @Test("hnsw: build, search with --ef, bench with an ef sweep and recall targets")
+    func hnsw() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
+        try run(["build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--metric", "l2", "--m", "8",
+                 "--ef-construction", "64", "--build-threads", "2", "--output", "\(dir)/h.vsidx"])
+        try run(["search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--ef", "400",
+                 "--output", "\(dir)/found.ivecs"])
+        let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
+        let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
+        var hits = 0
+        for q in 0..<50 { hits += Set(found[q]).intersection(truth[q].prefix(10)).count }
+        #expect(Double(hits) / 500 >= 0.99, "recall at ef 400: \(Double(hits) / 500)")
+
+        try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
+                 "\(dir)/groundtruth.ivecs", "--index", "hnsw", "--metric", "l2", "--m", "8", "--ef-construction", "64",
+                 "--sweep-ef", "4,16,64,256", "--runs", "1", "--json", "\(dir)/r.json"])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
+        #expect(json["index"] as? String == "hnsw")
+        let points = try #require(json["points"] as? [[String: Any]])
+        #expect(points.compactMap { ($0["params"] as? [String: Int])?["ef"] } == [4, 16, 64, 256])
+        let recalls = points.compactMap { $0["recall"] as? Double }
+        #expect(recalls.count == 4 && recalls.last! >= 0.99 && recalls.first! < recalls.last!)
+        #expect((json["build"] as? [String: Int])?["m"] == 8)
+        let atRecall = try #require(json["qps_at_recall"] as? [String: [String: Double]])
+        #expect(atRecall["0.90"]?["qps"] ?? 0 > 0)
+        #expect(throws: (any Error).self) {
+            try run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "flat", "--sweep-ef", "8"])
+        }
+        #expect(throws: (any Error).self) {
+            try run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "hnsw", "--sweep-ef", "8,x"])
         }
     }
 

@@ -1,0 +1,44 @@
+"""Summarises hnsw-vs-peers.sh results: per system, the median over repeats of queries/s at
+recall@10 = 0.90 / 0.95 / 0.99 (1 thread and batched), build seconds and index bytes per vector
+beyond the raw vectors; then ours / peer ratios. usage: hnsw_table.py RESULTS_DIR"""
+import glob, json, os, statistics, sys
+
+directory = sys.argv[1]
+systems = ["vectorsearch", "hnswlib", "faiss", "usearch"]
+rows = {}
+for system in systems:
+    reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(directory, f"{system}-*.json")))]
+    if not reports:
+        continue
+    def med(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+    row = {"version": reports[0].get("system_version", ""), "runs": len(reports),
+           "build": med([r["build_seconds"] for r in reports]),
+           "bytes": med([(r.get("index_rss_bytes", r["index_bytes"]) - r["n_base"] * r["dimension"] * 4) / r["n_base"]
+                         for r in reports])}
+    for target in ["0.90", "0.95", "0.99"]:
+        row[target] = med([r.get("qps_at_recall", {}).get(target, {}).get("qps") for r in reports])
+        row[target + "b"] = med([r.get("qps_at_recall", {}).get(target, {}).get("batch_qps") for r in reports])
+    rows[system] = row
+
+def fmt(v, spec="{:.0f}"):
+    return spec.format(v) if v is not None else "-"
+
+print("| system | runs | q/s @0.90 | @0.95 | @0.99 | batch @0.90 | @0.95 | @0.99 | build s | resident bytes/vector beyond raw |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for system, r in rows.items():
+    name = system + (f" {r['version']}" if r["version"] else "")
+    print(f"| {name} | {r['runs']} | {fmt(r['0.90'])} | {fmt(r['0.95'])} | {fmt(r['0.99'])} | {fmt(r['0.90b'])} | "
+          f"{fmt(r['0.95b'])} | {fmt(r['0.99b'])} | {fmt(r['build'], '{:.2f}')} | {fmt(r['bytes'])} |")
+ours = rows.get("vectorsearch")
+if ours:
+    print()
+    print("| ours / peer | q/s @0.95 | batch @0.95 | build time (peer / ours) | bytes/vector (peer / ours) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for system, r in rows.items():
+        if system == "vectorsearch":
+            continue
+        ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
+        print(f"| {system} | {ratio(ours['0.95'], r['0.95'])} | {ratio(ours['0.95b'], r['0.95b'])} | "
+              f"{ratio(r['build'], ours['build'])} | {ratio(r['bytes'], ours['bytes'])} |")
