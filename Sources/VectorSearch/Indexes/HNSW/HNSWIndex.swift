@@ -71,12 +71,16 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         try add(vectors, ids: ids, threads: nil, progress: nil)
     }
 
-    /// Adds vectors with ids continuing after the largest id added so far (0, 1, 2, … for a new index).
+    /// Adds vectors with ids continuing after the largest id added so far (0, 1, 2, … for a new
+    /// index), so a file's rows get their row numbers. Returns the ids given.
     @discardableResult
     public func add(_ vectors: VectorMatrix, threads: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Range<VectorID> {
-        let first = lock.withReadLock { nextID }
-        try add(vectors, ids: Array(first..<(first + VectorID(vectors.count))), threads: threads, progress: progress)
-        return first..<(first + VectorID(vectors.count))
+        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        return try lock.withWriteLock {
+            let ids = nextID..<(nextID + VectorID(vectors.count))
+            try addLocked(vectors, ids: Array(ids), threads: threads, progress: progress)
+            return ids
+        }
     }
 
     /// Adds vectors, inserting them into the graph on `threads` threads (nil: every core).
@@ -85,41 +89,46 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         _ vectors: VectorMatrix, ids: [VectorID], threads: Int?, progress: (@Sendable (Int, Int) -> Void)?
     ) throws {
         if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
-        try lock.withWriteLock {
-            try VectorValidation.check(vectors, ids: ids, dimension: dimension, metric: metric, contains: idMap.contains)
-            let n = vectors.count
-            guard n > 0 else { return }
-            // Slots: removed ones first (never the entry point, which must keep its level), then new.
-            var slots = [Int]()
-            slots.reserveCapacity(n)
-            while slots.count < n, let slot = freeSlots.popLast() {
-                if slot == entryPoint { continue }
-                slots.append(slot)
-            }
-            let newSlots = n - slots.count
-            let firstNew = store.count
-            store.reserve(store.count + newSlots)
-            graph.reserve(store.count + newSlots)
-            vectors.withUnsafeBufferPointer { values in
-                for (row, slot) in slots.enumerated() {
-                    store.row(slot).update(from: values.baseAddress! + row * dimension, count: dimension)
-                }
-                if newSlots > 0 {
-                    store.append(values.baseAddress! + slots.count * dimension, rows: newSlots)
-                }
-            }
-            let reused = slots.count
-            slots.append(contentsOf: firstNew..<(firstNew + newSlots))
-            for (row, slot) in slots.enumerated() {
-                if metric == .cosine { normalize(store.row(slot)) }
-                // Other nodes may still link to a reused slot on its old levels: it keeps them.
-                let level = row < reused ? max(drawLevel(), Int(graph.levels[slot])) : drawLevel()
-                graph.prepareNode(slot, level: level, reused: row < reused)
-                idMap.assign(ids[row], to: slot)
-                nextID = max(nextID, ids[row] &+ 1)
-            }
-            insert(slots, threads: threads ?? VectorSearchLibrary.coreCount, progress: progress)
+        try lock.withWriteLock { try addLocked(vectors, ids: ids, threads: threads, progress: progress) }
+    }
+
+    /// `add` with the write lock held.
+    private func addLocked(
+        _ vectors: VectorMatrix, ids: [VectorID], threads: Int?, progress: (@Sendable (Int, Int) -> Void)?
+    ) throws {
+        try VectorValidation.check(vectors, ids: ids, dimension: dimension, metric: metric, contains: idMap.contains)
+        let n = vectors.count
+        guard n > 0 else { return }
+        // Slots: removed ones first (never the entry point, which must keep its level), then new.
+        var slots = [Int]()
+        slots.reserveCapacity(n)
+        while slots.count < n, let slot = freeSlots.popLast() {
+            if slot == entryPoint { continue }
+            slots.append(slot)
         }
+        let reused = slots.count
+        let newSlots = n - reused
+        let firstNew = store.count
+        store.reserve(store.count + newSlots)
+        graph.reserve(store.count + newSlots)
+        vectors.withUnsafeBufferPointer { values in
+            for (row, slot) in slots.enumerated() {
+                store.row(slot).update(from: values.baseAddress! + row * dimension, count: dimension)
+            }
+            if newSlots > 0 {
+                store.append(values.baseAddress! + reused * dimension, rows: newSlots)
+            }
+        }
+        slots.append(contentsOf: firstNew..<(firstNew + newSlots))
+        for (row, slot) in slots.enumerated() {
+            if metric == .cosine { normalize(store.row(slot)) }
+            // Other nodes may still link to a reused slot on its old levels: it keeps them.
+            let level = row < reused ? max(drawLevel(), Int(graph.levels[slot])) : drawLevel()
+            graph.prepareNode(slot, level: level, reused: row < reused)
+            idMap.assign(ids[row], to: slot)
+            nextID = max(nextID, ids[row] &+ 1)
+        }
+        insert(slots, threads: threads ?? VectorSearchLibrary.coreCount, progress: progress)
     }
 
     private func normalize(_ row: UnsafeMutablePointer<Float>) {
