@@ -3,8 +3,6 @@ import CVectorKernels
 // The HNSW algorithms: greedy descent, the layer search (the paper's algorithm 2), neighbour
 // selection by the heuristic (algorithm 4) and insertion (algorithm 1).
 extension HNSWIndex {
-    var vectorBytes: Int { dimension &* 4 }
-
     /// Internal distance, smaller is closer: squared L2, or the negated inner product.
     @inline(__always)
     func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
@@ -56,59 +54,67 @@ extension HNSWIndex {
     /// nodes in `context.results` (a max-heap, worst on top).
     /// `excluding` is the node being inserted: a reused slot can be reached through links other
     /// nodes kept to it, and must not become its own neighbour.
+    ///
+    /// The hot loop works on local copies of the context's heaps and of every buffer pointer:
+    /// class properties would cost a dynamic exclusivity check on each access.
     func searchLayer(
         _ query: UnsafePointer<Float>, entry: Int, distance entryDistance: Float, ef: Int, level: Int,
         locking: Bool, excluding: Int = -1, context: HNSWSearchContext
     ) {
         context.beginSearch(slots: store.count)
-        if excluding >= 0 { _ = context.visit(excluding) }
-        _ = context.visit(entry)
-        context.frontier.push(Candidate(distance: entryDistance, slot: UInt32(entry)))
-        if graph.deleted[entry] == 0 { context.results.push(Candidate(distance: entryDistance, slot: UInt32(entry))) }
-        var worst = context.results.isEmpty ? Float.infinity : context.results.top.distance
-        while !context.frontier.isEmpty {
-            let closest = context.frontier.top
-            if closest.distance > worst && context.results.count >= ef { break }
-            context.frontier.pop()
+        let tags = context.visitedTags, generation = context.generation
+        var frontier = context.frontier, results = context.results
+        defer {
+            context.frontier = frontier
+            context.results = results
+        }
+        let pending = context.pending, pendingDistances = context.pendingDistances, linkCopy = context.linkCopy
+        let base = UnsafePointer(store.base), deleted = UnsafePointer(graph.deleted)
+        let level0 = graph.level0, level0Stride = graph.level0Stride, dimension = dimension
+        let gather = metric == .l2 ? kernels.l2SquaredGather : kernels.dotGather
+        let sign: Float = metric == .l2 ? 1 : -1  // dot products become distances by negation
+
+        if excluding >= 0 { tags[excluding] = generation }
+        tags[entry] = generation
+        frontier.push(Candidate(distance: entryDistance, slot: UInt32(entry)))
+        if deleted[entry] == 0 { results.push(Candidate(distance: entryDistance, slot: UInt32(entry))) }
+        var worst = results.isEmpty ? Float.infinity : results.top.distance
+        while !frontier.isEmpty {
+            let closest = frontier.top
+            if closest.distance > worst && results.count >= ef { break }
+            frontier.pop()
             let node = Int(closest.slot)
-            if !context.frontier.isEmpty { vs_prefetch(graph.links(Int(context.frontier.top.slot), level: level)) }
-            let count: Int
-            let links: UnsafePointer<UInt32>
-            if locking {
-                count = readLinks(node, level: level, locking: true, into: context)
-                links = UnsafePointer(context.linkCopy)
-            } else {
-                let list = graph.links(node, level: level)
-                count = Int(list[0])
-                links = UnsafePointer(list + 1)
+            if !frontier.isEmpty {
+                let next = Int(frontier.top.slot)
+                vs_prefetch(level == 0 ? level0 + next &* level0Stride : graph.links(next, level: level))
             }
-            // Gather the unvisited neighbours and put all their vectors in flight at once, so the
-            // memory latency of one overlaps the others; then compute the distances.
-            var pending = 0
+            let list = level == 0 ? level0 + node &* level0Stride : graph.links(node, level: level)
+            if locking { graph.lock(node) }
+            let count = Int(list[0])
+            linkCopy.update(from: list + 1, count: count)
+            if locking { graph.unlock(node) }
+            // Gather the unvisited neighbours, then score them together: the gather kernel keeps
+            // several vectors' loads in flight, so their cache misses overlap.
+            var waiting = 0
             for j in 0..<count {
-                let neighbour = links[j]
-                if context.visit(Int(neighbour)) { continue }
-                vs_prefetch(store.row(Int(neighbour)))
-                context.pending[pending] = neighbour
-                pending &+= 1
+                let neighbour = linkCopy[j]
+                if tags[Int(neighbour)] == generation { continue }
+                tags[Int(neighbour)] = generation
+                vs_prefetch(base + Int(neighbour) &* dimension)
+                pending[waiting] = neighbour
+                waiting &+= 1
             }
-            if pending > 0 {
-                if metric == .l2 {
-                    kernels.l2SquaredGather(query, store.base, context.pending, pending, dimension, context.pendingDistances)
-                } else {
-                    kernels.dotGather(query, store.base, context.pending, pending, dimension, context.pendingDistances)
-                }
-            }
-            for j in 0..<pending {
-                let neighbour = Int(context.pending[j])
-                let d = metric == .l2 ? context.pendingDistances[j] : -context.pendingDistances[j]
-                if context.results.count < ef || d < worst {
-                    context.frontier.push(Candidate(distance: d, slot: UInt32(neighbour)))
-                    if graph.deleted[neighbour] == 0 {
-                        context.results.push(Candidate(distance: d, slot: UInt32(neighbour)))
-                        if context.results.count > ef { context.results.pop() }
-                        worst = context.results.top.distance
-                    }
+            if waiting == 0 { continue }
+            gather(query, base, pending, waiting, dimension, pendingDistances)
+            for j in 0..<waiting {
+                let d = sign * pendingDistances[j]
+                guard results.count < ef || d < worst else { continue }
+                let neighbour = pending[j]
+                frontier.push(Candidate(distance: d, slot: neighbour))
+                if deleted[Int(neighbour)] == 0 {
+                    results.push(Candidate(distance: d, slot: neighbour))
+                    if results.count > ef { results.pop() }
+                    worst = results.top.distance
                 }
             }
         }

@@ -4,18 +4,30 @@ struct Candidate {
     var slot: UInt32
 }
 
-/// A binary heap of candidates in a growable unsafe buffer. `MaxHeap` keeps the worst at the
-/// root (the bounded result set); `!MaxHeap` keeps the best at the root (the frontier).
-struct CandidateHeap {
+/// Which candidate a heap keeps at its root, fixed at compile time so comparisons inline.
+protocol HeapOrder {
+    static func above(_ a: Float, _ b: Float) -> Bool
+}
+
+/// The closest candidate on top: the frontier of a search.
+enum NearestFirst: HeapOrder {
+    @inline(__always) static func above(_ a: Float, _ b: Float) -> Bool { a < b }
+}
+
+/// The farthest candidate on top: the bounded result set, whose worst member is evicted.
+enum FarthestFirst: HeapOrder {
+    @inline(__always) static func above(_ a: Float, _ b: Float) -> Bool { a > b }
+}
+
+/// A binary heap of candidates in a growable unsafe buffer.
+struct CandidateHeap<Order: HeapOrder> {
     private(set) var storage: UnsafeMutablePointer<Candidate>
     private(set) var capacity: Int
     private(set) var count = 0
-    let isMaxHeap: Bool
 
-    init(capacity: Int, isMaxHeap: Bool) {
+    init(capacity: Int) {
         self.capacity = max(capacity, 16)
         storage = .allocate(capacity: self.capacity)
-        self.isMaxHeap = isMaxHeap
     }
 
     func deallocate() { storage.deallocate() }
@@ -25,18 +37,13 @@ struct CandidateHeap {
     @inline(__always) var top: Candidate { storage[0] }
 
     @inline(__always)
-    private func above(_ a: Candidate, _ b: Candidate) -> Bool {
-        isMaxHeap ? a.distance > b.distance : a.distance < b.distance
-    }
-
-    @inline(__always)
     mutating func push(_ element: Candidate) {
         if count == capacity { growStorage() }
         var i = count
         count &+= 1
         while i > 0 {
             let parent = (i &- 1) >> 1
-            guard above(element, storage[parent]) else { break }
+            guard Order.above(element.distance, storage[parent].distance) else { break }
             storage[i] = storage[parent]
             i = parent
         }
@@ -55,8 +62,8 @@ struct CandidateHeap {
                 let left = 2 &* i &+ 1
                 if left >= count { break }
                 var child = left
-                if left &+ 1 < count, above(storage[left &+ 1], storage[left]) { child = left &+ 1 }
-                guard above(storage[child], last) else { break }
+                if left &+ 1 < count, Order.above(storage[left &+ 1].distance, storage[left].distance) { child = left &+ 1 }
+                guard Order.above(storage[child].distance, last.distance) else { break }
                 storage[i] = storage[child]
                 i = child
             }
@@ -81,8 +88,8 @@ final class HNSWSearchContext {
     private(set) var visitedTags: UnsafeMutablePointer<UInt16>
     private(set) var visitedCapacity: Int
     private(set) var generation: UInt16 = 0
-    var frontier = CandidateHeap(capacity: 256, isMaxHeap: false)
-    var results = CandidateHeap(capacity: 256, isMaxHeap: true)
+    var frontier = CandidateHeap<NearestFirst>(capacity: 256)
+    var results = CandidateHeap<FarthestFirst>(capacity: 256)
     /// Sorted candidates for the neighbour heuristic, and a copy of one node's links.
     var sorted: UnsafeMutablePointer<Candidate>
     var sortedCapacity: Int
