@@ -15,6 +15,10 @@ extension HNSWIndex {
         _ query: UnsafePointer<Float>, from entry: Int, distance entryDistance: Float,
         top: Int, target: Int, locking: Bool, excluding: Int = -1, context: HNSWSearchContext
     ) -> (slot: Int, distance: Float) {
+        let pending = context.pending, distances = context.pendingDistances
+        let base = UnsafePointer(store.base)
+        let gather = metric == .l2 ? kernels.l2SquaredGather : kernels.dotGather
+        let sign: Float = metric == .l2 ? 1 : -1
         var current = entry, currentDistance = entryDistance
         var level = top
         while level > target {
@@ -22,15 +26,16 @@ extension HNSWIndex {
             while changed {
                 changed = false
                 let count = readLinks(current, level: level, locking: locking, into: context)
-                for j in 0..<count {
-                    let candidate = Int(context.linkCopy[j])
-                    if candidate == excluding { continue }
-                    let d = distance(query, store.row(candidate))
-                    if d < currentDistance {
-                        current = candidate
-                        currentDistance = d
-                        changed = true
-                    }
+                var n = 0
+                for j in 0..<count where Int(context.linkCopy[j]) != excluding {
+                    pending[n] = context.linkCopy[j]
+                    n &+= 1
+                }
+                gather(query, base, pending, n, dimension, distances)
+                for j in 0..<n where sign * distances[j] < currentDistance {
+                    current = Int(pending[j])
+                    currentDistance = sign * distances[j]
+                    changed = true
                 }
             }
             level -= 1
