@@ -42,3 +42,25 @@ if ours:
         ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
         print(f"| {system} | {ratio(ours['0.95'], r['0.95'])} | {ratio(ours['0.95b'], r['0.95b'])} | "
               f"{ratio(r['build'], ours['build'])} | {ratio(r['bytes'], ours['bytes'])} |")
+
+# Per-repeat ratios (runs are interleaved, so repeat r of each system ran side by side).
+def at95(path, key):
+    try:
+        return json.load(open(path)).get("qps_at_recall", {}).get("0.95", {}).get(key)
+    except FileNotFoundError:
+        return None
+
+if ours:
+    print()
+    print("| ours / peer, per repeat (q/s @0.95, 1 thread; batched) | " + " | ".join(
+        f"repeat {i}" for i in range(1, ours["runs"] + 1)) + " |")
+    print("| --- |" + " ---: |" * ours["runs"])
+    for system in rows:
+        if system == "vectorsearch":
+            continue
+        cells = []
+        for i in range(1, ours["runs"] + 1):
+            mine = [at95(os.path.join(directory, f"vectorsearch-{i}.json"), k) for k in ("qps", "batch_qps")]
+            theirs = [at95(os.path.join(directory, f"{system}-{i}.json"), k) for k in ("qps", "batch_qps")]
+            cells.append("; ".join(f"{a / b:.2f}" if a and b else "-" for a, b in zip(mine, theirs)))
+        print(f"| {system} | " + " | ".join(cells) + " |")

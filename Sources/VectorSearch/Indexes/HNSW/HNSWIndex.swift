@@ -38,7 +38,6 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let entryLock = Lock()
     let pool: HNSWContextPool
     let kernels = DistanceKernels.best
-    private let isL2: Bool
     private let levelScale: Double
 
     public init(dimension: Int, metric: Metric, parameters: HNSWParameters = .default) throws {
@@ -50,7 +49,6 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         graph = HNSWGraph(m: parameters.m)
         random = SplitMix64(seed: parameters.seed)
         pool = HNSWContextPool(maxLinks: 2 * parameters.m)
-        isL2 = metric == .l2
         levelScale = 1 / log(Double(parameters.m))
     }
 
@@ -146,8 +144,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     private func insert(_ slots: [Int], threads: Int, progress: (@Sendable (Int, Int) -> Void)?) {
         var start = 0
         // Single-threaded until the graph has a few hundred nodes: a tiny graph is all contention.
+        let linkedBefore = idMap.mappedCount - slots.count
         let context = HNSWSearchContext(slots: store.count, maxLinks: graph.m0)
-        while start < slots.count, start < 256 || threads == 1 {
+        while start < slots.count, linkedBefore + start < 256 || threads == 1 {
             insert(slot: slots[start], context: context)
             start += 1
             if start % 1024 == 0 { progress?(start, slots.count) }

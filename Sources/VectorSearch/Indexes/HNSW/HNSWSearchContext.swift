@@ -142,14 +142,6 @@ final class HNSWSearchContext {
         results.removeAll()
     }
 
-    /// Marks `slot` visited; returns whether it was already.
-    @inline(__always)
-    func visit(_ slot: Int) -> Bool {
-        if visitedTags[slot] == generation { return true }
-        visitedTags[slot] = generation
-        return false
-    }
-
     func reserveSorted(_ n: Int) {
         guard n > sortedCapacity else { return }
         sorted.deallocate()
