@@ -105,7 +105,13 @@ final class HNSWGraph {
     @inline(__always) func lock(_ slot: Int) { vs_spin_lock(locks + slot) }
     @inline(__always) func unlock(_ slot: Int) { vs_spin_unlock(locks + slot) }
 
-    func setDeleted(_ slot: Int, _ value: Bool) { deleted[slot] = value ? 1 : 0 }
+    /// Whether any slot was ever marked removed (searches skip the removal check until then).
+    private(set) var hasDeleted = false
+
+    func setDeleted(_ slot: Int, _ value: Bool) {
+        deleted[slot] = value ? 1 : 0
+        if value { hasDeleted = true }
+    }
 
     /// The used part of the upper-level pool (for saving).
     var upperWords: UnsafeBufferPointer<UInt32> { UnsafeBufferPointer(start: upper, count: upperCount) }
@@ -118,6 +124,7 @@ final class HNSWGraph {
         newStarts.withUnsafeBufferPointer { upperStart.update(from: $0.baseAddress!, count: slots) }
         newLevel0.withUnsafeBufferPointer { level0.update(from: $0.baseAddress!, count: slots * level0Stride) }
         newDeleted.withUnsafeBufferPointer { deleted.update(from: $0.baseAddress!, count: slots) }
+        hasDeleted = newDeleted.contains(1)
         locks.initialize(repeating: 0, count: slots)
         upper.deallocate()
         upperCapacity = max(newUpper.count, 1)

@@ -78,6 +78,7 @@ extension HNSWIndex {
         let level0 = graph.level0, level0Stride = graph.level0Stride, dimension = dimension
         let gather = metric == .l2 ? kernels.l2SquaredGather : kernels.dotGather
         let sign: Float = metric == .l2 ? 1 : -1  // dot products become distances by negation
+        let anyDeleted = !freeSlots.isEmpty || graph.hasDeleted
 
         if excluding >= 0 { tags[excluding] = generation }
         tags[entry] = generation
@@ -100,23 +101,25 @@ extension HNSWIndex {
             if locking { graph.unlock(node) }
             // Gather the unvisited neighbours, then score them together: the gather kernel keeps
             // several vectors' loads in flight, so their cache misses overlap.
+            // Branch-free, so the visited-tag loads (random, often cache misses) overlap instead of
+            // waiting on one mispredicted branch after another.
             var waiting = 0
             for j in 0..<count {
                 let neighbour = linkCopy[j]
-                if tags[Int(neighbour)] == generation { continue }
+                let seen = tags[Int(neighbour)] == generation
                 tags[Int(neighbour)] = generation
-                vs_prefetch(base + Int(neighbour) &* dimension)
                 pending[waiting] = neighbour
-                waiting &+= 1
+                waiting &+= seen ? 0 : 1
             }
             if waiting == 0 { continue }
+            for j in 0..<waiting { vs_prefetch(base + Int(pending[j]) &* dimension) }
             gather(query, base, pending, waiting, dimension, pendingDistances)
             for j in 0..<waiting {
                 let d = sign * pendingDistances[j]
                 guard results.count < ef || d < worst else { continue }
                 let neighbour = pending[j]
                 frontier.push(Candidate(distance: d, slot: neighbour))
-                if deleted[Int(neighbour)] == 0 {
+                if !anyDeleted || deleted[Int(neighbour)] == 0 {
                     results.push(Candidate(distance: d, slot: neighbour))
                     if results.count > ef { results.pop() }
                     worst = results.top.distance
