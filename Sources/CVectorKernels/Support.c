@@ -2,6 +2,7 @@
 #include "CVectorKernels.h"
 #include <dlfcn.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -65,3 +66,19 @@ int vs_available_cores(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
+
+void *vs_alloc_large(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    void *p = NULL;
+    if (bytes >= 2 * huge) {
+        if (posix_memalign(&p, huge, (bytes + huge - 1) / huge * huge) != 0) return NULL;
+#if defined(MADV_HUGEPAGE)
+        madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);  // a hint: failure is harmless
+#endif
+        return p;
+    }
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return NULL;
+    return p;
+}
+
+void vs_free_large(void *pointer) { free(pointer); }

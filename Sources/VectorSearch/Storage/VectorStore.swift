@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// Vectors of one dimension in one contiguous, 64-byte-aligned buffer, row `slot` at
 /// `base + slot * dimension`: the layout the SIMD scans and sgemm read directly.
 final class VectorStore {
@@ -11,7 +13,7 @@ final class VectorStore {
         base = Self.allocate(floats: dimension)
     }
 
-    deinit { base.deallocate() }
+    deinit { vs_free_large(base) }
 
     /// Bytes of vector data held (not counting spare capacity).
     var byteCount: Int { count * dimension * MemoryLayout<Float>.stride }
@@ -22,7 +24,7 @@ final class VectorStore {
         guard rows > capacity else { return }
         let newBase = Self.allocate(floats: rows * dimension)
         newBase.update(from: base, count: count * dimension)
-        base.deallocate()
+        vs_free_large(base)
         base = newBase
         capacity = rows
     }
@@ -52,8 +54,12 @@ final class VectorStore {
         count -= 1
     }
 
+    /// 64-byte aligned; large stores on huge pages (random row reads miss the TLB far less).
     private static func allocate(floats: Int) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer.allocate(byteCount: max(floats, 16) * MemoryLayout<Float>.stride, alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(floats, 16))
+        let count = max(floats, 16)
+        guard let raw = vs_alloc_large(count * MemoryLayout<Float>.stride) else {
+            fatalError("out of memory allocating \(count * MemoryLayout<Float>.stride) bytes of vectors")
+        }
+        return raw.bindMemory(to: Float.self, capacity: count)
     }
 }

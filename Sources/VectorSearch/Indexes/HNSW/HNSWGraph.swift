@@ -28,7 +28,7 @@ final class HNSWGraph {
     init(m: Int) {
         self.m = m
         m0 = 2 * m
-        level0 = .allocate(capacity: 1)
+        level0 = Self.allocateLarge(1)
         levels = .allocate(capacity: 1)
         upperStart = .allocate(capacity: 1)
         upper = .allocate(capacity: 1)
@@ -37,7 +37,7 @@ final class HNSWGraph {
     }
 
     deinit {
-        level0.deallocate()
+        vs_free_large(level0)
         levels.deallocate()
         upperStart.deallocate()
         upper.deallocate()
@@ -53,7 +53,10 @@ final class HNSWGraph {
 
     func reserve(_ slots: Int) {
         guard slots > capacity else { return }
-        level0 = Self.grow(level0, from: capacity * level0Stride, to: slots * level0Stride)
+        let grownLevel0 = Self.allocateLarge(slots * level0Stride)
+        if capacity > 0 { grownLevel0.update(from: level0, count: capacity * level0Stride) }
+        vs_free_large(level0)
+        level0 = grownLevel0
         levels = Self.grow(levels, from: capacity, to: slots)
         upperStart = Self.grow(upperStart, from: capacity, to: slots)
         locks = Self.grow(locks, from: capacity, to: slots)
@@ -131,6 +134,12 @@ final class HNSWGraph {
         upper = .allocate(capacity: upperCapacity)
         newUpper.withUnsafeBufferPointer { if $0.count > 0 { upper.update(from: $0.baseAddress!, count: $0.count) } }
         upperCount = newUpper.count
+    }
+
+    /// The level-0 block is read at random by every search: huge pages when it is large.
+    private static func allocateLarge(_ words: Int) -> UnsafeMutablePointer<UInt32> {
+        guard let raw = vs_alloc_large(max(words, 1) * 4) else { fatalError("out of memory allocating graph links") }
+        return raw.bindMemory(to: UInt32.self, capacity: max(words, 1))
     }
 
     private static func grow<T>(_ pointer: UnsafeMutablePointer<T>, from old: Int, to new: Int) -> UnsafeMutablePointer<T> {
