@@ -120,10 +120,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         _ query: UnsafeBufferPointer<Float>, k: Int, parameters: FlatSearchParameters = .init(),
         into results: UnsafeMutableBufferPointer<Neighbor>
     ) throws -> Int {
-        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k)
-        guard results.count >= k else {
-            throw VectorSearchError.invalidArgument("results buffer holds \(results.count), k is \(k)")
-        }
+        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
         return lock.withReadLock {
             withExactSearch { $0.search(query: query.baseAddress!, k: k, into: results.baseAddress!) }
         }
@@ -132,22 +129,11 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     public func search(
         batch queries: VectorMatrix, k: Int, parameters: FlatSearchParameters = .init(), threads: Int? = nil
     ) throws -> SearchResults {
-        guard queries.dimension == dimension else {
-            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: queries.dimension, row: nil)
-        }
-        guard k >= 0 else { throw VectorSearchError.invalidArgument("k must be non-negative, got \(k)") }
-        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
-        if let (row, column) = queries.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
-        return try lock.withReadLock {
+        try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
+        return lock.withReadLock {
             let k = min(k, store.count)
             var results = SearchResults(k: k, queryCount: queries.count)
-            try queries.withUnsafeBufferPointer { q in
-                if metric == .cosine {
-                    for row in 0..<queries.count {
-                        let start = q.baseAddress! + row * dimension
-                        if kernels.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
-                    }
-                }
+            queries.withUnsafeBufferPointer { q in
                 results.slots.withUnsafeMutableBufferPointer { slots in
                     results.counts.withUnsafeMutableBufferPointer { counts in
                         withExactSearch {

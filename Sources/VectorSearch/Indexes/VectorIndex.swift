@@ -87,6 +87,34 @@ enum VectorValidation {
         }
     }
 
+    /// Checks a batch of queries and its arguments before any search work starts.
+    static func checkBatch(_ queries: VectorMatrix, dimension: Int, metric: Metric, k: Int, threads: Int?) throws {
+        guard queries.dimension == dimension else {
+            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: queries.dimension, row: nil)
+        }
+        guard k >= 0 else { throw VectorSearchError.invalidArgument("k must be non-negative, got \(k)") }
+        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        if let (row, column) = queries.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
+        if metric == .cosine {
+            try queries.withUnsafeBufferPointer { q in
+                for row in 0..<queries.count {
+                    let start = q.baseAddress! + row * dimension
+                    if DistanceKernels.best.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
+                }
+            }
+        }
+    }
+
+    /// Checks one query and the caller's results buffer.
+    static func checkQuery(
+        _ query: UnsafeBufferPointer<Float>, dimension: Int, metric: Metric, k: Int, results: UnsafeMutableBufferPointer<Neighbor>
+    ) throws {
+        try checkQuery(query, dimension: dimension, metric: metric, k: k)
+        guard results.count >= k else {
+            throw VectorSearchError.invalidArgument("results buffer holds \(results.count), k is \(k)")
+        }
+    }
+
     static func checkQuery(_ query: UnsafeBufferPointer<Float>, dimension: Int, metric: Metric, k: Int) throws {
         guard k >= 0 else { throw VectorSearchError.invalidArgument("k must be non-negative, got \(k)") }
         guard query.count == dimension else {

@@ -17,10 +17,7 @@ extension HNSWIndex {
         _ query: UnsafeBufferPointer<Float>, k: Int, parameters: HNSWSearchParameters = .default,
         into results: UnsafeMutableBufferPointer<Neighbor>
     ) throws -> Int {
-        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k)
-        guard results.count >= k else {
-            throw VectorSearchError.invalidArgument("results buffer holds \(results.count), k is \(k)")
-        }
+        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
         return lock.withReadLock {
             searchLocked(query.baseAddress!, k: k, ef: parameters.ef, into: results.baseAddress!)
         }
@@ -29,20 +26,7 @@ extension HNSWIndex {
     public func search(
         batch queries: VectorMatrix, k: Int, parameters: HNSWSearchParameters = .default, threads: Int? = nil
     ) throws -> SearchResults {
-        guard queries.dimension == dimension else {
-            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: queries.dimension, row: nil)
-        }
-        guard k >= 0 else { throw VectorSearchError.invalidArgument("k must be non-negative, got \(k)") }
-        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
-        if let (row, column) = queries.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
-        if metric == .cosine {
-            try queries.withUnsafeBufferPointer { q in
-                for row in 0..<queries.count {
-                    let start = q.baseAddress! + row * dimension
-                    if kernels.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
-                }
-            }
-        }
+        try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
         return lock.withReadLock {
             let k = min(k, idMap.mappedCount)
             var results = SearchResults(k: k, queryCount: queries.count)
