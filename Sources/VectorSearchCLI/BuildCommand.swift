@@ -9,13 +9,14 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Embedding file (fvecs, bvecs, fbin, npy, jsonl).") var input: String
     @Option(help: "Input format when the extension does not tell.") var format: EmbeddingFormat?
     @OptionGroup var options: IndexOptions
+    @Option(help: "Threads for building (default: every core).") var threads: Int?
     @Option(help: "Where to write the index.") var output: String
 
     func run() throws {
         let start = monotonicSeconds()
         let set = try EmbeddingFile.read(input, format: format)
         let loaded = monotonicSeconds()
-        let index = try buildIndex(set, options: options)
+        let index = try buildIndex(set, options: options, threads: threads)
         let built = monotonicSeconds()
         try index.save(to: output)
         status(String(
@@ -27,7 +28,7 @@ struct BuildCommand: ParsableCommand {
 
 /// Builds the index `options` describe from a file's vectors, in chunks, with a progress line.
 /// Ids come from the file when it has them, else they are row numbers.
-func buildIndex(_ set: EmbeddingSet, options: IndexOptions) throws -> AnyIndex {
+func buildIndex(_ set: EmbeddingSet, options: IndexOptions, threads: Int?) throws -> AnyIndex {
     let vectors = set.vectors
     let ids = set.ids ?? (0..<vectors.count).map { VectorID($0) }
     let progress = ProgressLine("adding", total: vectors.count)
@@ -42,7 +43,7 @@ func buildIndex(_ set: EmbeddingSet, options: IndexOptions) throws -> AnyIndex {
         // One call, so the whole build runs in parallel; the index reports progress.
         let report = UnsafeProgress(progress)
         try rebasingRowErrors(offset: 0) {
-            try index.add(vectors, ids: ids, threads: options.buildThreads) { done, _ in report.update(done) }
+            try index.add(vectors, ids: ids, threads: threads) { done, _ in report.update(done) }
         }
         return .hnsw(index)
     }

@@ -34,9 +34,6 @@ struct IndexOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "HNSW: fill free links with the closest candidates the heuristic pruned.")
     var keepPrunedConnections = HNSWParameters.default.keepPrunedConnections
 
-    @Option(name: .customLong("build-threads"), help: "Threads for building (default: every core).")
-    var buildThreads: Int?
-
     var hnswParameters: HNSWParameters {
         get throws { try HNSWParameters(m: m, efConstruction: efConstruction, seed: seed, keepPrunedConnections: keepPrunedConnections) }
     }

@@ -71,7 +71,7 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
         try run(["build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--metric", "l2", "--m", "8",
-                 "--ef-construction", "64", "--build-threads", "2", "--output", "\(dir)/h.vsidx"])
+                 "--ef-construction", "64", "--threads", "2", "--output", "\(dir)/h.vsidx"])
         try run(["search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--ef", "400",
                  "--output", "\(dir)/found.ivecs"])
         let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
@@ -82,7 +82,7 @@ struct CLITests {
 
         try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
                  "\(dir)/groundtruth.ivecs", "--index", "hnsw", "--metric", "l2", "--m", "8", "--ef-construction", "64",
-                 "--sweep-ef", "4,16,64,256", "--runs", "1", "--json", "\(dir)/r.json"])
+                 "--sweep-ef", "4,16,64,256", "--build-threads", "1", "--runs", "1", "--json", "\(dir)/r.json"])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
         #expect(json["index"] as? String == "hnsw")
         let points = try #require(json["points"] as? [[String: Any]])
@@ -90,6 +90,7 @@ struct CLITests {
         let recalls = points.compactMap { $0["recall"] as? Double }
         #expect(recalls.count == 4 && recalls.last! >= 0.99 && recalls.first! < recalls.last!)
         #expect((json["build"] as? [String: Int])?["m"] == 8)
+        #expect((json["build"] as? [String: Int])?["threads"] == 1)
         let atRecall = try #require(json["qps_at_recall"] as? [String: [String: Double]])
         #expect(atRecall["0.90"]?["qps"] ?? 0 > 0)
         #expect(throws: (any Error).self) {
