@@ -101,6 +101,22 @@ struct CLITests {
         }
     }
 
+    @Test("kmeans writes centroids that cluster the data")
+    func kmeans() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["gen", "--n", "900", "--dim", "8", "--clusters", "3", "--queries", "5", "--seed", "4", "--output", dir])
+        try run(["kmeans", "--input", "\(dir)/base.fvecs", "--k", "3", "--iterations", "10", "--initialization", "kmeans++",
+                 "--output", "\(dir)/centroids.fvecs"])
+        let centroids = try EmbeddingFile.read("\(dir)/centroids.fvecs").vectors
+        #expect(centroids.count == 3 && centroids.dimension == 8)
+        let labels = try KMeans.assign(EmbeddingFile.read("\(dir)/base.fvecs").vectors, to: centroids).labels
+        #expect(Set(labels).count == 3)
+        #expect(throws: (any Error).self) {
+            try run(["kmeans", "--input", "\(dir)/base.fvecs", "--k", "5000", "--output", "\(dir)/c.fvecs"])
+        }
+    }
+
     @Test("search without --output prints one line per query in query order")
     func printedSearch() throws {
         let dir = temporaryDirectory()
@@ -140,7 +156,7 @@ struct CLITests {
         #expect(throws: VectorSearchError.self) { try run(["search", "--index", "\(dir)/none.vsidx", "--queries", "\(dir)/bad.fvecs"]) }
     }
 
-    @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench"])
+    @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench", "kmeans"])
     func help(command: String) throws {
         let text = VectorSearchCommand.helpMessage(for: try #require(
             VectorSearchCommand.configuration.subcommands.first { $0.configuration.commandName == command }))

@@ -1,0 +1,267 @@
+/// How ``KMeans`` picks its first centroids.
+public enum KMeansInitialization: String, Sendable, CaseIterable {
+    /// Distinct training points drawn at random (FAISS's default): fast.
+    case random
+    /// k-means++ (Arthur & Vassilvitskii): each next centroid drawn with probability proportional
+    /// to the squared distance to the nearest one so far. Better starts, k passes over the sample.
+    case kMeansPlusPlus = "kmeans++"
+}
+
+/// Parameters of ``KMeans/train(_:parameters:threads:progress:)``. Defaults follow FAISS's
+/// `ClusteringParameters`: 25 iterations, at most 256 training points per centroid, random start.
+public struct KMeansParameters: Sendable, Equatable {
+    /// Number of centroids.
+    public var k: Int
+    /// Lloyd iterations.
+    public var iterations: Int
+    /// Training uses a random sample of at most `k × maxPointsPerCentroid` points.
+    public var maxPointsPerCentroid: Int
+    public var initialization: KMeansInitialization
+    /// Seed of the sample, the start and empty-cluster repair: same seed, same centroids.
+    public var seed: UInt64
+
+    public init(
+        k: Int, iterations: Int = 25, maxPointsPerCentroid: Int = 256,
+        initialization: KMeansInitialization = .random, seed: UInt64 = 1234
+    ) throws {
+        guard k >= 1 else { throw VectorSearchError.invalidArgument("k-means k must be at least 1, got \(k)") }
+        guard iterations >= 1 else { throw VectorSearchError.invalidArgument("k-means iterations must be at least 1, got \(iterations)") }
+        guard maxPointsPerCentroid >= 1 else {
+            throw VectorSearchError.invalidArgument("k-means maxPointsPerCentroid must be at least 1, got \(maxPointsPerCentroid)")
+        }
+        self.k = k
+        self.iterations = iterations
+        self.maxPointsPerCentroid = maxPointsPerCentroid
+        self.initialization = initialization
+        self.seed = seed
+    }
+}
+
+/// The outcome of training: centroids and the objective after each iteration.
+public struct KMeansResult: Sendable {
+    /// `k` rows.
+    public var centroids: VectorMatrix
+    /// Sum of squared distances of the training points to their nearest centroid, after each
+    /// iteration's assignment step (so entry i is the objective of the centroids of step i).
+    public var inertia: [Double]
+    /// Number of training points used (after sampling).
+    public var trainingCount: Int
+}
+
+/// Lloyd's k-means with L2, for clustering embeddings and for training IVF indexes.
+///
+/// The assignment step is a blocked matrix product (‖x‖² − 2x·c + ‖c‖², sgemm) spread over the
+/// cores; the update step sums points per cluster on every core. Clusters that end up empty are
+/// repaired by splitting a large one, as FAISS does.
+///
+/// ```swift
+/// let result = try KMeans.train(embeddings, parameters: KMeansParameters(k: 100))
+/// let labels = try KMeans.assign(embeddings, to: result.centroids)
+/// ```
+public enum KMeans {
+    /// Trains `parameters.k` centroids on `data` (rows), using at most `threads` threads (nil:
+    /// every core). `progress(iteration, inertia)` is called after each iteration.
+    public static func train(
+        _ data: VectorMatrix, parameters: KMeansParameters, threads: Int? = nil,
+        progress: ((Int, Double) -> Void)? = nil
+    ) throws -> KMeansResult {
+        guard data.count >= parameters.k else {
+            throw VectorSearchError.invalidArgument("k-means needs at least k = \(parameters.k) points, got \(data.count)")
+        }
+        if let (row, column) = data.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
+        var random = SplitMix64(seed: parameters.seed)
+        let sample = try Self.sample(data, count: min(data.count, parameters.k * parameters.maxPointsPerCentroid), random: &random)
+        let start: VectorMatrix
+        switch parameters.initialization {
+        case .random: start = try randomStart(sample, k: parameters.k, random: &random)
+        case .kMeansPlusPlus: start = try plusPlusStart(sample, k: parameters.k, random: &random)
+        }
+        var result = try lloyd(sample, from: start, iterations: parameters.iterations, threads: threads, random: &random, progress: progress)
+        result.trainingCount = sample.count
+        return result
+    }
+
+    /// Runs `iterations` Lloyd iterations on all of `data` from the given centroids (no sampling).
+    public static func refine(
+        _ data: VectorMatrix, from centroids: VectorMatrix, iterations: Int, threads: Int? = nil, seed: UInt64 = 1234
+    ) throws -> KMeansResult {
+        guard centroids.dimension == data.dimension else {
+            throw VectorSearchError.dimensionMismatch(expected: data.dimension, actual: centroids.dimension, row: nil)
+        }
+        guard iterations >= 1, centroids.count >= 1 else { throw VectorSearchError.invalidArgument("need ≥ 1 iteration and ≥ 1 centroid") }
+        var random = SplitMix64(seed: seed)
+        return try lloyd(data, from: centroids, iterations: iterations, threads: threads, random: &random, progress: nil)
+    }
+
+    /// The nearest centroid (row number) of every row of `data`, and its squared distance.
+    public static func assign(_ data: VectorMatrix, to centroids: VectorMatrix, threads: Int? = nil) throws -> (labels: [Int], distances: [Float]) {
+        guard centroids.dimension == data.dimension else {
+            throw VectorSearchError.dimensionMismatch(expected: data.dimension, actual: centroids.dimension, row: nil)
+        }
+        let nearest = try nearestCentroids(data, centroids, threads: threads ?? Parallel.coreCount)
+        return (nearest.map { Int($0.id) }, nearest.map(\.score))
+    }
+
+    // MARK: Steps
+
+    private static func nearestCentroids(_ data: VectorMatrix, _ centroids: VectorMatrix, threads: Int) throws -> [Neighbor] {
+        let d = data.dimension, kernels = DistanceKernels.best
+        var norms = [Float](repeating: 0, count: centroids.count)
+        centroids.withUnsafeBufferPointer { c in
+            for i in 0..<centroids.count { norms[i] = kernels.dot(c.baseAddress! + i * d, c.baseAddress! + i * d, d) }
+        }
+        var out = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: data.count)
+        var counts = [Int](repeating: 0, count: data.count)
+        data.withUnsafeBufferPointer { x in
+            centroids.withUnsafeBufferPointer { c in
+                norms.withUnsafeBufferPointer { n in
+                    out.withUnsafeMutableBufferPointer { o in
+                        counts.withUnsafeMutableBufferPointer { cnt in
+                            ExactSearch(base: c.baseAddress!, count: centroids.count, dimension: d, metric: .l2,
+                                        normsSquared: n.baseAddress, ids: nil, kernels: kernels)
+                                .search(queries: x.baseAddress!, queryCount: data.count, k: 1, threads: threads,
+                                        results: o.baseAddress!, counts: cnt.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    private static func lloyd(
+        _ data: VectorMatrix, from start: VectorMatrix, iterations: Int, threads: Int?,
+        random: inout SplitMix64, progress: ((Int, Double) -> Void)?
+    ) throws -> KMeansResult {
+        let k = start.count, d = data.dimension, n = data.count
+        let workers = max(1, min(threads ?? Parallel.coreCount, n))
+        var centroids = start.values
+        var inertia: [Double] = []
+        for iteration in 0..<iterations {
+            let nearest = try nearestCentroids(data, try VectorMatrix(dimension: d, values: centroids), threads: workers)
+            inertia.append(nearest.reduce(0.0) { $0 + Double($1.score) })
+            progress?(iteration + 1, inertia.last!)
+            // Update: per-worker sums, then one reduction (no locks, no atomics).
+            var sums = [Double](repeating: 0, count: workers * k * d)
+            var sizes = [Int](repeating: 0, count: workers * k)
+            data.withUnsafeBufferPointer { x in
+                sums.withUnsafeMutableBufferPointer { s in
+                    sizes.withUnsafeMutableBufferPointer { z in
+                        let x = UnsafeSendable(x.baseAddress!), s = UnsafeSendable(s.baseAddress!), z = UnsafeSendable(z.baseAddress!)
+                        nearest.withUnsafeBufferPointer { nb in
+                            let nb = UnsafeSendable(nb.baseAddress!)
+                            Parallel.forEachChunk(count: n, workers: workers) { worker, range in
+                                let mySums = s.value + worker * k * d, mySizes = z.value + worker * k
+                                for i in range {
+                                    let c = Int(nb.value[i].id)
+                                    mySizes[c] += 1
+                                    let row = x.value + i * d, sum = mySums + c * d
+                                    for j in 0..<d { sum[j] += Double(row[j]) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            var totals = [Int](repeating: 0, count: k)
+            for c in 0..<k {
+                for w in 0..<workers { totals[c] += sizes[w * k + c] }
+                guard totals[c] > 0 else { continue }
+                for j in 0..<d {
+                    var sum = 0.0
+                    for w in 0..<workers { sum += sums[(w * k + c) * d + j] }
+                    centroids[c * d + j] = Float(sum / Double(totals[c]))
+                }
+            }
+            repairEmpty(&centroids, sizes: &totals, dimension: d, random: &random)
+        }
+        return KMeansResult(centroids: try VectorMatrix(dimension: d, values: centroids), inertia: inertia, trainingCount: n)
+    }
+
+    /// An empty cluster takes half of a large one, chosen with probability proportional to its
+    /// size: both get its centroid, nudged in opposite directions (FAISS's `split_clusters`).
+    private static func repairEmpty(_ centroids: inout [Float], sizes: inout [Int], dimension d: Int, random: inout SplitMix64) {
+        let total = sizes.reduce(0, +)
+        let epsilon: Float = 1 / 1024
+        for empty in sizes.indices where sizes[empty] == 0 {
+            var pick = Int(random.next() % UInt64(max(total, 1)))
+            var donor = 0
+            while donor < sizes.count - 1, pick >= sizes[donor] {
+                pick -= sizes[donor]
+                donor += 1
+            }
+            guard sizes[donor] > 1 else { continue }
+            for j in 0..<d {
+                let value = centroids[donor * d + j]
+                let nudge = (j % 2 == 0 ? 1 : -1) * epsilon
+                centroids[empty * d + j] = value * (1 + nudge)
+                centroids[donor * d + j] = value * (1 - nudge)
+            }
+            sizes[empty] = sizes[donor] / 2
+            sizes[donor] -= sizes[empty]
+        }
+    }
+
+    private static func sample(_ data: VectorMatrix, count: Int, random: inout SplitMix64) throws -> VectorMatrix {
+        guard count < data.count else { return data }
+        let rows = distinctRows(count, from: data.count, random: &random).sorted()
+        var values = [Float]()
+        values.reserveCapacity(count * data.dimension)
+        data.withUnsafeBufferPointer { x in
+            for row in rows { values.append(contentsOf: UnsafeBufferPointer(start: x.baseAddress! + row * data.dimension, count: data.dimension)) }
+        }
+        return try VectorMatrix(dimension: data.dimension, values: values)
+    }
+
+    /// `count` distinct numbers from 0..<n (partial Fisher–Yates over a sparse permutation).
+    private static func distinctRows(_ count: Int, from n: Int, random: inout SplitMix64) -> [Int] {
+        var swapped: [Int: Int] = [:]
+        var rows = [Int]()
+        rows.reserveCapacity(count)
+        for i in 0..<count {
+            let j = i + Int(random.next() % UInt64(n - i))
+            let atJ = swapped[j] ?? j
+            swapped[j] = swapped[i] ?? i
+            rows.append(atJ)
+        }
+        return rows
+    }
+
+    private static func randomStart(_ data: VectorMatrix, k: Int, random: inout SplitMix64) throws -> VectorMatrix {
+        let rows = distinctRows(k, from: data.count, random: &random)
+        return try VectorMatrix(dimension: data.dimension, values: rows.flatMap { data[$0] })
+    }
+
+    private static func plusPlusStart(_ data: VectorMatrix, k: Int, random: inout SplitMix64) throws -> VectorMatrix {
+        let n = data.count, d = data.dimension, kernels = DistanceKernels.best
+        var chosen = [Int(random.next() % UInt64(n))]
+        var nearest = [Float](repeating: .infinity, count: n)
+        var scratch = [Float](repeating: 0, count: n)
+        data.withUnsafeBufferPointer { x in
+            while chosen.count < k {
+                let centre = x.baseAddress! + chosen.last! * d
+                kernels.l2SquaredMany(centre, x.baseAddress!, n, d, &scratch)
+                var total = 0.0
+                for i in 0..<n {
+                    nearest[i] = min(nearest[i], scratch[i])
+                    total += Double(nearest[i])
+                }
+                guard total > 0 else {  // every point sits on a centroid: take any unused row
+                    chosen.append((0..<n).first { !chosen.contains($0) }!)
+                    continue
+                }
+                var target = Double(random.next() >> 11) / Double(1 << 53) * total
+                var pick = n - 1
+                for i in 0..<n {
+                    target -= Double(nearest[i])
+                    if target < 0 {
+                        pick = i
+                        break
+                    }
+                }
+                chosen.append(pick)
+            }
+        }
+        return try VectorMatrix(dimension: d, values: chosen.flatMap { data[$0] })
+    }
+}
