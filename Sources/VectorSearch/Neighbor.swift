@@ -26,6 +26,24 @@ public struct SearchResults: RandomAccessCollection, Sendable {
         counts = [Int](repeating: 0, count: queryCount)
     }
 
+    /// Results of `queryCount` queries filled by `fill(queries, slots, counts)`: query `i` writes
+    /// its neighbours at `slots + i*k` and their number at `counts[i]`.
+    init(
+        k: Int, queries: VectorMatrix,
+        fill: (UnsafePointer<Float>, UnsafeMutablePointer<Neighbor>, UnsafeMutablePointer<Int>) -> Void
+    ) {
+        self.init(k: k, queryCount: queries.count)
+        queries.withUnsafeBufferPointer { q in
+            slots.withUnsafeMutableBufferPointer { s in
+                counts.withUnsafeMutableBufferPointer { c in
+                    if let query = q.baseAddress, let slot = s.baseAddress, let count = c.baseAddress {
+                        fill(query, slot, count)
+                    }
+                }
+            }
+        }
+    }
+
     public var startIndex: Int { 0 }
     public var endIndex: Int { counts.count }
 

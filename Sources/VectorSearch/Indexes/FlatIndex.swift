@@ -132,20 +132,12 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
         return lock.withReadLock {
             let k = min(k, store.count)
-            var results = SearchResults(k: k, queryCount: queries.count)
-            queries.withUnsafeBufferPointer { q in
-                results.slots.withUnsafeMutableBufferPointer { slots in
-                    results.counts.withUnsafeMutableBufferPointer { counts in
-                        withExactSearch {
-                            $0.search(
-                                queries: q.baseAddress!, queryCount: queries.count, k: k,
-                                threads: threads ?? Parallel.coreCount,
-                                results: slots.baseAddress!, counts: counts.baseAddress!)
-                        }
-                    }
+            return SearchResults(k: k, queries: queries) { q, slots, counts in
+                withExactSearch {
+                    $0.search(queries: q, queryCount: queries.count, k: k, threads: threads ?? Parallel.coreCount,
+                              results: slots, counts: counts)
                 }
             }
-            return results
         }
     }
 

@@ -29,22 +29,14 @@ extension HNSWIndex {
         try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
         return lock.withReadLock {
             let k = min(k, idMap.mappedCount)
-            var results = SearchResults(k: k, queryCount: queries.count)
-            queries.withUnsafeBufferPointer { q in
-                results.slots.withUnsafeMutableBufferPointer { slots in
-                    results.counts.withUnsafeMutableBufferPointer { counts in
-                        let q = UnsafeSendable(q.baseAddress!), slots = UnsafeSendable(slots.baseAddress!)
-                        let counts = UnsafeSendable(counts.baseAddress!)
-                        Parallel.forEachChunk(count: queries.count, workers: threads ?? Parallel.coreCount) { _, range in
-                            for i in range {
-                                counts.value[i] = searchLocked(
-                                    q.value + i * dimension, k: k, ef: parameters.ef, into: slots.value + i * k)
-                            }
-                        }
+            return SearchResults(k: k, queries: queries) { q, slots, counts in
+                let q = UnsafeSendable(q), slots = UnsafeSendable(slots), counts = UnsafeSendable(counts)
+                Parallel.forEachChunk(count: queries.count, workers: threads ?? Parallel.coreCount) { _, range in
+                    for i in range {
+                        counts.value[i] = searchLocked(q.value + i * dimension, k: k, ef: parameters.ef, into: slots.value + i * k)
                     }
                 }
             }
-            return results
         }
     }
 
