@@ -12,6 +12,9 @@ $bin build --input $data/base.fvecs --index flat --metric cosine --output .build
 echo "--- top 3 for the first two queries (query row, then id:cosine) ---"
 $bin search --index .build/demo-flat.vsidx --queries $data/query.fvecs --k 3 > .build/demo-search.txt
 head -n 2 .build/demo-search.txt
-echo "--- benchmark ---"
+echo "--- benchmark: exact search ---"
 $bin bench --base $data/base.fvecs --queries $data/query.fvecs --groundtruth $data/groundtruth.ivecs \
   --index flat --metric cosine --k 10 --json .build/demo-bench.json
+echo "--- benchmark: HNSW, M 16, efConstruction 200, a sweep of ef ---"
+$bin bench --base $data/base.fvecs --queries $data/query.fvecs --groundtruth $data/groundtruth.ivecs \
+  --index hnsw --metric cosine --k 10 --sweep-ef 10,16,32,64,128 --json .build/demo-bench-hnsw.json
