@@ -26,6 +26,22 @@ struct HNSWIndexTests {
         #expect(r >= 0.95, "recall@10 \(r) at ef 64, \(metric)")
     }
 
+    @Test("keep-pruned connections fill the lists the heuristic left short, at no cost in recall")
+    func keepPruned() throws {
+        let data = try SyntheticData.clustered(count: 1500, queries: 50, dimension: 16, clusters: 15, seed: 7)
+        let exact = try FlatIndex(dimension: 16, metric: .l2)
+        try exact.add(data.base)
+        var totals: [Int] = []
+        for keep in [false, true] {
+            let index = try HNSWIndex(
+                dimension: 16, metric: .l2, parameters: HNSWParameters(m: 8, efConstruction: 64, keepPrunedConnections: keep))
+            try index.add(data.base)
+            totals.append((0..<1500).reduce(0) { $0 + Int(index.graph.links($1, level: 0)[0]) })
+            #expect(try recall(index, exact, queries: data.queries, k: 10, ef: 64) >= 0.95, "keep pruned: \(keep)")
+        }
+        #expect(totals[1] > totals[0], "level-0 links without / with keep-pruned: \(totals)")
+    }
+
     @Test("ef ≥ n on a small set equals flat search")
     func exhaustive() throws {
         for metric in Metric.allCases {
