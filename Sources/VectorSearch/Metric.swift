@@ -52,3 +52,23 @@ public enum Metric: String, Sendable, CaseIterable, Codable {
         }
     }
 }
+
+extension Metric {
+    /// Turns `count` internal distances in `neighbors` into public scores, in place. L2 distances
+    /// already are scores. Inner-product distances are negated; cosine ones are also divided by
+    /// ‖query‖, because stored rows are unit length but queries are not normalised.
+    func convertToScores(
+        _ neighbors: UnsafeMutablePointer<Neighbor>, count: Int, query: UnsafePointer<Float>, dimension: Int,
+        kernels: DistanceKernels
+    ) {
+        switch self {
+        case .l2:
+            return
+        case .innerProduct:
+            for i in 0..<count { neighbors[i].score = -neighbors[i].score }
+        case .cosine:
+            let scale = -1 / kernels.dot(query, query, dimension).squareRoot()
+            for i in 0..<count { neighbors[i].score *= scale }
+        }
+    }
+}

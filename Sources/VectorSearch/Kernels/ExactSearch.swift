@@ -121,17 +121,12 @@ struct ExactSearch {
     private func finalize(
         _ out: UnsafeMutablePointer<Neighbor>, _ found: Int, query: UnsafePointer<Float>, squaredDistancesAreExact: Bool
     ) {
-        switch metric {
-        case .l2:
-            if squaredDistancesAreExact { return }
+        if metric == .l2, !squaredDistancesAreExact {
+            // The sgemm path ranks by ‖x‖² − 2x·q: add ‖q‖², and clamp the rounding below zero.
             let queryNorm = kernels.dot(query, query, dimension)
             for i in 0..<found { out[i].score = max(0, out[i].score + queryNorm) }
-        case .innerProduct:
-            for i in 0..<found { out[i].score = -out[i].score }
-        case .cosine:
-            let scale = -1 / kernels.dot(query, query, dimension).squareRoot()
-            for i in 0..<found { out[i].score *= scale }
         }
+        metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
     }
 
     private func negate(_ values: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -68,13 +68,7 @@ extension HNSWIndex {
                 }
                 out[j] = item
             }
-            switch metric {
-            case .l2: break
-            case .innerProduct: for i in 0..<found { out[i].score = -out[i].score }
-            case .cosine:
-                let scale = -1 / kernels.dot(query, query, dimension).squareRoot()
-                for i in 0..<found { out[i].score *= scale }
-            }
+            metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
             return found
         }
     }
