@@ -11,12 +11,8 @@ usage: flat_faiss.py --base B.fvecs --queries Q.fvecs --groundtruth G.ivecs --me
 import argparse, json, resource, time
 import faiss
 import numpy as np
+from vecs import read_vecs
 
-
-def read_vecs(path, dtype):
-    raw = np.fromfile(path, dtype=np.int32)
-    d = raw[0]
-    return np.ascontiguousarray(raw.reshape(-1, d + 1)[:, 1:].view(dtype))
 
 
 def main():

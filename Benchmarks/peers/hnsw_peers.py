@@ -12,12 +12,8 @@ usage: hnsw_peers.py SYSTEM --base B --queries Q --groundtruth G --metric cosine
 """
 import argparse, json, time
 import numpy as np
+from vecs import read_vecs
 
-
-def read_vecs(path, dtype):
-    raw = np.fromfile(path, dtype=np.int32)
-    d = raw[0]
-    return np.ascontiguousarray(raw.reshape(-1, d + 1)[:, 1:].view(dtype))
 
 
 def rss_bytes():
