@@ -17,9 +17,9 @@ for r in $(seq 1 "$repeats"); do
     --m 16 --ef-construction 200 --sweep-ef "$sweep" --k 10 --threads 2 --runs 1 \
     --json "$out/vectorsearch-$r.json" 2>/dev/null | grep -E "^build|at recall"
   for system in hnswlib faiss usearch; do
-    "$here/peers/.venv/bin/python" "$here/peers/hnsw_peers.py" "$system" --base "$base" --queries "$queries" \
+    "$here/peers/.venv/bin/python" "$here/peers/peers.py" "$system" --base "$base" --queries "$queries" \
       --groundtruth "$truth" --metric "$metric" --m 16 --ef-construction 200 --sweep-ef "$sweep" --k 10 \
       --threads 2 --json "$out/$system-$r.json" | sed 's/; ef=.*; at/; at/'
   done
 done
-"$here/peers/.venv/bin/python" "$here/peers/hnsw_table.py" "$out"
+"$here/peers/.venv/bin/python" "$here/peers/table.py" "$out"

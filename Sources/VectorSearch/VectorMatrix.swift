@@ -42,6 +42,16 @@ public struct VectorMatrix: Sendable, Equatable {
         self.values = []
     }
 
+    /// A copy with every row scaled to unit length, as cosine indexes store them; callers
+    /// refuse zero rows first.
+    func normalizedRows(kernels: DistanceKernels = .best) -> VectorMatrix {
+        var copy = self
+        copy.values.withUnsafeMutableBufferPointer { v in
+            for row in 0..<count { kernels.normalize(v.baseAddress! + row * dimension, dimension) }
+        }
+        return copy
+    }
+
     /// Row `row` as a new array.
     public subscript(row: Int) -> [Float] {
         Array(values[(row * dimension)..<((row + 1) * dimension)])

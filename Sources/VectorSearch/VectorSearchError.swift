@@ -21,6 +21,8 @@ public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertib
     case unsupportedFormatVersion(path: String, found: UInt32, supported: UInt32)
     /// An index file of another kind than the one asked for.
     case wrongIndexKind(path: String, expected: String, found: String)
+    /// An index that must be trained (IVF) was used before ``IVFIndex/train(_:threads:progress:)``.
+    case notTrained
 
     public var description: String {
         switch self {
@@ -47,6 +49,8 @@ public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertib
             return "\(path): index format version \(found), this build reads up to \(supported); upgrade VectorSearch"
         case let .wrongIndexKind(path, expected, found):
             return "\(path): this is a \(found) index, expected \(expected)"
+        case .notTrained:
+            return "the IVF index is not trained: call train(_:) with sample vectors before adding or searching"
         }
     }
 }

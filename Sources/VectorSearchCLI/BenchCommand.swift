@@ -8,8 +8,9 @@ struct BenchCommand: ParsableCommand {
         abstract: "Build an index and measure recall@k, queries/s (one at a time and batched), latency and memory.",
         discussion: """
             Single queries run one at a time on one thread; the batch runs every query in one call \
-            over --threads threads (best of --runs). For HNSW, each --sweep-ef value is one point, and \
-            the queries/s at recall 0.90, 0.95 and 0.99 are interpolated between points. Ground truth \
+            over --threads threads (best of --runs). Each --sweep-ef value (HNSW) or --sweep-nprobe \
+            value (IVF) is one point, and the queries/s at recall 0.90, 0.95 and 0.99 are \
+            interpolated between points. Ground truth \
             rows are row numbers of the base file (as `vectorsearch gen` and `groundtruth` write \
             them). --json writes the report in the stable schema documented in the README.
             """)
@@ -23,19 +24,37 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("sweep-ef"), parsing: .singleValue, help: ArgumentHelp(
         "HNSW: ef values to sweep, comma-separated (e.g. 10,16,32,64,128,256,512).", valueName: "list"))
     var sweepEF: [String] = []
+    @Option(help: "IVF: lists scanned per query for a single point.") var nprobe: Int = IVFSearchParameters.default.nprobe
+    @Option(name: .customLong("sweep-nprobe"), parsing: .singleValue, help: ArgumentHelp(
+        "IVF: nprobe values to sweep, comma-separated (e.g. 1,2,4,8,16,32,64,128).", valueName: "list"))
+    var sweepNprobe: [String] = []
     @Option(help: "Threads for the batch (default: every core).") var threads: Int?
     @Option(name: .customLong("build-threads"), help: "Threads for building (default: every core).") var buildThreads: Int?
     @Option(help: "Batch runs per point; the best is reported.") var runs: Int = 3
     @Option(help: "Write the report as JSON here.") var json: String?
 
-    var efValues: [Int] {
+    /// The points to measure: one per swept value of the index kind's knob.
+    var sweep: [(params: [String: Int], knobs: SearchKnobs)] {
         get throws {
-            let values = sweepEF.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
-            guard !values.isEmpty else { return [ef] }
-            return try values.map {
-                guard let value = Int($0), value > 0 else { throw ValidationError("--sweep-ef: '\($0)' is not a positive integer") }
-                return value
+            switch options.index {
+            case .flat:
+                return [([:], SearchKnobs())]
+            case .ivf:
+                return try Self.values(sweepNprobe, option: "--sweep-nprobe", single: nprobe).map {
+                    (["nprobe": $0], SearchKnobs(nprobe: $0))
+                }
+            case .hnsw:
+                return try Self.values(sweepEF, option: "--sweep-ef", single: ef).map { (["ef": $0], SearchKnobs(ef: $0)) }
             }
+        }
+    }
+
+    private static func values(_ lists: [String], option: String, single: Int) throws -> [Int] {
+        let values = lists.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !values.isEmpty else { return [single] }
+        return try values.map {
+            guard let value = Int($0), value > 0 else { throw ValidationError("\(option): '\($0)' is not a positive integer") }
+            return value
         }
     }
 
@@ -43,8 +62,9 @@ struct BenchCommand: ParsableCommand {
         guard k > 0 else { throw ValidationError("--k must be positive") }
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        _ = try efValues
-        if options.index == .flat, !sweepEF.isEmpty { throw ValidationError("--sweep-ef applies to --index hnsw") }
+        if options.index != .hnsw, !sweepEF.isEmpty { throw ValidationError("--sweep-ef applies to --index hnsw") }
+        if options.index != .ivf, !sweepNprobe.isEmpty { throw ValidationError("--sweep-nprobe applies to --index ivf") }
+        _ = try sweep
     }
 
     func run() throws {
@@ -70,16 +90,25 @@ struct BenchCommand: ParsableCommand {
         let indexRSS = residentBytes() - rssBefore
 
         var points: [BenchmarkReport.Point] = []
-        for ef in options.index == .hnsw ? try efValues : [0] {
-            points.append(try measure(index, queries: queryVectors, truth: truth, ids: baseSet.ids, ef: ef, threads: threadCount))
+        for (params, knobs) in try sweep {
+            points.append(try measure(
+                index, queries: queryVectors, truth: truth, ids: baseSet.ids, params: params, knobs: knobs, threads: threadCount))
         }
         var report = BenchmarkReport(
             index: options.index.rawValue, metric: options.metric.rawValue, k: k, threads: threadCount,
             nBase: index.count, nQueries: queryVectors.count, dimension: index.dimension,
             buildSeconds: buildSeconds, indexBytes: index.memoryBytes, peakRSSBytes: peakResidentBytes(),
             simd: SIMDLevel.detected.rawValue, blas: BLAS.description, points: points, indexRSSBytes: indexRSS)
-        if options.index == .hnsw {
-            report.build = ["m": options.m, "ef_construction": options.efConstruction, "threads": buildThreads ?? VectorSearchLibrary.coreCount]
+        let buildThreadCount = buildThreads ?? VectorSearchLibrary.coreCount
+        switch index {
+        case .flat: break
+        case let .ivf(ivf):
+            report.build = ["nlist": ivf.listCount, "threads": buildThreadCount]
+            if let trainSize = options.trainSize { report.build?["train_size"] = trainSize }
+        case .hnsw:
+            report.build = ["m": options.m, "ef_construction": options.efConstruction, "threads": buildThreadCount]
+        }
+        if options.index != .flat {
             report.qpsAtRecall = BenchmarkReport.interpolate(points, targets: [0.90, 0.95, 0.99])
         }
         print(report.table)
@@ -94,20 +123,22 @@ struct BenchCommand: ParsableCommand {
 
     /// One point: every query alone on one thread (latencies, recall), then the batch.
     private func measure(
-        _ index: AnyIndex, queries: VectorMatrix, truth: IntegerMatrix, ids: [VectorID]?, ef: Int, threads: Int
+        _ index: AnyIndex, queries: VectorMatrix, truth: IntegerMatrix, ids: [VectorID]?, params: [String: Int],
+        knobs: SearchKnobs, threads: Int
     ) throws -> BenchmarkReport.Point {
         var latencies = [Double]()
         latencies.reserveCapacity(queries.count)
         var found = [[Neighbor]]()
         found.reserveCapacity(queries.count)
-        let progress = ProgressLine(ef > 0 ? "single queries, ef \(ef)" : "single queries", total: queries.count)
+        let label = params.sorted { $0.key < $1.key }.map { ", \($0.key) \($0.value)" }.joined()
+        let progress = ProgressLine("single queries" + label, total: queries.count)
         var results = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: k)
         try queries.withUnsafeBufferPointer { all in
             try results.withUnsafeMutableBufferPointer { out in
                 for q in 0..<queries.count {
                     let query = UnsafeBufferPointer(rebasing: all[(q * queries.dimension)..<((q + 1) * queries.dimension)])
                     let start = monotonicSeconds()
-                    let n = try index.search(query, k: k, ef: max(ef, 1), into: out)
+                    let n = try index.search(query, k: k, knobs: knobs, into: out)
                     latencies.append(monotonicSeconds() - start)
                     found.append(Array(out[0..<n]))
                     progress.update(q + 1)
@@ -119,7 +150,7 @@ struct BenchCommand: ParsableCommand {
         var batchResults: SearchResults?
         for _ in 0..<runs {
             let start = monotonicSeconds()
-            batchResults = try index.search(batch: queries, k: k, ef: max(ef, 1), threads: threads)
+            batchResults = try index.search(batch: queries, k: k, knobs: knobs, threads: threads)
             bestBatch = min(bestBatch, monotonicSeconds() - start)
         }
         let recall = Self.recall(found, truth: truth, k: k, ids: ids)
@@ -129,7 +160,7 @@ struct BenchCommand: ParsableCommand {
         }
         latencies.sort()
         return BenchmarkReport.Point(
-            params: ef > 0 ? ["ef": ef] : [:], recall: recall, qps: Double(queries.count) / latencies.reduce(0, +),
+            params: params, recall: recall, qps: Double(queries.count) / latencies.reduce(0, +),
             batchQPS: Double(queries.count) / bestBatch,
             p50Milliseconds: 1000 * Self.percentile(latencies, 0.50), p99Milliseconds: 1000 * Self.percentile(latencies, 0.99))
     }
@@ -173,7 +204,8 @@ struct BenchmarkReport: Codable {
     /// Growth of the resident set while building: the index as the OS sees it (what the peers
     /// scripts report too), beside `index_bytes`, the index's own accounting.
     var indexRSSBytes: Int
-    /// HNSW build parameters (`m`, `ef_construction`, `threads`); absent for flat.
+    /// Build parameters: HNSW `m`, `ef_construction`, `threads`; IVF `nlist`, `threads`
+    /// (and `train_size` when given); absent for flat.
     var build: [String: Int]?
     /// Queries/s interpolated at recall targets ("0.90", ...): absent when no sweep reaches them.
     var qpsAtRecall: [String: RecallQPS]?

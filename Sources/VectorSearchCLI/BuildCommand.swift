@@ -38,6 +38,17 @@ func buildIndex(_ set: EmbeddingSet, options: IndexOptions, threads: Int?) throw
         let index = try FlatIndex(dimension: vectors.dimension, metric: options.metric)
         try addInChunks(vectors, ids: ids, progress: progress) { try index.add($0, ids: $1) }
         return .flat(index)
+    case .ivf:
+        let index = try IVFIndex(dimension: vectors.dimension, metric: options.metric, parameters: options.ivfParameters)
+        let parameters = index.parameters
+        let nlist = parameters.nlist ?? IVFParameters.defaultListCount(for: vectors.count)
+        let training = ProgressLine("training \(nlist) lists (k-means)", total: parameters.iterations)
+        try rebasingRowErrors(offset: 0) {
+            try index.train(vectors, threads: threads) { iteration, _ in training.update(iteration) }
+        }
+        training.finish()
+        try rebasingRowErrors(offset: 0) { try index.add(vectors, ids: ids, threads: threads) }
+        return .ivf(index)
     case .hnsw:
         let index = try HNSWIndex(dimension: vectors.dimension, metric: options.metric, parameters: options.hnswParameters)
         // One call, so the whole build runs in parallel; the index reports progress.
@@ -87,6 +98,7 @@ extension AnyIndex {
     var count: Int {
         switch self {
         case let .flat(index): index.count
+        case let .ivf(index): index.count
         case let .hnsw(index): index.count
         }
     }
@@ -94,6 +106,7 @@ extension AnyIndex {
     var dimension: Int {
         switch self {
         case let .flat(index): index.dimension
+        case let .ivf(index): index.dimension
         case let .hnsw(index): index.dimension
         }
     }
@@ -101,6 +114,7 @@ extension AnyIndex {
     var memoryBytes: Int {
         switch self {
         case let .flat(index): index.memoryBytes
+        case let .ivf(index): index.memoryBytes
         case let .hnsw(index): index.memoryBytes
         }
     }
@@ -108,23 +122,28 @@ extension AnyIndex {
     func save(to path: String) throws {
         switch self {
         case let .flat(index): try index.save(to: path)
+        case let .ivf(index): try index.save(to: path)
         case let .hnsw(index): try index.save(to: path)
         }
     }
 
-    /// One query into `out` (at least k slots); `ef` applies to HNSW.
-    func search(_ query: UnsafeBufferPointer<Float>, k: Int, ef: Int, into out: UnsafeMutableBufferPointer<Neighbor>) throws -> Int {
+    /// One query into `out` (at least k slots).
+    func search(_ query: UnsafeBufferPointer<Float>, k: Int, knobs: SearchKnobs, into out: UnsafeMutableBufferPointer<Neighbor>) throws -> Int {
         switch self {
         case let .flat(index): try index.search(query, k: k, parameters: FlatSearchParameters(), into: out)
-        case let .hnsw(index): try index.search(query, k: k, parameters: HNSWSearchParameters(ef: ef), into: out)
+        case let .ivf(index): try index.search(query, k: k, parameters: IVFSearchParameters(nprobe: knobs.nprobe), into: out)
+        case let .hnsw(index): try index.search(query, k: k, parameters: HNSWSearchParameters(ef: knobs.ef), into: out)
         }
     }
 
-    /// A batch over `threads` threads; `ef` applies to HNSW.
-    func search(batch queries: VectorMatrix, k: Int, ef: Int, threads: Int?) throws -> SearchResults {
+    /// A batch over `threads` threads.
+    func search(batch queries: VectorMatrix, k: Int, knobs: SearchKnobs, threads: Int?) throws -> SearchResults {
         switch self {
         case let .flat(index): try index.search(batch: queries, k: k, threads: threads)
-        case let .hnsw(index): try index.search(batch: queries, k: k, parameters: HNSWSearchParameters(ef: ef), threads: threads)
+        case let .ivf(index):
+            try index.search(batch: queries, k: k, parameters: IVFSearchParameters(nprobe: knobs.nprobe), threads: threads)
+        case let .hnsw(index):
+            try index.search(batch: queries, k: k, parameters: HNSWSearchParameters(ef: knobs.ef), threads: threads)
         }
     }
 }

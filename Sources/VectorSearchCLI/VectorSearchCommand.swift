@@ -16,11 +16,14 @@ struct VectorSearchCommand: ParsableCommand {
 
 /// Options shared by the commands that build an index (`build`, `bench`).
 struct IndexOptions: ParsableArguments {
-    @Option(help: "Index kind: flat (exact) or hnsw (graph, approximate).")
+    @Option(help: "Index kind: flat (exact), ivf (inverted lists, approximate) or hnsw (graph, approximate).")
     var index: IndexKindArgument = .flat
 
     @Option(help: "Metric: l2 (squared Euclidean), ip (inner product) or cosine.")
     var metric: Metric = .l2
+
+    @Option(help: "Seed: HNSW level assignment (default 42), IVF training sample and k-means start (default 1234).")
+    var seed: UInt64?
 
     @Option(help: "HNSW: links per node (M).")
     var m: Int = HNSWParameters.default.m
@@ -28,19 +31,41 @@ struct IndexOptions: ParsableArguments {
     @Option(name: .customLong("ef-construction"), help: "HNSW: candidate list size while building.")
     var efConstruction: Int = HNSWParameters.default.efConstruction
 
-    @Option(help: "HNSW: seed of the level assignment.")
-    var seed: UInt64 = HNSWParameters.default.seed
-
     @Flag(inversion: .prefixedNo, help: "HNSW: fill free links with the closest candidates the heuristic pruned.")
     var keepPrunedConnections = HNSWParameters.default.keepPrunedConnections
 
+    @Option(help: "IVF: number of lists (default: about 4·√N).")
+    var nlist: Int?
+
+    @Option(name: .customLong("train-size"), help: "IVF: train k-means on a random sample of this many vectors (default: all, at most 256 per list).")
+    var trainSize: Int?
+
+    @Option(name: .customLong("kmeans-iterations"), help: "IVF: k-means iterations.")
+    var kmeansIterations: Int = IVFParameters.default.iterations
+
     var hnswParameters: HNSWParameters {
-        get throws { try HNSWParameters(m: m, efConstruction: efConstruction, seed: seed, keepPrunedConnections: keepPrunedConnections) }
+        get throws {
+            try HNSWParameters(
+                m: m, efConstruction: efConstruction, seed: seed ?? HNSWParameters.default.seed,
+                keepPrunedConnections: keepPrunedConnections)
+        }
+    }
+
+    var ivfParameters: IVFParameters {
+        get throws {
+            try IVFParameters(nlist: nlist, trainingSize: trainSize, iterations: kmeansIterations, seed: seed ?? IVFParameters.default.seed)
+        }
     }
 }
 
 enum IndexKindArgument: String, ExpressibleByArgument, CaseIterable {
-    case flat, hnsw
+    case flat, ivf, hnsw
+}
+
+/// The query-time knob of each index kind; the one the index does not use is ignored.
+struct SearchKnobs {
+    var ef = HNSWSearchParameters.default.ef
+    var nprobe = IVFSearchParameters.default.nprobe
 }
 
 extension Metric: ExpressibleByArgument {

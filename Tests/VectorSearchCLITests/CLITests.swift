@@ -101,6 +101,41 @@ struct CLITests {
         }
     }
 
+    @Test("ivf: build with --nlist, search with --nprobe, bench with an nprobe sweep and recall targets")
+    func ivf() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
+        try run(["build", "--input", "\(dir)/base.fvecs", "--index", "ivf", "--metric", "l2", "--nlist", "20",
+                 "--train-size", "1000", "--threads", "2", "--output", "\(dir)/i.vsidx"])
+        guard case let .ivf(index) = try AnyIndex.load(from: "\(dir)/i.vsidx") else { Issue.record("not ivf"); return }
+        #expect(index.listCount == 20 && index.count == 2000 && index.parameters.trainingSize == 1000)
+        try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--nprobe", "20",
+                 "--output", "\(dir)/found.ivecs"])
+        let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
+        let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
+        #expect((0..<50).allSatisfy { Set(found[$0]) == Set(truth[$0].prefix(10)) }, "nprobe = nlist is exact")
+
+        try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
+                 "\(dir)/groundtruth.ivecs", "--index", "ivf", "--metric", "l2", "--nlist", "20",
+                 "--sweep-nprobe", "1,2,8,20", "--build-threads", "1", "--runs", "1", "--json", "\(dir)/r.json"])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
+        #expect(json["index"] as? String == "ivf")
+        let points = try #require(json["points"] as? [[String: Any]])
+        #expect(points.compactMap { ($0["params"] as? [String: Int])?["nprobe"] } == [1, 2, 8, 20])
+        let recalls = points.compactMap { $0["recall"] as? Double }
+        #expect(recalls.count == 4 && recalls.last! == 1 && recalls.first! < recalls.last!)
+        #expect(json["build"] as? [String: Int] == ["nlist": 20, "threads": 1])
+        let atRecall = try #require(json["qps_at_recall"] as? [String: [String: Double]])
+        #expect(atRecall["0.99"]?["batch_qps"] ?? 0 > 0)
+        #expect(throws: (any Error).self) {
+            try run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "hnsw", "--sweep-nprobe", "8"])
+        }
+        #expect(throws: (any Error).self) {
+            try run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "ivf", "--sweep-nprobe", "0"])
+        }
+    }
+
     @Test("kmeans writes centroids that cluster the data")
     func kmeans() throws {
         let dir = temporaryDirectory()

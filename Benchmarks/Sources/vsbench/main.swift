@@ -3,6 +3,7 @@
 //   vsbench scan  [BASE.fvecs]           single-query flat scan vs a plain streaming read of the same buffer
 //   vsbench batch [BASE.fvecs QUERY.fvecs] batched exact search vs one bare sgemm of the same shape
 //   vsbench hnsw INDEX QUERY.fvecs EF [REPEATS] single-thread query passes over a saved HNSW index
+//   vsbench ivf INDEX QUERY.fvecs NPROBE [REPEATS] the same over a saved IVF index
 // Without files, scan and batch use 50,000 × 384 synthetic vectors and 1,000 queries.
 import CBandwidth
 import Foundation
@@ -129,10 +130,20 @@ func batch(_ arguments: ArraySlice<String>) throws {
 func hnsw(_ arguments: ArraySlice<String>) throws {
     let args = Array(arguments)
     guard args.count >= 3, let ef = Int(args[2]) else { print("usage: vsbench hnsw INDEX QUERIES EF [REPEATS]"); return }
-    let index = try HNSWIndex.load(from: args[0])
+    try singleQueryPasses(HNSWIndex.load(from: args[0]), args, parameters: HNSWSearchParameters(ef: ef), label: "ef \(ef)")
+}
+
+func ivf(_ arguments: ArraySlice<String>) throws {
+    let args = Array(arguments)
+    guard args.count >= 3, let nprobe = Int(args[2]) else { print("usage: vsbench ivf INDEX QUERIES NPROBE [REPEATS]"); return }
+    try singleQueryPasses(IVFIndex.load(from: args[0]), args, parameters: IVFSearchParameters(nprobe: nprobe), label: "nprobe \(nprobe)")
+}
+
+/// Passes of one query at a time over `args[1]`'s queries on one thread (best and median q/s),
+/// then the best batch call on one and on two threads.
+func singleQueryPasses<Index: VectorIndex>(_ index: Index, _ args: [String], parameters: Index.SearchParameters, label: String) throws {
     let queries = try EmbeddingFile.read(args[1]).vectors
     let repeats = args.count > 3 ? Int(args[3]) ?? 5 : 5
-    let parameters = try HNSWSearchParameters(ef: ef)
     var out = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: 10)
     var rates: [Double] = []
     try queries.withUnsafeBufferPointer { all in
@@ -148,8 +159,12 @@ func hnsw(_ arguments: ArraySlice<String>) throws {
         }
     }
     rates.sort()
-    print(String(format: "ef %d: best %.0f q/s, median %.0f q/s (%d passes of %d queries, 1 thread)",
-                 ef, rates.last!, rates[rates.count / 2], repeats, queries.count))
+    for threads in [1, 2] {
+        let t = try best(repeats) { _ = try index.search(batch: queries, k: 10, parameters: parameters, threads: threads) }
+        print(String(format: "batch %d threads: %.0f q/s", threads, Double(queries.count) / t))
+    }
+    print(String(format: "%@: best %.0f q/s, median %.0f q/s (%d passes of %d queries, 1 thread)",
+                 label, rates.last!, rates[rates.count / 2], repeats, queries.count))
 }
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -158,5 +173,6 @@ case "kernels": kernels()
 case "scan": try scan(arguments.dropFirst())
 case "batch": try batch(arguments.dropFirst())
 case "hnsw": try hnsw(arguments.dropFirst())
-default: print("usage: vsbench kernels | scan [BASE] | batch [BASE QUERIES] | hnsw INDEX QUERIES EF [REPEATS]")
+case "ivf": try ivf(arguments.dropFirst())
+default: print("usage: vsbench kernels | scan [BASE] | batch [BASE QUERIES] | hnsw INDEX QUERIES EF [REPEATS] | ivf INDEX QUERIES NPROBE [REPEATS]")
 }

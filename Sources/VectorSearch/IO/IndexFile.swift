@@ -82,14 +82,20 @@ final class IndexFileWriter {
     }
 
     func writeSection(_ tag: String, _ payload: UnsafeRawBufferPointer) throws {
+        try writeSection(tag, parts: [payload])
+    }
+
+    /// Writes one section whose payload is `parts` one after another (no copy to join them).
+    func writeSection(_ tag: String, parts: [UnsafeRawBufferPointer]) throws {
         precondition(sectionsLeft > 0, "more sections than the header announced")
         sectionsLeft -= 1
+        let crc = parts.reduce(UInt32(0)) { vs_crc32($0, $1.baseAddress, $1.count) }
         try file.write(IndexFile.fourCC(tag).littleEndian)
         try file.write(UInt32(0))
-        try file.write(UInt64(payload.count).littleEndian)
-        try file.write(IndexFile.crc32(payload).littleEndian)
+        try file.write(UInt64(parts.reduce(0) { $0 + $1.count }).littleEndian)
+        try file.write(crc.littleEndian)
         try file.write(UInt32(0))
-        if payload.count > 0 { try file.write(payload) }
+        for part in parts where part.count > 0 { try file.write(part) }
     }
 
     func writeSection<T>(_ tag: String, _ array: [T]) throws {

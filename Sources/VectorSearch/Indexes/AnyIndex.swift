@@ -2,6 +2,7 @@
 /// exhaustively instead of holding an existential.
 public enum AnyIndex: Sendable {
     case flat(FlatIndex)
+    case ivf(IVFIndex)
     case hnsw(HNSWIndex)
 
     /// Loads whatever kind of index `path` holds.
@@ -10,14 +11,14 @@ public enum AnyIndex: Sendable {
         switch reader.header.kind {
         case .flat: return .flat(try FlatIndex.load(from: reader))
         case .hnsw: return .hnsw(try HNSWIndex.load(from: reader))
-        case .ivf:
-            throw VectorSearchError.invalidArgument("\(path): ivf indexes are not supported by this build")
+        case .ivf: return .ivf(try IVFIndex.load(from: reader))
         }
     }
 
     public var kind: IndexKind {
         switch self {
         case .flat: .flat
+        case .ivf: .ivf
         case .hnsw: .hnsw
         }
     }

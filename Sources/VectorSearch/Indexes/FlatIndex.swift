@@ -91,12 +91,8 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         normsSquared.reserveCapacity(store.count)
         for slot in slots {
             let row = store.row(slot)
-            let norm = kernels.dot(row, row, dimension)
-            if normalize {
-                let scale = 1 / norm.squareRoot()
-                for j in 0..<dimension { row[j] *= scale }
-            }
-            normsSquared.append(metric == .cosine ? 1 : norm)
+            if normalize { kernels.normalize(row, dimension) }
+            normsSquared.append(metric == .cosine ? 1 : kernels.dot(row, row, dimension))
         }
     }
 

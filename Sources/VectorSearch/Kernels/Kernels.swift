@@ -129,6 +129,13 @@ public struct DistanceKernels: @unchecked Sendable {
     func distance(_ metric: Metric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
         metric == .l2 ? l2Squared(a, b, d) : -dot(a, b, d)
     }
+
+    /// Scales `row` to unit length in place; every index normalises cosine vectors through
+    /// here, so equal inputs give bit-identical stored rows. Callers refuse zero vectors first.
+    func normalize(_ row: UnsafeMutablePointer<Float>, _ d: Int) {
+        let scale = 1 / dot(row, row, d).squareRoot()
+        for j in 0..<d { row[j] *= scale }
+    }
 }
 
 /// Distance functions on plain arrays, using the fastest kernels this CPU runs.

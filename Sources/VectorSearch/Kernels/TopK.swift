@@ -84,4 +84,19 @@ struct TopKHeap {
             j &+= 1
         }
     }
+
+    /// As above, for candidates named by slot (IVF lists): candidate `j` has id `ids[slots[j]]`.
+    @inline(__always)
+    mutating func offer(
+        distances: UnsafePointer<Float>, offsets: UnsafePointer<Float>?, count n: Int,
+        slots: UnsafePointer<UInt32>, ids: UnsafePointer<VectorID>, kernels: DistanceKernels
+    ) {
+        var j = 0
+        while true {
+            j = kernels.nextAtOrBelow(distances, offsets, j, n, threshold)
+            if j >= n { break }
+            push(distance: distances[j] + (offsets?[j] ?? 0), id: ids[Int(slots[j])])
+            j &+= 1
+        }
+    }
 }

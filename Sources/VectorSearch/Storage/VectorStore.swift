@@ -54,6 +54,9 @@ final class VectorStore {
         count -= 1
     }
 
+    /// Drops every row, keeping the allocation.
+    func removeAll() { count = 0 }
+
     /// 64-byte aligned; large stores on huge pages (random row reads miss the TLB far less).
     private static func allocate(floats: Int) -> UnsafeMutablePointer<Float> {
         let count = max(floats, 16)

@@ -119,7 +119,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         }
         slots.append(contentsOf: firstNew..<(firstNew + newSlots))
         for (row, slot) in slots.enumerated() {
-            if metric == .cosine { normalize(store.row(slot)) }
+            if metric == .cosine { kernels.normalize(store.row(slot), dimension) }
             // Other nodes may still link to a reused slot on its old levels: it keeps them.
             let level = row < reused ? max(drawLevel(), Int(graph.levels[slot])) : drawLevel()
             graph.prepareNode(slot, level: level, reused: row < reused)
@@ -127,11 +127,6 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             nextID = max(nextID, ids[row] &+ 1)
         }
         insert(slots, threads: threads ?? VectorSearchLibrary.coreCount, progress: progress)
-    }
-
-    private func normalize(_ row: UnsafeMutablePointer<Float>) {
-        let scale = 1 / kernels.dot(row, row, dimension).squareRoot()
-        for j in 0..<dimension { row[j] *= scale }
     }
 
     /// Level of a new node: ⌊−ln(U) · mL⌋ with mL = 1/ln(M), as in the paper.

@@ -19,10 +19,13 @@ public struct KMeansParameters: Sendable, Equatable {
     public var initialization: KMeansInitialization
     /// Seed of the sample, the start and empty-cluster repair: same seed, same centroids.
     public var seed: UInt64
+    /// Spherical k-means: centroids are scaled to unit length after every update (for unit
+    /// vectors compared by cosine, where it finds tighter clusters).
+    public var spherical: Bool
 
     public init(
         k: Int, iterations: Int = 25, maxPointsPerCentroid: Int = 256,
-        initialization: KMeansInitialization = .random, seed: UInt64 = 1234
+        initialization: KMeansInitialization = .random, seed: UInt64 = 1234, spherical: Bool = false
     ) throws {
         guard k >= 1 else { throw VectorSearchError.invalidArgument("k-means k must be at least 1, got \(k)") }
         guard iterations >= 1 else { throw VectorSearchError.invalidArgument("k-means iterations must be at least 1, got \(iterations)") }
@@ -34,6 +37,7 @@ public struct KMeansParameters: Sendable, Equatable {
         self.maxPointsPerCentroid = maxPointsPerCentroid
         self.initialization = initialization
         self.seed = seed
+        self.spherical = spherical
     }
 }
 
@@ -76,7 +80,9 @@ public enum KMeans {
         case .random: start = try randomStart(sample, k: parameters.k, random: &random)
         case .kMeansPlusPlus: start = try plusPlusStart(sample, k: parameters.k, random: &random)
         }
-        var result = try lloyd(sample, from: start, iterations: parameters.iterations, threads: threads, random: &random, progress: progress)
+        var result = try lloyd(
+            sample, from: start, iterations: parameters.iterations, spherical: parameters.spherical, threads: threads,
+            random: &random, progress: progress)
         result.trainingCount = sample.count
         return result
     }
@@ -90,7 +96,7 @@ public enum KMeans {
         }
         guard iterations >= 1, centroids.count >= 1 else { throw VectorSearchError.invalidArgument("need ≥ 1 iteration and ≥ 1 centroid") }
         var random = SplitMix64(seed: seed)
-        return try lloyd(data, from: centroids, iterations: iterations, threads: threads, random: &random, progress: nil)
+        return try lloyd(data, from: centroids, iterations: iterations, spherical: false, threads: threads, random: &random, progress: nil)
     }
 
     /// The nearest centroid (row number) of every row of `data`, and its squared distance.
@@ -104,7 +110,7 @@ public enum KMeans {
 
     // MARK: Steps
 
-    private static func nearestCentroids(_ data: VectorMatrix, _ centroids: VectorMatrix, threads: Int) throws -> [Neighbor] {
+    static func nearestCentroids(_ data: VectorMatrix, _ centroids: VectorMatrix, threads: Int) throws -> [Neighbor] {
         let d = data.dimension, kernels = DistanceKernels.best
         var norms = [Float](repeating: 0, count: centroids.count)
         centroids.withUnsafeBufferPointer { c in
@@ -130,7 +136,7 @@ public enum KMeans {
     }
 
     private static func lloyd(
-        _ data: VectorMatrix, from start: VectorMatrix, iterations: Int, threads: Int?,
+        _ data: VectorMatrix, from start: VectorMatrix, iterations: Int, spherical: Bool, threads: Int?,
         random: inout SplitMix64, progress: ((Int, Double) -> Void)?
     ) throws -> KMeansResult {
         let k = start.count, d = data.dimension, n = data.count
@@ -174,6 +180,11 @@ public enum KMeans {
                 }
             }
             repairEmpty(&centroids, sizes: &totals, dimension: d, random: &random)
+            if spherical {
+                centroids.withUnsafeMutableBufferPointer { c in
+                    for i in 0..<k where totals[i] > 0 { DistanceKernels.best.normalize(c.baseAddress! + i * d, d) }
+                }
+            }
         }
         return KMeansResult(centroids: try VectorMatrix(dimension: d, values: centroids), inertia: inertia, trainingCount: n)
     }
@@ -202,7 +213,7 @@ public enum KMeans {
         }
     }
 
-    private static func sample(_ data: VectorMatrix, count: Int, random: inout SplitMix64) throws -> VectorMatrix {
+    static func sample(_ data: VectorMatrix, count: Int, random: inout SplitMix64) throws -> VectorMatrix {
         guard count < data.count else { return data }
         let rows = distinctRows(count, from: data.count, random: &random).sorted()
         var values = [Float]()

@@ -1,13 +1,13 @@
-"""Summarises hnsw-vs-peers.sh results: per system, the median over repeats of queries/s at
+"""Summarises hnsw-vs-peers.sh and ivf-vs-faiss.sh results: per system, the median over repeats of queries/s at
 recall@10 = 0.90 / 0.95 / 0.99 (1 thread and batched), build seconds and index bytes per vector
-beyond the raw vectors; then ours / peer ratios. usage: hnsw_table.py RESULTS_DIR"""
+beyond the raw vectors; then ours / peer ratios. usage: table.py RESULTS_DIR"""
 import glob, json, os, statistics, sys
 
 directory = sys.argv[1]
-systems = ["vectorsearch", "hnswlib", "faiss", "usearch"]
+systems = ["vectorsearch", "hnswlib", "faiss", "usearch", "faiss-ivf"]
 rows = {}
 for system in systems:
-    reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(directory, f"{system}-*.json")))]
+    reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(directory, f"{system}-[0-9]*.json")))]
     if not reports:
         continue
     def med(values):

@@ -1,0 +1,93 @@
+extension IVFIndex {
+    /// Saves the index (format v1, kind `IVFF`) atomically to `path`: parameters, centroids,
+    /// list sizes, then every list's slots and vectors in list order, and the ids by slot.
+    /// An untrained index saves too (no centroids, no lists).
+    public func save(to path: String) throws {
+        try lock.withReadLock {
+            let nlist = centroids.count
+            let header = IndexFile.Header(kind: .ivf, metric: metric, dimension: dimension, count: idMap.count, sectionCount: 6)
+            let writer = try IndexFileWriter(path: path, header: header)
+            let fields: [UInt64] = [
+                UInt64(nlist), parameters.nlist.map { UInt64($0) + 1 } ?? 0, parameters.trainingSize.map { UInt64($0) + 1 } ?? 0,
+                UInt64(parameters.iterations), parameters.seed, nextID,
+            ]
+            try writer.writeSection("PARM", fields)
+            try writer.writeSection("CENT", UnsafeRawBufferPointer(start: centroids.base, count: nlist * dimension * 4))
+            try writer.writeSection("SIZE", (0..<nlist).map { UInt64(lists.counts[$0]) })
+            try writer.writeSection("SLOT", lists: lists, bytesPerRow: 4) { UnsafeRawPointer(lists.slots[$0]!) }
+            try writer.writeSection("VECS", lists: lists, bytesPerRow: dimension * 4) { UnsafeRawPointer(lists.vectors[$0]!) }
+            try writer.writeSection("IDS ", idMap.ids)
+            try writer.commit()
+        }
+    }
+
+    /// Loads an index saved by ``save(to:)``. Damaged, truncated, newer-version or other-kind
+    /// files, and files whose lists do not hold together, give a ``VectorSearchError``.
+    public static func load(from path: String) throws -> IVFIndex {
+        try load(from: IndexFileReader(path: path, expecting: .ivf))
+    }
+
+    static func load(from reader: IndexFileReader) throws -> IVFIndex {
+        let header = reader.header, count = header.count, d = header.dimension
+        func invalid(_ reason: String) -> VectorSearchError { .corruptIndex(path: reader.path, reason: reason) }
+        let fields = try reader.readSection("PARM", as: UInt64.self, count: 6)
+        let nlist = Int(clamping: fields[0])
+        guard nlist <= max(count, 1) || count == 0, nlist < 1 << 31, fields[1] < 1 << 31, fields[2] < 1 << 62,
+              fields[3] >= 1, fields[3] < 1 << 31, count < Int(UInt32.max)
+        else { throw invalid("implausible IVF parameters \(fields)") }
+        let parameters = try IVFParameters(
+            nlist: fields[1] == 0 ? nil : Int(fields[1] - 1), trainingSize: fields[2] == 0 ? nil : Int(fields[2] - 1),
+            iterations: Int(fields[3]), seed: fields[4])
+        let index = try IVFIndex(dimension: d, metric: header.metric, parameters: parameters)
+        let centroids = try VectorMatrix(dimension: d, values: reader.readSection("CENT", as: Float.self, count: nlist * d))
+        let sizes = try reader.readSection("SIZE", as: UInt64.self, count: nlist)
+        guard sizes.reduce(0, { $0 &+ $1 }) == UInt64(count), sizes.allSatisfy({ $0 <= UInt64(count) }) else {
+            throw invalid("list sizes do not add up to \(count) vectors")
+        }
+        guard nlist > 0 || count == 0 else { throw invalid("vectors without centroids") }
+        let slots = try reader.readSection("SLOT", as: UInt32.self, count: count)
+        let vectors = try reader.readSection("VECS", as: Float.self, count: count * d)
+        let ids = try reader.readSection("IDS ", as: VectorID.self, count: count)
+        try reader.finish()
+
+        // Checksums catch damage, not a file written wrongly: check what the add path checks.
+        if let bad = centroids.firstNonFinite() { throw invalid("centroid \(bad.row) has a non-finite value") }
+        if let bad = vectors.firstIndex(where: { !$0.isFinite }) { throw invalid("vector \(bad / d) has a non-finite value") }
+        guard Set(ids).count == ids.count else { throw invalid("duplicate ids") }
+        var seen = [Bool](repeating: false, count: count)
+        for slot in slots {
+            guard Int(slot) < count, !seen[Int(slot)] else { throw invalid("list slots are not a permutation of 0..<\(count)") }
+            seen[Int(slot)] = true
+        }
+
+        if nlist > 0 { index.install(centroids: centroids) }
+        index.locations = [UInt64](repeating: 0, count: count)
+        var row = 0
+        index.lists.layOut(rows: sizes.map { Int($0) })
+        vectors.withUnsafeBufferPointer { v in
+            for list in 0..<nlist {
+                for _ in 0..<Int(sizes[list]) {
+                    let position = index.lists.append(list, row: v.baseAddress! + row * d, slot: slots[row])
+                    index.locations[Int(slots[row])] = UInt64(list) << 32 | UInt64(position)
+                    row += 1
+                }
+            }
+        }
+        index.idMap.reserve(count)
+        for id in ids { index.idMap.append(id) }
+        index.nextID = fields[5]
+        return index
+    }
+}
+
+extension IndexFileWriter {
+    /// Writes one section that concatenates a per-row field of every list, in list order.
+    fileprivate func writeSection(
+        _ tag: String, lists: InvertedLists, bytesPerRow: Int, start: (Int) -> UnsafeRawPointer
+    ) throws {
+        let parts = (0..<lists.listCount).filter { lists.counts[$0] > 0 }.map {
+            UnsafeRawBufferPointer(start: start($0), count: lists.counts[$0] * bytesPerRow)
+        }
+        try writeSection(tag, parts: parts)
+    }
+}

@@ -1,0 +1,233 @@
+/// Approximate nearest-neighbour search with an inverted file (IVF-Flat): k-means splits the
+/// space into `nlist` cells, each vector is stored in the list of its nearest centroid, and a
+/// query scans only the `nprobe` lists whose centroids are nearest to it.
+///
+/// Fast to build (one k-means and one assignment pass, both sgemm on every core), no memory
+/// beyond the vectors but ids and one centroid table, and a cost per query that grows with
+/// `nprobe`, not with the graph's shape. Train once on a sample of the data, then add:
+///
+/// ```swift
+/// let index = try IVFIndex(dimension: 384, metric: .cosine)
+/// try index.train(vectors)                 // nlist ≈ 4·√N unless IVFParameters says otherwise
+/// try index.add(vectors, ids: ids)
+/// let hits = try index.search(query, k: 10, nprobe: 16)
+/// ```
+///
+/// Lists are chosen by squared L2 distance to the centroids for every metric (cosine vectors
+/// are normalised first); the vectors in the lists are compared by the index's metric.
+public final class IVFIndex: VectorIndex, @unchecked Sendable {
+    public typealias SearchParameters = IVFSearchParameters
+
+    public let dimension: Int
+    public let metric: Metric
+    public let parameters: IVFParameters
+
+    // Guarded by `lock`: searches read; train, add and remove write.
+    let lock = ReadWriteLock()
+    /// One row per list; empty until trained.
+    let centroids: VectorStore
+    /// ‖c‖² per centroid: the coarse step ranks lists by ‖c‖² − 2q·c.
+    var centroidNorms: [Float] = []
+    var lists = InvertedLists(listCount: 0, dimension: 1)
+    var idMap = IDMap()
+    /// Where slot `s` lives: list in the high 32 bits, position in the list in the low 32.
+    var locations: [UInt64] = []
+    var nextID: VectorID = 0
+    let kernels = DistanceKernels.best
+
+    public init(dimension: Int, metric: Metric, parameters: IVFParameters = .default) throws {
+        guard dimension > 0 else { throw VectorSearchError.invalidArgument("dimension must be positive, got \(dimension)") }
+        self.dimension = dimension
+        self.metric = metric
+        self.parameters = parameters
+        centroids = VectorStore(dimension: dimension)
+    }
+
+    /// Whether ``train(_:threads:progress:)`` has run; adding and searching need it.
+    public var isTrained: Bool { lock.withReadLock { centroids.count > 0 } }
+
+    /// Number of lists (0 before training).
+    public var listCount: Int { lock.withReadLock { centroids.count } }
+
+    /// Number of vectors in each list: a quick look at how evenly the data is spread.
+    public var listSizes: [Int] { lock.withReadLock { (0..<lists.listCount).map { lists.counts[$0] } } }
+
+    public var count: Int { lock.withReadLock { idMap.count } }
+
+    /// Approximate bytes of memory held: vectors and slots in the lists, centroids, ids.
+    public var memoryBytes: Int {
+        lock.withReadLock {
+            centroids.capacity * dimension * 4 + centroidNorms.capacity * 4 + lists.byteCount
+                + idMap.byteCount + locations.capacity * 8
+        }
+    }
+
+    /// Whether a vector with this id is in the index.
+    public func contains(id: VectorID) -> Bool { lock.withReadLock { idMap.contains(id) } }
+
+    /// The stored vector for `id` (normalised under cosine), or nil.
+    public func vector(for id: VectorID) -> [Float]? {
+        lock.withReadLock {
+            idMap.slot(of: id).map { slot in
+                let (list, position) = location(of: slot)
+                return Array(UnsafeBufferPointer(start: lists.vectors[list]! + position * dimension, count: dimension))
+            }
+        }
+    }
+
+    // MARK: Training
+
+    /// Learns the lists' centroids by k-means on `data` (or a seeded random sample of it, see
+    /// ``IVFParameters``), using `threads` threads (nil: every core). `progress(iteration,
+    /// objective)` follows the k-means. An index may be retrained only while it is empty.
+    public func train(_ data: VectorMatrix, threads: Int? = nil, progress: ((Int, Double) -> Void)? = nil) throws {
+        try VectorValidation.checkBatch(data, dimension: dimension, metric: metric, k: 0, threads: threads)
+        let nlist = parameters.nlist ?? IVFParameters.defaultListCount(for: data.count)
+        guard data.count >= nlist else {
+            throw VectorSearchError.invalidArgument("IVF nlist \(nlist) needs at least \(nlist) training vectors, got \(data.count)")
+        }
+        let sampleSize = min(data.count, parameters.trainingSize ?? data.count, nlist * IVFParameters.maxTrainingPointsPerList)
+        guard sampleSize >= nlist else {
+            throw VectorSearchError.invalidArgument("IVF training size \(sampleSize) is smaller than nlist \(nlist)")
+        }
+        var random = SplitMix64(seed: parameters.seed)
+        var sample = try KMeans.sample(data, count: sampleSize, random: &random)
+        if metric == .cosine { sample = sample.normalizedRows(kernels: kernels) }
+        let kmeans = try KMeans.train(
+            sample,
+            parameters: KMeansParameters(
+                k: nlist, iterations: parameters.iterations,
+                maxPointsPerCentroid: IVFParameters.maxTrainingPointsPerList, seed: parameters.seed,
+                spherical: metric == .cosine),
+            threads: threads, progress: progress)
+        try lock.withWriteLock {
+            guard idMap.count == 0 else {
+                throw VectorSearchError.invalidArgument("the IVF index holds vectors; retrain only an empty index")
+            }
+            install(centroids: kmeans.centroids)
+        }
+    }
+
+    /// Sets the centroids (from training or a saved file) and empty lists; call with the lock held.
+    func install(centroids new: VectorMatrix) {
+        if centroids.count > 0 { centroids.removeAll() }
+        new.withUnsafeBufferPointer { _ = centroids.append($0.baseAddress!, rows: new.count) }
+        centroidNorms = (0..<new.count).map { kernels.dot(centroids.row($0), centroids.row($0), dimension) }
+        lists = InvertedLists(listCount: new.count, dimension: dimension)
+    }
+
+    // MARK: Adding and removing
+
+    public func add(_ vectors: VectorMatrix, ids: [VectorID]) throws {
+        try add(vectors, ids: ids, threads: nil)
+    }
+
+    /// Adds vectors with the given ids, assigning each to the list of its nearest centroid on
+    /// `threads` threads (nil: every core).
+    public func add(_ vectors: VectorMatrix, ids: [VectorID], threads: Int?) throws {
+        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        try lock.withWriteLock { try addLocked(vectors, ids: ids, threads: threads) }
+    }
+
+    /// Adds vectors with ids continuing after the largest id added so far (0, 1, 2, … for a new
+    /// index), so a file's rows get their row numbers. Returns the ids given.
+    @discardableResult
+    public func add(_ vectors: VectorMatrix, threads: Int? = nil) throws -> Range<VectorID> {
+        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        return try lock.withWriteLock {
+            let ids = nextID..<(nextID + VectorID(vectors.count))
+            try addLocked(vectors, ids: Array(ids), threads: threads)
+            return ids
+        }
+    }
+
+    private func addLocked(_ vectors: VectorMatrix, ids: [VectorID], threads: Int?) throws {
+        guard centroids.count > 0 else { throw VectorSearchError.notTrained }
+        try VectorValidation.check(vectors, ids: ids, dimension: dimension, metric: metric, contains: idMap.contains)
+        guard idMap.count + vectors.count < Int(UInt32.max) else {
+            throw VectorSearchError.invalidArgument("an IVF index holds fewer than 2³² vectors")
+        }
+        guard vectors.count > 0 else { return }
+        let rows = metric == .cosine ? vectors.normalizedRows(kernels: kernels) : vectors
+        var nearest = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: rows.count)
+        rows.withUnsafeBufferPointer { x in
+            nearest.withUnsafeMutableBufferPointer { out in
+                nearestLists(x.baseAddress!, count: rows.count, nprobe: 1, threads: threads ?? Parallel.coreCount, into: out.baseAddress!)
+            }
+        }
+        // A build lays the lists out back to back at their exact sizes; a later add grows
+        // each list it touches once.
+        var added = [Int](repeating: 0, count: lists.listCount)
+        for neighbour in nearest { added[Int(neighbour.id)] += 1 }
+        if idMap.count == 0 {
+            lists.layOut(rows: added)
+        } else {
+            for l in 0..<lists.listCount where lists.counts[l] + added[l] > lists.capacity(l) {
+                lists.reserve(l, rows: max(lists.counts[l] + added[l], 2 * lists.capacity(l)))
+            }
+        }
+        idMap.reserve(idMap.count + rows.count)
+        locations.reserveCapacity(idMap.count + rows.count)
+        rows.withUnsafeBufferPointer { x in
+            for i in 0..<rows.count {
+                let slot = idMap.count, list = Int(nearest[i].id)
+                let position = lists.append(list, row: x.baseAddress! + i * dimension, slot: UInt32(slot))
+                locations.append(UInt64(list) << 32 | UInt64(position))
+                idMap.append(ids[i])
+                nextID = max(nextID, ids[i] &+ 1)
+            }
+        }
+    }
+
+    @discardableResult
+    public func remove(ids: [VectorID]) -> Int {
+        lock.withWriteLock {
+            var removed = 0
+            for id in ids {
+                guard let slot = idMap.slot(of: id) else { continue }
+                let (list, position) = location(of: slot)
+                if let moved = lists.removeSwappingLast(list, position: position) {
+                    locations[Int(moved)] = UInt64(list) << 32 | UInt64(position)
+                }
+                // Keep slots dense, as the id map does: the last slot takes this one's number.
+                let last = idMap.count - 1
+                if slot != last {
+                    let (lastList, lastPosition) = location(of: last)
+                    lists.slots[lastList]![lastPosition] = UInt32(slot)
+                    locations[slot] = locations[last]
+                }
+                locations.removeLast()
+                idMap.removeSwappingLast(slot)
+                removed += 1
+            }
+            return removed
+        }
+    }
+
+    // MARK: Helpers
+
+    func location(of slot: Int) -> (list: Int, position: Int) {
+        (Int(locations[slot] >> 32), Int(locations[slot] & 0xFFFF_FFFF))
+    }
+
+    /// The `nprobe` nearest lists of each of `count` queries (normalised under cosine), best
+    /// first: query `i` gets `out[i*nprobe ..< (i+1)*nprobe]`, ids are list numbers. Batches of
+    /// 16 or more go through sgemm, spread over `threads`.
+    func nearestLists(_ queries: UnsafePointer<Float>, count: Int, nprobe: Int, threads: Int, into out: UnsafeMutablePointer<Neighbor>) {
+        let found = UnsafeMutablePointer<Int>.allocate(capacity: count)
+        defer { found.deallocate() }
+        centroidNorms.withUnsafeBufferPointer { norms in
+            ExactSearch(
+                base: centroids.base, count: centroids.count, dimension: dimension, metric: .l2,
+                normsSquared: norms.baseAddress, ids: nil, kernels: kernels
+            ).search(queries: queries, queryCount: count, k: nprobe, threads: threads, results: out, counts: found)
+        }
+    }
+}
+
+extension IVFIndex {
+    /// The `k` nearest neighbours of `query`, best first, scanning `nprobe` lists.
+    public func search(_ query: [Float], k: Int, nprobe: Int = IVFSearchParameters.default.nprobe) throws -> [Neighbor] {
+        try search(query, k: k, parameters: IVFSearchParameters(nprobe: nprobe))
+    }
+}

@@ -1,0 +1,53 @@
+/// Build-time parameters of ``IVFIndex``: the number of lists and how the k-means that defines
+/// them is trained. Defaults follow FAISS's `IndexIVFFlat` (10 iterations, at most 256 training
+/// points per list), so the two build comparable indexes.
+public struct IVFParameters: Sendable, Equatable {
+    /// Number of inverted lists (k-means centroids); nil chooses about 4·√N for the N vectors
+    /// given to ``IVFIndex/train(_:threads:progress:)``.
+    public var nlist: Int?
+    /// Train on a random sample of at most this many vectors (nil: all of them); never more
+    /// than 256 per list.
+    public var trainingSize: Int?
+    /// Lloyd iterations of the k-means training.
+    public var iterations: Int
+    /// Seed of the training sample and the k-means start: same seed, same lists.
+    public var seed: UInt64
+
+    public init(nlist: Int? = nil, trainingSize: Int? = nil, iterations: Int = 10, seed: UInt64 = 1234) throws {
+        if let nlist, nlist < 1 { throw VectorSearchError.invalidArgument("IVF nlist must be at least 1, got \(nlist)") }
+        if let trainingSize, trainingSize < 1 {
+            throw VectorSearchError.invalidArgument("IVF training size must be at least 1, got \(trainingSize)")
+        }
+        guard iterations >= 1 else { throw VectorSearchError.invalidArgument("IVF iterations must be at least 1, got \(iterations)") }
+        self.nlist = nlist
+        self.trainingSize = trainingSize
+        self.iterations = iterations
+        self.seed = seed
+    }
+
+    /// nlist chosen automatically, 10 iterations, seed 1234.
+    public static let `default` = try! IVFParameters()
+
+    /// The automatic nlist for `count` vectors: about 4·√count, at least 1, at most `count`.
+    public static func defaultListCount(for count: Int) -> Int {
+        min(max(1, Int((4 * Double(count).squareRoot()).rounded())), max(count, 1))
+    }
+
+    /// Points per list the k-means sample holds at most (FAISS's `max_points_per_centroid`).
+    static let maxTrainingPointsPerList = 256
+}
+
+/// Query-time parameters of ``IVFIndex``.
+public struct IVFSearchParameters: Sendable, Equatable {
+    /// Number of lists scanned per query, nearest centroids first; capped at nlist. Larger is
+    /// slower and more accurate; nprobe = nlist is exact search. FAISS's default is 1.
+    public var nprobe: Int
+
+    public init(nprobe: Int = 8) throws {
+        guard nprobe >= 1 else { throw VectorSearchError.invalidArgument("IVF nprobe must be at least 1, got \(nprobe)") }
+        self.nprobe = nprobe
+    }
+
+    /// nprobe = 8.
+    public static let `default` = try! IVFSearchParameters()
+}

@@ -1,0 +1,264 @@
+import Dispatch
+import Foundation
+import Testing
+@testable import VectorSearch
+
+@Suite("IVFIndex")
+struct IVFIndexTests {
+    /// An IVF and a flat index over the same rows and ids.
+    func pair(_ base: VectorMatrix, metric: Metric, nlist: Int, ids: [VectorID]? = nil) throws -> (IVFIndex, FlatIndex) {
+        let ids = ids ?? (0..<base.count).map { VectorID($0) }
+        let ivf = try IVFIndex(dimension: base.dimension, metric: metric, parameters: IVFParameters(nlist: nlist))
+        try ivf.train(base)
+        try ivf.add(base, ids: ids)
+        let flat = try FlatIndex(dimension: base.dimension, metric: metric)
+        try flat.add(base, ids: ids)
+        return (ivf, flat)
+    }
+
+    func recall(_ index: IVFIndex, _ exact: FlatIndex, queries: VectorMatrix, k: Int, nprobe: Int) throws -> Double {
+        let truth = try exact.search(batch: queries, k: k)
+        let found = try index.search(batch: queries, k: k, parameters: IVFSearchParameters(nprobe: nprobe))
+        var hits = 0
+        for q in 0..<queries.count { hits += Set(found[q].map(\.id)).intersection(truth[q].map(\.id)).count }
+        return Double(hits) / Double(queries.count * k)
+    }
+
+    func expectClose(_ a: ArraySlice<Neighbor>, _ b: ArraySlice<Neighbor>, _ note: String) {
+        #expect(a.map(\.id) == b.map(\.id), "\(note)")
+        for (x, y) in zip(a, b) { #expect(abs(x.score - y.score) <= 1e-4 * max(1, abs(y.score)), "\(note)") }
+    }
+
+    @Test("nprobe = nlist equals flat search exactly", arguments: Metric.allCases)
+    func exhaustive(metric: Metric) throws {
+        // 1200 rows in 3 lists: lists longer than one 256-row scan chunk. d = 17: not a SIMD width.
+        let base = randomMatrix(rows: 1200, dimension: 17, seed: 21)
+        let (ivf, flat) = try pair(base, metric: metric, nlist: 3, ids: (0..<1200).map { VectorID(5 * $0 + 3) })
+        let queries = randomMatrix(rows: 40, dimension: 17, seed: 22)
+        for q in 0..<queries.count {
+            let found = try ivf.search(queries[q], k: 10, nprobe: 3)
+            let truth = try flat.search(queries[q], k: 10)
+            #expect(found == truth, "query \(q), \(metric)")  // same kernel on the same rows: bit-identical
+        }
+        // Batches: 40 queries per list go through sgemm, 5 through the SIMD scan.
+        for count in [40, 5] {
+            let some = try VectorMatrix(dimension: 17, values: Array(queries.values.prefix(count * 17)))
+            let found = try ivf.search(batch: some, k: 10, parameters: IVFSearchParameters(nprobe: 3))
+            let truth = try flat.search(batch: some, k: 10)
+            for q in 0..<count { expectClose(found[q], truth[q], "batch of \(count), query \(q), \(metric)") }
+        }
+    }
+
+    @Test("recall rises with nprobe and batch results equal single-query results", arguments: Metric.allCases)
+    func recallAndBatch(metric: Metric) throws {
+        let data = try SyntheticData.clustered(count: 4000, queries: 60, dimension: 24, clusters: 40, seed: 5)
+        let (ivf, flat) = try pair(data.base, metric: metric, nlist: 64)
+        #expect(ivf.listCount == 64 && ivf.listSizes.reduce(0, +) == 4000)
+        var recalls: [Double] = []
+        for nprobe in [1, 4, 16, 64] {
+            recalls.append(try recall(ivf, flat, queries: data.queries, k: 10, nprobe: nprobe))
+            let batch = try ivf.search(batch: data.queries, k: 10, parameters: IVFSearchParameters(nprobe: nprobe))
+            for q in 0..<data.queries.count {
+                expectClose(batch[q], try ivf.search(data.queries[q], k: 10, nprobe: nprobe)[...], "nprobe \(nprobe), query \(q)")
+            }
+        }
+        #expect(recalls == recalls.sorted(), "recall by nprobe: \(recalls)")
+        #expect(recalls[2] >= 0.9 && recalls[3] == 1, "recall by nprobe: \(recalls)")
+    }
+
+    @Test("the default nlist is about 4·√N; training is seeded; cosine lists come from spherical k-means")
+    func training() throws {
+        let base = randomMatrix(rows: 2500, dimension: 8, seed: 3)
+        let a = try IVFIndex(dimension: 8, metric: .cosine)
+        try a.train(base)
+        #expect(a.listCount == 200)
+        #expect(IVFParameters.defaultListCount(for: 2500) == 200 && IVFParameters.defaultListCount(for: 3) == 3)
+        for c in 0..<a.listCount {
+            let row = UnsafeBufferPointer(start: a.centroids.row(c), count: 8)
+            #expect(abs(row.reduce(0) { $0 + $1 * $1 } - 1) < 1e-4)
+        }
+        let b = try IVFIndex(dimension: 8, metric: .cosine)
+        try b.train(base)
+        #expect(Array(UnsafeBufferPointer(start: a.centroids.base, count: 200 * 8))
+            == Array(UnsafeBufferPointer(start: b.centroids.base, count: 200 * 8)))
+        // A training sample smaller than the data still gives nlist lists.
+        let sampled = try IVFIndex(dimension: 8, metric: .l2, parameters: IVFParameters(nlist: 10, trainingSize: 100))
+        try sampled.train(base)
+        try sampled.add(base)
+        #expect(sampled.listCount == 10 && sampled.count == 2500)
+    }
+
+    @Test("adds after training land in their nearest list; removed ids never come back")
+    func updates() throws {
+        let data = try SyntheticData.clustered(count: 2000, queries: 30, dimension: 12, clusters: 10, seed: 4)
+        let first = try VectorMatrix(dimension: 12, values: Array(data.base.values.prefix(1000 * 12)))
+        let second = try VectorMatrix(dimension: 12, values: Array(data.base.values.suffix(1000 * 12)))
+        let ivf = try IVFIndex(dimension: 12, metric: .l2, parameters: IVFParameters(nlist: 16))
+        try ivf.train(first)
+        try ivf.add(first)
+        #expect(try ivf.add(second) == 1000..<2000)
+        let flat = try FlatIndex(dimension: 12, metric: .l2)
+        try flat.add(data.base)
+        #expect(try recall(ivf, flat, queries: data.queries, k: 10, nprobe: 16) == 1)
+        for row in stride(from: 1000, to: 2000, by: 97) {
+            #expect(try ivf.search(data.base[row], k: 1, nprobe: 1).first?.id == VectorID(row))
+        }
+        // Remove every third id: searches never return them, and the rest is still exact.
+        let removed = (0..<2000).filter { $0 % 3 == 0 }.map { VectorID($0) }
+        #expect(ivf.remove(ids: removed + [99_999]) == removed.count)
+        flat.remove(ids: removed)
+        #expect(ivf.count == 2000 - removed.count && ivf.listSizes.reduce(0, +) == ivf.count)
+        #expect(!ivf.contains(id: 0) && ivf.contains(id: 1) && ivf.vector(for: 1) == flat.vector(for: 1))
+        let gone = Set(removed)
+        let batch = try ivf.search(batch: data.queries, k: 10, parameters: IVFSearchParameters(nprobe: 16))
+        let truth = try flat.search(batch: data.queries, k: 10)
+        for q in 0..<data.queries.count {
+            #expect(!batch[q].contains { gone.contains($0.id) })
+            expectClose(batch[q], truth[q], "query \(q) after removal")
+        }
+        // Every stored vector is found under its id.
+        for id in [1, 2, 1999].map(VectorID.init) {
+            #expect(try ivf.search(ivf.vector(for: id)!, k: 1, nprobe: 16).first?.id == id)
+        }
+        // Removed ids may be added again.
+        try ivf.add(data.base[0], id: 0)
+        #expect(try ivf.search(data.base[0], k: 1, nprobe: 16).first?.id == 0)
+    }
+
+    @Test("bad parameters, untrained use and bad input give clear errors")
+    func errors() throws {
+        let base = randomMatrix(rows: 50, dimension: 4, seed: 1)
+        let untrained = try IVFIndex(dimension: 4, metric: .l2, parameters: IVFParameters(nlist: 8))
+        #expect(!untrained.isTrained && untrained.listCount == 0)
+        #expect(throws: VectorSearchError.notTrained) { try untrained.add(base) }
+        #expect(throws: VectorSearchError.notTrained) { try untrained.search([1, 2, 3, 4], k: 1) }
+        #expect(throws: VectorSearchError.notTrained) { try untrained.search(batch: base, k: 1) }
+        #expect(VectorSearchError.notTrained.description.contains("train"))
+        let tooMany = try IVFIndex(dimension: 4, metric: .l2, parameters: IVFParameters(nlist: 51))
+        #expect(throws: VectorSearchError.invalidArgument("IVF nlist 51 needs at least 51 training vectors, got 50")) {
+            try tooMany.train(base)
+        }
+        let smallSample = try IVFIndex(dimension: 4, metric: .l2, parameters: IVFParameters(nlist: 8, trainingSize: 5))
+        #expect(throws: VectorSearchError.invalidArgument("IVF training size 5 is smaller than nlist 8")) { try smallSample.train(base) }
+        #expect(throws: VectorSearchError.invalidArgument("IVF nlist must be at least 1, got 0")) { try IVFParameters(nlist: 0) }
+        #expect(throws: VectorSearchError.invalidArgument("IVF nprobe must be at least 1, got 0")) { try IVFSearchParameters(nprobe: 0) }
+        #expect(throws: VectorSearchError.dimensionMismatch(expected: 4, actual: 3, row: nil)) {
+            try untrained.train(randomMatrix(rows: 20, dimension: 3, seed: 1))
+        }
+        var withNaN = base.values
+        withNaN[13] = .nan
+        #expect(throws: VectorSearchError.nonFiniteValue(row: 3, column: 1)) {
+            try untrained.train(VectorMatrix(dimension: 4, values: withNaN))
+        }
+
+        try untrained.train(base)
+        #expect(untrained.isTrained && untrained.listCount == 8)
+        #expect(try untrained.search([1, 2, 3, 4], k: 3).isEmpty)  // trained, empty
+        try untrained.add(base)
+        #expect(throws: VectorSearchError.invalidArgument("the IVF index holds vectors; retrain only an empty index")) {
+            try untrained.train(base)
+        }
+        #expect(throws: VectorSearchError.duplicateID(3)) { try untrained.add(base[0], id: 3) }
+        #expect(throws: VectorSearchError.dimensionMismatch(expected: 4, actual: 2, row: nil)) { try untrained.search([1, 2], k: 1) }
+        #expect(throws: VectorSearchError.nonFiniteValue(row: 0, column: 1)) { try untrained.search([1, .infinity, 0, 0], k: 1) }
+        #expect(try untrained.search([1, 2, 3, 4], k: 100, nprobe: 1000).count == 50)  // k > count, nprobe > nlist
+        #expect(try untrained.search([1, 2, 3, 4], k: 0).isEmpty)
+        let cosine = try IVFIndex(dimension: 2, metric: .cosine, parameters: IVFParameters(nlist: 1))
+        try cosine.train(VectorMatrix([[1, 0], [0, 1]]))
+        #expect(throws: VectorSearchError.zeroVector(row: 0)) { try cosine.add([0, 0], id: 1) }
+    }
+
+    @Test("ties are ordered by id")
+    func ties() throws {
+        let index = try IVFIndex(dimension: 2, metric: .l2, parameters: IVFParameters(nlist: 2))
+        let base = try VectorMatrix([[1, 1], [1, 1], [1, 1], [9, 9]])
+        try index.train(base)
+        try index.add(base, ids: [30, 10, 20, 40])
+        #expect(try index.search([1, 1], k: 3, nprobe: 2).map(\.id) == [10, 20, 30])
+    }
+
+    @Test("save and load give identical results; damaged files are refused")
+    func persistence() throws {
+        let directory = temporaryDirectory()
+        defer { cleanup(directory) }
+        let data = try SyntheticData.clustered(count: 900, queries: 20, dimension: 10, clusters: 8, seed: 6)
+        let index = try IVFIndex(dimension: 10, metric: .innerProduct, parameters: IVFParameters(nlist: 12, iterations: 5, seed: 9))
+        try index.train(data.base)
+        try index.add(data.base)
+        index.remove(ids: [1, 2, 3])
+        let path = directory + "/i.vsidx"
+        try index.save(to: path)
+        let loaded = try IVFIndex.load(from: path)
+        #expect(loaded.count == index.count && loaded.parameters == index.parameters && loaded.listSizes == index.listSizes)
+        for nprobe in [1, 12] {
+            let parameters = try IVFSearchParameters(nprobe: nprobe)
+            let a = try index.search(batch: data.queries, k: 10, parameters: parameters)
+            let b = try loaded.search(batch: data.queries, k: 10, parameters: parameters)
+            for q in 0..<data.queries.count { #expect(Array(a[q]) == Array(b[q])) }
+        }
+        // The loaded index takes adds (ids continue after the largest) and removals.
+        #expect(try loaded.add(data.queries) == 900..<920)
+        #expect(loaded.remove(ids: [900, 4]) == 2 && loaded.count == 915)
+        guard case .ivf = try AnyIndex.load(from: path) else { Issue.record("not ivf"); return }
+        #expect(throws: VectorSearchError.wrongIndexKind(path: path, expected: "flat", found: "ivf")) { try FlatIndex.load(from: path) }
+
+        // An untrained index saves and loads as untrained.
+        let emptyPath = directory + "/e.vsidx"
+        try IVFIndex(dimension: 3, metric: .cosine, parameters: IVFParameters(nlist: 4)).save(to: emptyPath)
+        let empty = try IVFIndex.load(from: emptyPath)
+        #expect(!empty.isTrained && empty.parameters.nlist == 4 && empty.metric == .cosine)
+
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let damaged = directory + "/d.vsidx"
+        bytes[bytes.count - 5] ^= 0x10
+        FileManager.default.createFile(atPath: damaged, contents: Data(bytes))
+        #expect(throws: VectorSearchError.corruptIndex(path: damaged, reason: "checksum mismatch in section 'IDS '")) {
+            try IVFIndex.load(from: damaged)
+        }
+        FileManager.default.createFile(atPath: damaged, contents: Data(bytes.prefix(bytes.count / 2)))
+        #expect(throws: VectorSearchError.self) { try IVFIndex.load(from: damaged) }
+    }
+
+    @Test("lists whose slots do not hold together are refused even with valid checksums")
+    func invalidLists() throws {
+        let directory = temporaryDirectory()
+        defer { cleanup(directory) }
+        let index = try IVFIndex(dimension: 2, metric: .l2, parameters: IVFParameters(nlist: 1))
+        let base = try VectorMatrix([[0, 0], [1, 1], [2, 2]])
+        try index.train(base)
+        try index.add(base, ids: [1, 2, 3])
+        index.lists.slots[0]![1] = 0  // slot 0 twice, slot 1 never
+        let path = directory + "/bad.vsidx"
+        try index.save(to: path)
+        #expect(throws: VectorSearchError.corruptIndex(path: path, reason: "list slots are not a permutation of 0..<3")) {
+            try IVFIndex.load(from: path)
+        }
+    }
+
+    @Test("concurrent searches while a writer adds and removes")
+    func concurrency() throws {
+        let data = try SyntheticData.clustered(count: 600, queries: 16, dimension: 8, clusters: 6, seed: 2)
+        let index = try IVFIndex(dimension: 8, metric: .l2, parameters: IVFParameters(nlist: 8))
+        try index.train(data.base)
+        try index.add(data.base)
+        let failures = ManagedCounter()
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            if worker == 0 {
+                for round in 0..<40 {
+                    let id = VectorID(10_000 + round)
+                    try? index.add(randomMatrix(rows: 1, dimension: 8, seed: id)[0], id: id)
+                    if round % 2 == 0 { index.remove(ids: [id]) }
+                }
+            } else {
+                for _ in 0..<25 {
+                    guard let hits = try? index.search(data.queries[worker], k: 5, nprobe: 2), hits.count == 5,
+                          let batch = try? index.search(batch: data.queries, k: 5, parameters: IVFSearchParameters(nprobe: 2)),
+                          batch.allSatisfy({ $0.count == 5 })
+                    else { failures.increment(); continue }
+                }
+            }
+        }
+        #expect(failures.value == 0)
+        #expect(index.count == 620)
+    }
+}
