@@ -15,6 +15,9 @@ head -n 2 .build/demo-search.txt
 echo "--- benchmark: exact search ---"
 $bin bench --base $data/base.fvecs --queries $data/query.fvecs --groundtruth $data/groundtruth.ivecs \
   --index flat --metric cosine --k 10 --json .build/demo-bench.json
+echo "--- benchmark: IVF, nlist about 4·√N (179), a sweep of nprobe ---"
+$bin bench --base $data/base.fvecs --queries $data/query.fvecs --groundtruth $data/groundtruth.ivecs \
+  --index ivf --metric cosine --k 10 --sweep-nprobe 1,2,4,8,16,32,64 --json .build/demo-bench-ivf.json
 echo "--- benchmark: HNSW, M 16, efConstruction 200, a sweep of ef ---"
 $bin bench --base $data/base.fvecs --queries $data/query.fvecs --groundtruth $data/groundtruth.ivecs \
   --index hnsw --metric cosine --k 10 --sweep-ef 10,16,32,64,128 --json .build/demo-bench-hnsw.json

@@ -11,6 +11,7 @@ struct KMeansCommand: ParsableCommand {
     @Option(help: "Lloyd iterations.") var iterations: Int = 25
     @Option(name: .customLong("max-points-per-centroid"), help: "Training sample cap per centroid.") var maxPointsPerCentroid: Int = 256
     @Option(help: "Start: random or kmeans++.") var initialization: KMeansInitialization = .random
+    @Flag(help: "Spherical k-means: unit-length centroids (for normalised embeddings compared by cosine).") var spherical = false
     @Option(help: "Random seed (same seed, same centroids).") var seed: UInt64 = 1234
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Option(help: "Where to write the centroids (.fvecs, .fbin, .npy or .jsonl).") var output: String
@@ -18,7 +19,8 @@ struct KMeansCommand: ParsableCommand {
     func run() throws {
         let data = try EmbeddingFile.read(input).vectors
         let parameters = try KMeansParameters(
-            k: k, iterations: iterations, maxPointsPerCentroid: maxPointsPerCentroid, initialization: initialization, seed: seed)
+            k: k, iterations: iterations, maxPointsPerCentroid: maxPointsPerCentroid, initialization: initialization, seed: seed,
+            spherical: spherical)
         let start = monotonicSeconds()
         let result = try KMeans.train(data, parameters: parameters, threads: threads) { iteration, inertia in
             status(String(format: "iteration %d/%d: objective %.6g", iteration, parameters.iterations, inertia))

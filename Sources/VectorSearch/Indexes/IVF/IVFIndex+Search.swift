@@ -37,39 +37,54 @@ extension IVFIndex {
         let nlist = centroids.count
         guard k > 0, idMap.count > 0 else { return 0 }
         let nprobe = min(nprobe, nlist)
-        let lists = self.lists, kernels = self.kernels, dimension = self.dimension, metric = self.metric
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(nlist, Self.scanChunk)) { scratch in
             withUnsafeTemporaryAllocation(of: Neighbor.self, capacity: nprobe) { probes in
                 let scratch = scratch.baseAddress!, probes = probes.baseAddress!
-                // Coarse step: ‖c‖² − 2q·c/‖q‖ (the query's own norm ranks nothing; cosine
-                // centroids were trained on unit vectors, so the query is scaled to one).
-                kernels.dotMany(query, centroids.base, nlist, dimension, scratch)
-                let scale: Float = metric == .cosine ? -2 / kernels.dot(query, query, dimension).squareRoot() : -2
-                for i in 0..<nlist { scratch[i] *= scale }
-                var nearest = TopKHeap(storage: probes, capacity: nprobe)
-                centroidNorms.withUnsafeBufferPointer { norms in
-                    nearest.offer(distances: scratch, offsets: norms.baseAddress, count: nlist, ids: nil, firstID: 0, kernels: kernels)
-                }
-                let probeCount = nearest.sortBestFirst()
-
-                var heap = TopKHeap(storage: out, capacity: k)
-                for p in 0..<probeCount {
-                    let list = Int(probes[p].id)
-                    let rows = lists.vectors[list], slots = lists.slots[list], n = lists.counts[list]
-
-                    var start = 0
-                    while start < n {
-                        let m = min(Self.scanChunk, n &- start)
-                        scan(query, rows! + start &* dimension, m, into: scratch)
-                        heap.offer(distances: scratch, offsets: nil, count: m, slots: slots! + start, ids: ids, kernels: kernels)
-                        start &+= m
-                    }
-                }
-                let found = heap.sortBestFirst()
-                metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
-                return found
+                let probeCount = rankLists(query, nprobe: nprobe, scratch: scratch, into: probes)
+                return scanLists(query, probes: probes, probeCount: probeCount, k: k, ids: ids, scratch: scratch, into: out)
             }
         }
+    }
+
+    /// The `nprobe` lists nearest to one query, best first, into `out` (ids are list numbers);
+    /// returns their number. Ranks by ‖c‖² − 2q·c/‖q‖: the query's own norm ranks nothing, and
+    /// cosine centroids are unit vectors, so a cosine query is scaled to one.
+    private func rankLists(
+        _ query: UnsafePointer<Float>, nprobe: Int, scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Neighbor>
+    ) -> Int {
+        let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension
+        let scale: Float = metric == .cosine ? -2 / kernels.dot(query, query, dimension).squareRoot() : -2
+        return centroidNorms.withUnsafeBufferPointer { norms in
+            var nearest = TopKHeap(storage: out, capacity: nprobe)
+            kernels.dotMany(query, centroids.base, nlist, dimension, scratch)
+            for i in 0..<nlist { scratch[i] *= scale }
+            nearest.offer(distances: scratch, offsets: norms.baseAddress, count: nlist, ids: nil, firstID: 0, kernels: kernels)
+            return nearest.sortBestFirst()
+        }
+    }
+
+    /// Scans the probed lists for one query; writes the best `k` with public scores into `out`.
+    private func scanLists(
+        _ query: UnsafePointer<Float>, probes: UnsafePointer<Neighbor>, probeCount: Int, k: Int, ids: UnsafePointer<VectorID>,
+        scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Neighbor>
+    ) -> Int {
+        let lists = self.lists, kernels = self.kernels, dimension = self.dimension
+        var heap = TopKHeap(storage: out, capacity: k)
+        for p in 0..<probeCount {
+            let list = Int(probes[p].id)
+            guard let rows = lists.vectors[list], let slots = lists.slots[list] else { continue }
+            let n = lists.counts[list]
+            var start = 0
+            while start < n {
+                let m = min(Self.scanChunk, n &- start)
+                scan(query, rows + start &* dimension, m, into: scratch)
+                heap.offer(distances: scratch, offsets: nil, count: m, slots: slots + start, ids: ids, kernels: kernels)
+                start &+= m
+            }
+        }
+        let found = heap.sortBestFirst()
+        metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
+        return found
     }
 
     /// Internal distances (smaller is closer) of `query` to `n` contiguous rows.
