@@ -32,6 +32,14 @@ def peak_rss_bytes():
     return 0
 
 
+def normalized_for_faiss(faiss, metric, x):
+    """FAISS has no cosine metric: cosine data is normalised and searched by inner product."""
+    if metric == "cosine":
+        x = x.copy()
+        faiss.normalize_L2(x)
+    return x
+
+
 class HNSWLib:
     index_kind, knob = "hnsw", "ef"
 
@@ -65,10 +73,7 @@ class FaissHNSW:
         self.index.hnsw.efConstruction = efc
 
     def prepare(self, x):
-        if self.metric == "cosine":
-            x = x.copy()
-            self.faiss.normalize_L2(x)
-        return x
+        return normalized_for_faiss(self.faiss, self.metric, x)
 
     def add(self, xb, threads):
         self.faiss.omp_set_num_threads(threads)
@@ -119,10 +124,7 @@ class FaissIVF:
         self.build_info = {"nlist": self.nlist}
 
     def prepare(self, x):
-        if self.metric == "cosine":
-            x = x.copy()
-            self.faiss.normalize_L2(x)
-        return x
+        return normalized_for_faiss(self.faiss, self.metric, x)
 
     def add(self, xb, threads):
         self.faiss.omp_set_num_threads(threads)

@@ -34,25 +34,26 @@ for system, r in rows.items():
 ours = rows.get("vectorsearch")
 if ours:
     print()
-    print("| ours / peer | q/s @0.95 | batch @0.95 | build time (peer / ours) | bytes/vector (peer / ours) |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| ours / peer | q/s @0.90 | q/s @0.95 | batch @0.90 | batch @0.95 | build time (peer / ours) | bytes/vector (peer / ours) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for system, r in rows.items():
         if system == "vectorsearch":
             continue
         ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
-        print(f"| {system} | {ratio(ours['0.95'], r['0.95'])} | {ratio(ours['0.95b'], r['0.95b'])} | "
+        print(f"| {system} | {ratio(ours['0.90'], r['0.90'])} | {ratio(ours['0.95'], r['0.95'])} | "
+              f"{ratio(ours['0.90b'], r['0.90b'])} | {ratio(ours['0.95b'], r['0.95b'])} | "
               f"{ratio(r['build'], ours['build'])} | {ratio(r['bytes'], ours['bytes'])} |")
 
 # Per-repeat ratios (runs are interleaved, so repeat r of each system ran side by side).
-def at95(path, key):
+def at(path, target, key):
     try:
-        return json.load(open(path)).get("qps_at_recall", {}).get("0.95", {}).get(key)
+        return json.load(open(path)).get("qps_at_recall", {}).get(target, {}).get(key)
     except FileNotFoundError:
         return None
 
 if ours:
     print()
-    print("| ours / peer, per repeat (q/s @0.95, 1 thread; batched) | " + " | ".join(
+    print("| ours / peer, per repeat (q/s @0.90, @0.95 on 1 thread; batched @0.90, @0.95) | " + " | ".join(
         f"repeat {i}" for i in range(1, ours["runs"] + 1)) + " |")
     print("| --- |" + " ---: |" * ours["runs"])
     for system in rows:
@@ -60,7 +61,8 @@ if ours:
             continue
         cells = []
         for i in range(1, ours["runs"] + 1):
-            mine = [at95(os.path.join(directory, f"vectorsearch-{i}.json"), k) for k in ("qps", "batch_qps")]
-            theirs = [at95(os.path.join(directory, f"{system}-{i}.json"), k) for k in ("qps", "batch_qps")]
-            cells.append("; ".join(f"{a / b:.2f}" if a and b else "-" for a, b in zip(mine, theirs)))
+            keys = [(t, k) for k in ("qps", "batch_qps") for t in ("0.90", "0.95")]
+            mine = [at(os.path.join(directory, f"vectorsearch-{i}.json"), t, k) for t, k in keys]
+            theirs = [at(os.path.join(directory, f"{system}-{i}.json"), t, k) for t, k in keys]
+            cells.append(", ".join(f"{a / b:.2f}" if a and b else "-" for a, b in zip(mine, theirs)))
         print(f"| {system} | " + " | ".join(cells) + " |")

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import VectorSearch
 
 /// Deterministic pseudo-random floats for tests.
@@ -57,3 +58,19 @@ func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
 
 /// A matrix from literal rows (for expectations).
 func rows(_ values: [[Float]]) -> VectorMatrix { try! VectorMatrix(values) }
+
+/// Saves two damaged copies of the index file at `path` next to it: one with a bit flipped in its
+/// last section (which must be `lastSection`), one cut in half. `load` must refuse both, the
+/// first with a checksum error naming the section.
+func expectDamagedCopiesRefused(of path: String, lastSection: String, load: (String) throws -> Void) throws {
+    var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    let damaged = path + ".damaged"
+    defer { cleanup(damaged) }
+    bytes[bytes.count - 5] ^= 0x10
+    _ = FileManager.default.createFile(atPath: damaged, contents: Data(bytes))
+    #expect(throws: VectorSearchError.corruptIndex(path: damaged, reason: "checksum mismatch in section '\(lastSection)'")) {
+        try load(damaged)
+    }
+    _ = FileManager.default.createFile(atPath: damaged, contents: Data(bytes.prefix(bytes.count / 2)))
+    #expect(throws: VectorSearchError.self) { try load(damaged) }
+}

@@ -32,7 +32,8 @@ extension IVFIndex {
         func invalid(_ reason: String) -> VectorSearchError { .corruptIndex(path: reader.path, reason: reason) }
         let fields = try reader.readSection("PARM", as: UInt64.self, count: 6)
         let nlist = Int(clamping: fields[0])
-        guard nlist <= max(count, 1) || count == 0, nlist < 1 << 31, fields[1] < 1 << 31, fields[2] < 1 << 62,
+        // nlist may exceed count (vectors removed since training); the sections' lengths bound it.
+        guard nlist < 1 << 31, fields[1] < 1 << 31, fields[2] < 1 << 62,
               fields[3] >= 1, fields[3] < 1 << 31, count < Int(UInt32.max)
         else { throw invalid("implausible IVF parameters \(fields)") }
         let parameters = try IVFParameters(

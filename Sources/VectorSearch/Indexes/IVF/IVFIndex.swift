@@ -13,8 +13,10 @@
 /// let hits = try index.search(query, k: 10, nprobe: 16)
 /// ```
 ///
-/// Lists are chosen by squared L2 distance to the centroids for every metric (cosine vectors
-/// are normalised first); the vectors in the lists are compared by the index's metric.
+/// Lists are chosen by squared L2 distance to the centroids for every metric. Under cosine the
+/// vectors are normalised and the centroids come from spherical k-means (unit length), so that is
+/// also the most similar centroid by cosine. The vectors in the lists are compared by the index's
+/// metric.
 public final class IVFIndex: VectorIndex, @unchecked Sendable {
     public typealias SearchParameters = IVFSearchParameters
 
@@ -148,11 +150,12 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
             throw VectorSearchError.invalidArgument("an IVF index holds fewer than 2³² vectors")
         }
         guard vectors.count > 0 else { return }
-        let rows = metric == .cosine ? vectors.normalizedRows(kernels: kernels) : vectors
-        var nearest = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: rows.count)
-        rows.withUnsafeBufferPointer { x in
+        // Cosine centroids are unit vectors, so a vector's nearest one does not depend on its own
+        // length: assign the rows as given and normalise them once in their lists (no copy).
+        var nearest = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: vectors.count)
+        vectors.withUnsafeBufferPointer { x in
             nearest.withUnsafeMutableBufferPointer { out in
-                nearestLists(x.baseAddress!, count: rows.count, nprobe: 1, threads: threads ?? Parallel.coreCount, into: out.baseAddress!)
+                nearestLists(x.baseAddress!, count: vectors.count, nprobe: 1, threads: threads ?? Parallel.coreCount, into: out.baseAddress!)
             }
         }
         // A build lays the lists out back to back at their exact sizes; a later add grows
@@ -166,12 +169,13 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
                 lists.reserve(l, rows: max(lists.counts[l] + added[l], 2 * lists.capacity(l)))
             }
         }
-        idMap.reserve(idMap.count + rows.count)
-        locations.reserveCapacity(idMap.count + rows.count)
-        rows.withUnsafeBufferPointer { x in
-            for i in 0..<rows.count {
+        idMap.reserve(idMap.count + vectors.count)
+        locations.reserveCapacity(idMap.count + vectors.count)
+        vectors.withUnsafeBufferPointer { x in
+            for i in 0..<vectors.count {
                 let slot = idMap.count, list = Int(nearest[i].id)
                 let position = lists.append(list, row: x.baseAddress! + i * dimension, slot: UInt32(slot))
+                if metric == .cosine { kernels.normalize(lists.vectors[list]! + position * dimension, dimension) }
                 locations.append(UInt64(list) << 32 | UInt64(position))
                 idMap.append(ids[i])
                 nextID = max(nextID, ids[i] &+ 1)
@@ -210,8 +214,8 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         (Int(locations[slot] >> 32), Int(locations[slot] & 0xFFFF_FFFF))
     }
 
-    /// The `nprobe` nearest lists of each of `count` queries (normalised under cosine), best
-    /// first: query `i` gets `out[i*nprobe ..< (i+1)*nprobe]`, ids are list numbers. Batches of
+    /// The `nprobe` nearest lists of each of `count` queries, best first (their lengths need not
+    /// be one under cosine: the centroids are unit vectors, so the ranking is the same): query `i` gets `out[i*nprobe ..< (i+1)*nprobe]`, ids are list numbers. Batches of
     /// 16 or more go through sgemm, spread over `threads`.
     func nearestLists(_ queries: UnsafePointer<Float>, count: Int, nprobe: Int, threads: Int, into out: UnsafeMutablePointer<Neighbor>) {
         let found = UnsafeMutablePointer<Int>.allocate(capacity: count)
