@@ -188,32 +188,10 @@ struct FlatIndexTests {
         let index = try FlatIndex(dimension: 8, metric: .l2)
         try index.add(randomMatrix(rows: 500, dimension: 8, seed: 1))
         let queries = randomMatrix(rows: 16, dimension: 8, seed: 2)
-        let failures = ManagedCounter()
-        DispatchQueue.concurrentPerform(iterations: 4) { worker in
-            if worker == 0 {
-                for round in 0..<50 {
-                    let id = VectorID(10_000 + round)
-                    try? index.add(randomMatrix(rows: 1, dimension: 8, seed: id)[0], id: id)
-                    if round % 2 == 0 { index.remove(ids: [id]) }
-                }
-            } else {
-                for _ in 0..<30 {
-                    guard let hits = try? index.search(queries[worker], k: 5), hits.count == 5,
-                          let batch = try? index.search(batch: queries, k: 5), batch.allSatisfy({ $0.count == 5 })
-                    else { failures.increment(); continue }
-                }
-            }
-        }
-        #expect(failures.value == 0)
+        let failures = searchFailuresDuringWrites(index, queries: queries, parameters: FlatSearchParameters(), writes: 50, searches: 30)
+        #expect(failures == 0)
         #expect(index.count == 525)
     }
-}
-
-final class ManagedCounter: @unchecked Sendable {
-    private let lock = Lock()
-    private var count = 0
-    func increment() { lock.withLock { count += 1 } }
-    var value: Int { lock.withLock { count } }
 }
 
 import Foundation

@@ -176,23 +176,8 @@ struct HNSWIndexTests {
         let data = try SyntheticData.clustered(count: 600, queries: 16, dimension: 8, clusters: 6, seed: 2)
         let index = try HNSWIndex(dimension: 8, metric: .l2, parameters: HNSWParameters(m: 6, efConstruction: 30))
         try index.add(data.base)
-        let failures = ManagedCounter()
-        DispatchQueue.concurrentPerform(iterations: 4) { worker in
-            if worker == 0 {
-                for round in 0..<40 {
-                    let id = VectorID(10_000 + round)
-                    try? index.add(randomMatrix(rows: 1, dimension: 8, seed: id)[0], id: id)
-                    if round % 2 == 0 { index.remove(ids: [id]) }
-                }
-            } else {
-                for _ in 0..<25 {
-                    guard let hits = try? index.search(data.queries[worker], k: 5), hits.count == 5,
-                          let batch = try? index.search(batch: data.queries, k: 5), batch.allSatisfy({ $0.count == 5 })
-                    else { failures.increment(); continue }
-                }
-            }
-        }
-        #expect(failures.value == 0)
+        let failures = searchFailuresDuringWrites(index, queries: data.queries, parameters: .default, writes: 40, searches: 25)
+        #expect(failures == 0)
         #expect(index.count == 620)
     }
 

@@ -244,24 +244,9 @@ struct IVFIndexTests {
         let index = try IVFIndex(dimension: 8, metric: .l2, parameters: IVFParameters(nlist: 8))
         try index.train(data.base)
         try index.add(data.base)
-        let failures = ManagedCounter()
-        DispatchQueue.concurrentPerform(iterations: 4) { worker in
-            if worker == 0 {
-                for round in 0..<40 {
-                    let id = VectorID(10_000 + round)
-                    try? index.add(randomMatrix(rows: 1, dimension: 8, seed: id)[0], id: id)
-                    if round % 2 == 0 { index.remove(ids: [id]) }
-                }
-            } else {
-                for _ in 0..<25 {
-                    guard let hits = try? index.search(data.queries[worker], k: 5, nprobe: 2), hits.count == 5,
-                          let batch = try? index.search(batch: data.queries, k: 5, parameters: IVFSearchParameters(nprobe: 2)),
-                          batch.allSatisfy({ $0.count == 5 })
-                    else { failures.increment(); continue }
-                }
-            }
-        }
-        #expect(failures.value == 0)
+        let failures = searchFailuresDuringWrites(
+            index, queries: data.queries, parameters: try IVFSearchParameters(nprobe: 2), writes: 40, searches: 25)
+        #expect(failures == 0)
         #expect(index.count == 620)
     }
 }

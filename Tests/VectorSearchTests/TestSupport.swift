@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Testing
 @testable import VectorSearch
@@ -73,4 +74,37 @@ func expectDamagedCopiesRefused(of path: String, lastSection: String, load: (Str
     }
     _ = FileManager.default.createFile(atPath: damaged, contents: Data(bytes.prefix(bytes.count / 2)))
     #expect(throws: VectorSearchError.self) { try load(damaged) }
+}
+
+/// One writer adds `writes` vectors of dimension 8 (ids 10,000…, every other one removed again)
+/// while three readers each run `searches` rounds of one query and the whole batch at k = 5.
+/// Returns how many rounds got an error or fewer than 5 results.
+func searchFailuresDuringWrites<Index: VectorIndex>(
+    _ index: Index, queries: VectorMatrix, parameters: Index.SearchParameters, writes: Int, searches: Int
+) -> Int {
+    let failures = ManagedCounter()
+    DispatchQueue.concurrentPerform(iterations: 4) { worker in
+        if worker == 0 {
+            for round in 0..<writes {
+                let id = VectorID(10_000 + round)
+                try? index.add(randomMatrix(rows: 1, dimension: 8, seed: id)[0], id: id)
+                if round % 2 == 0 { index.remove(ids: [id]) }
+            }
+        } else {
+            for _ in 0..<searches {
+                guard let hits = try? index.search(queries[worker], k: 5, parameters: parameters), hits.count == 5,
+                      let batch = try? index.search(batch: queries, k: 5, parameters: parameters, threads: nil),
+                      batch.allSatisfy({ $0.count == 5 })
+                else { failures.increment(); continue }
+            }
+        }
+    }
+    return failures.value
+}
+
+final class ManagedCounter: @unchecked Sendable {
+    private let lock = Lock()
+    private var count = 0
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }

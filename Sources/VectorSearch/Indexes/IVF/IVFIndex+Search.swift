@@ -153,8 +153,13 @@ extension IVFIndex {
         // L2 heaps rank by ‖x‖² − 2x·q, what sgemm gives; ‖q‖² is added back at the end.
         let queryNorms = UnsafeMutablePointer<Float>.allocate(capacity: range.count)
         let group = ExactSearch.queryBlock, block = ExactSearch.baseBlock
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * block)
-        let gathered = UnsafeMutablePointer<Float>.allocate(capacity: group * d)
+        // Scratch sized to this batch: a small batch (or one that never uses sgemm) does not
+        // pay for the 4 MiB a full query block × base block would take.
+        var largestGroup = 0
+        for l in 0..<nlist { largestGroup = max(largestGroup, starts[l + 1] - starts[l]) }
+        let rowsPerGroup = largestGroup >= ExactSearch.blasMinimumQueries ? min(largestGroup, group) : 0
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(rowsPerGroup * block, Self.scanChunk))
+        let gathered = UnsafeMutablePointer<Float>.allocate(capacity: max(rowsPerGroup * d, 1))
         let rowNorms = UnsafeMutablePointer<Float>.allocate(capacity: block)
         defer {
             heaps.deallocate()
