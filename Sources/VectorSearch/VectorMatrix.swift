@@ -52,6 +52,18 @@ public struct VectorMatrix: Sendable, Equatable {
         return copy
     }
 
+    /// Whether every row is unit length up to float rounding (|‖x‖² − 1| ≤ 1e-5), as most
+    /// embedding models write them: such data needs no normalised copy where only clusters
+    /// matter (k-means training).
+    func rowsAreUnitLength(kernels: DistanceKernels = .best) -> Bool {
+        values.withUnsafeBufferPointer { v in
+            (0..<count).allSatisfy { row in
+                let start = v.baseAddress! + row * dimension
+                return abs(kernels.dot(start, start, dimension) - 1) <= 1e-5
+            }
+        }
+    }
+
     /// Row `row` as a new array.
     public subscript(row: Int) -> [Float] {
         Array(values[(row * dimension)..<((row + 1) * dimension)])

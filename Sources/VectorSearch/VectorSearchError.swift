@@ -23,6 +23,12 @@ public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertib
     case wrongIndexKind(path: String, expected: String, found: String)
     /// An index that must be trained (IVF) was used before ``IVFIndex/train(_:threads:progress:)``.
     case notTrained
+    /// A metadata filter that cannot be applied: malformed, an unknown field or operator, or a
+    /// value of the wrong type. The message names the part that is wrong.
+    case invalidFilter(String)
+    /// Metadata that cannot be stored: a value of another type than its field holds, or a
+    /// non-finite number. `row` is the vector's position in the batch.
+    case invalidAttributes(row: Int?, reason: String)
 
     public var description: String {
         switch self {
@@ -51,6 +57,10 @@ public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertib
             return "\(path): this is a \(found) index, expected \(expected)"
         case .notTrained:
             return "the IVF index is not trained: call train(_:) with sample vectors before adding or searching"
+        case let .invalidFilter(reason):
+            return "invalid filter: \(reason)"
+        case let .invalidAttributes(row, reason):
+            return "invalid metadata\(row.map { " in row \($0)" } ?? ""): \(reason)"
         }
     }
 }

@@ -184,6 +184,8 @@ final class IndexFileReader {
     }
 
     private var pendingCRC: UInt32 = 0
+    /// Sections read so far; optional trailing sections are there when the header counts more.
+    private(set) var sectionsRead = 0
 
     private func sectionHeader(_ tag: String) throws -> Int {
         var bytes = [UInt8](repeating: 0, count: IndexFile.sectionHeaderSize)
@@ -191,6 +193,7 @@ final class IndexFileReader {
         guard try bytes.withUnsafeMutableBytes({ try file.read(into: $0) }) else {
             throw VectorSearchError.corruptIndex(path: path, reason: "truncated: section '\(tag)' is missing at byte \(start)")
         }
+        sectionsRead += 1
         let found = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self) }
         guard found == IndexFile.fourCC(tag) else {
             throw VectorSearchError.corruptIndex(
@@ -212,6 +215,14 @@ final class IndexFileReader {
         guard IndexFile.crc32(UnsafeRawBufferPointer(destination)) == pendingCRC else {
             throw VectorSearchError.corruptIndex(path: path, reason: "checksum mismatch in section '\(tag)'")
         }
+    }
+
+    /// The optional `ATTR` section (metadata of `slots` slots) if the header counts one more
+    /// section, else an empty store of that many slots.
+    func readAttributes(slots: Int) throws -> AttributeStore {
+        guard sectionsRead < header.sectionCount else { return AttributeStore(count: slots, columns: []) }
+        let bytes = try readSection("ATTR", as: UInt8.self)
+        return try AttributeStore.decode(bytes, count: slots) { [path] in VectorSearchError.corruptIndex(path: path, reason: $0) }
     }
 
     /// Checks nothing follows the last section.

@@ -2,10 +2,11 @@ extension FlatIndex {
     /// Saves the index (format v1, sections `IDS ` and `VECS`) atomically to `path`.
     public func save(to path: String) throws {
         try lock.withReadLock {
-            let header = IndexFile.Header(kind: .flat, metric: metric, dimension: dimension, count: store.count, sectionCount: 2)
+            let header = IndexFile.Header(kind: .flat, metric: metric, dimension: dimension, count: store.count, sectionCount: 2 + attributeStore.sectionCount)
             let writer = try IndexFileWriter(path: path, header: header)
             try writer.writeSection("IDS ", idMap.ids)
             try writer.writeSection("VECS", UnsafeRawBufferPointer(start: store.base, count: store.byteCount))
+            try attributeStore.write(to: writer)
             try writer.commit()
         }
     }
@@ -22,6 +23,7 @@ extension FlatIndex {
         let index = try FlatIndex(dimension: header.dimension, metric: header.metric)
         let ids = try reader.readSection("IDS ", as: VectorID.self, count: header.count)
         let first = try index.store.append(rows: header.count) { try reader.readSection("VECS", into: $0) }
+        index.attributeStore = try reader.readAttributes(slots: header.count)
         try reader.finish()
         // Checksums catch damage, not a file written wrongly: check what the add path checks.
         let rows = UnsafeBufferPointer(start: index.store.base, count: header.count * header.dimension)

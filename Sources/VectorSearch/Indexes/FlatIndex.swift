@@ -23,6 +23,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     let lock = ReadWriteLock()
     let store: VectorStore
     private(set) var idMap = IDMap()
+    var attributeStore = AttributeStore()
     private var normsSquared: [Float] = []  // ‖x‖² per slot, for L2 batches through sgemm
     private var nextID: VectorID = 0
     private let kernels = DistanceKernels.best
@@ -55,29 +56,38 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     /// The ids in the index, in storage order.
     public var ids: [VectorID] { lock.withReadLock { idMap.ids } }
 
-    public func add(_ vectors: VectorMatrix, ids: [VectorID]) throws {
+    public func add(_ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes]) throws {
         try lock.withWriteLock {
-            try VectorValidation.check(vectors, ids: ids, dimension: dimension, metric: metric, contains: idMap.contains)
-            try appendValidated(vectors, ids: ids)
+            try VectorValidation.check(
+                vectors, ids: ids, attributes: attributes, store: attributeStore, dimension: dimension, metric: metric,
+                contains: idMap.contains)
+            try appendValidated(vectors, ids: ids, attributes: attributes)
         }
+    }
+
+    public func attributes(for id: VectorID) -> Attributes? {
+        lock.withReadLock { idMap.slot(of: id).map(attributeStore.attributes(at:)) }
     }
 
     /// Adds vectors with ids continuing after the largest id added so far (0, 1, 2, … for a new
     /// index), so a file's rows get their row numbers. Returns the ids given.
     @discardableResult
-    public func add(_ vectors: VectorMatrix) throws -> Range<VectorID> {
+    public func add(_ vectors: VectorMatrix, attributes: [Attributes] = []) throws -> Range<VectorID> {
         try lock.withWriteLock {
             let ids = Array(nextID..<(nextID + VectorID(vectors.count)))
-            try VectorValidation.check(vectors, ids: ids, dimension: dimension, metric: metric, contains: idMap.contains)
-            try appendValidated(vectors, ids: ids)
+            try VectorValidation.check(
+                vectors, ids: ids, attributes: attributes, store: attributeStore, dimension: dimension, metric: metric,
+                contains: idMap.contains)
+            try appendValidated(vectors, ids: ids, attributes: attributes)
             return ids.isEmpty ? nextID..<nextID : ids.first!..<(ids.last! + 1)
         }
     }
 
-    private func appendValidated(_ vectors: VectorMatrix, ids: [VectorID]) throws {
+    private func appendValidated(_ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes]) throws {
         guard vectors.count > 0 else { return }
         let first = vectors.withUnsafeBufferPointer { store.append($0.baseAddress!, rows: vectors.count) }
         register(slots: first..<store.count, ids: ids, normalize: metric == .cosine)
+        attributeStore.assign(attributes, to: first..<store.count)
     }
 
     /// Records ids and norms for rows already in the store; cosine rows are normalised unless
@@ -106,6 +116,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
                 idMap.removeSwappingLast(slot)
                 normsSquared[slot] = normsSquared[normsSquared.count - 1]
                 normsSquared.removeLast()
+                attributeStore.removeSwappingLast(slot)
                 removed += 1
             }
             return removed
@@ -113,28 +124,54 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     }
 
     public func search(
-        _ query: UnsafeBufferPointer<Float>, k: Int, parameters: FlatSearchParameters = .init(),
+        _ query: UnsafeBufferPointer<Float>, k: Int, parameters: FlatSearchParameters = .init(), filter: Filter? = nil,
         into results: UnsafeMutableBufferPointer<Neighbor>
     ) throws -> Int {
         try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
-        return lock.withReadLock {
-            withExactSearch { $0.search(query: query.baseAddress!, k: k, into: results.baseAddress!) }
+        return try lock.withReadLock {
+            let matching = try filter.flatMap(matchingSlots)
+            return withExactSearch { exact in
+                if let matching {
+                    exact.search(query: query.baseAddress!, k: k, matching: matching, into: results.baseAddress!)
+                } else {
+                    exact.search(query: query.baseAddress!, k: k, into: results.baseAddress!)
+                }
+            }
         }
     }
 
     public func search(
-        batch queries: VectorMatrix, k: Int, parameters: FlatSearchParameters = .init(), threads: Int? = nil
+        batch queries: VectorMatrix, k: Int, parameters: FlatSearchParameters = .init(), filter: Filter? = nil, threads: Int? = nil
     ) throws -> SearchResults {
         try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
-        return lock.withReadLock {
+        return try lock.withReadLock {
             let k = min(k, store.count)
+            let matching = try filter.flatMap(matchingSlots)
             return SearchResults(k: k, queries: queries) { q, slots, counts in
-                withExactSearch {
-                    $0.search(queries: q, queryCount: queries.count, k: k, threads: threads ?? Parallel.coreCount,
-                              results: slots, counts: counts)
+                withExactSearch { exact in
+                    if let matching {
+                        exact.search(queries: q, queryCount: queries.count, k: k, matching: matching,
+                                     threads: threads ?? Parallel.coreCount, results: slots, counts: counts)
+                    } else {
+                        exact.search(queries: q, queryCount: queries.count, k: k, threads: threads ?? Parallel.coreCount,
+                                     results: slots, counts: counts)
+                    }
                 }
             }
         }
+    }
+
+    public func plan(filter: Filter, parameters: FlatSearchParameters) throws -> FilterPlan {
+        try lock.withReadLock {
+            let matches = try attributeStore.matching(filter, live: { nil }).matchCount
+            return FilterPlan(matchCount: matches, count: store.count, strategy: matches == store.count ? .unfiltered : .exact)
+        }
+    }
+
+    /// The slots `filter` admits, or nil when it admits all (the plain search is then faster).
+    private func matchingSlots(_ filter: Filter) throws -> SlotBitset? {
+        let matching = try attributeStore.matching(filter, live: { nil })
+        return matching.matchCount == store.count ? nil : matching
     }
 
     /// Runs `body` with a view of the stored rows; call with the lock held.
@@ -150,13 +187,8 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
 }
 
 extension FlatIndex {
-    /// The `k` nearest neighbours of `query`, best first.
-    public func search(_ query: [Float], k: Int) throws -> [Neighbor] {
-        try search(query, k: k, parameters: FlatSearchParameters())
-    }
-
-    /// Searches every row of `queries` (batch path: sgemm over all cores, or `threads`).
-    public func search(batch queries: VectorMatrix, k: Int, threads: Int? = nil) throws -> SearchResults {
-        try search(batch: queries, k: k, parameters: FlatSearchParameters(), threads: threads)
+    /// The `k` nearest neighbours of `query` (among those `filter` admits), best first.
+    public func search(_ query: [Float], k: Int, filter: Filter? = nil) throws -> [Neighbor] {
+        try search(query, k: k, parameters: FlatSearchParameters(), filter: filter)
     }
 }

@@ -52,6 +52,42 @@ struct ExactSearch {
         return found
     }
 
+    /// Searches one query among the rows `matching` admits only (gathering them in slot order);
+    /// requires `ids`.
+    func search(query: UnsafePointer<Float>, k: Int, matching: SlotBitset, into out: UnsafeMutablePointer<Neighbor>) -> Int {
+        guard k > 0, count > 0, let ids else { return 0 }
+        var heap = TopKHeap(storage: out, capacity: k)
+        let gather = metric == .l2 ? kernels.l2SquaredGather : kernels.dotGather
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { scratch in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Self.scanChunk) { slotBuffer in
+                let distances = scratch.baseAddress!
+                matching.forEachBatch(into: slotBuffer.baseAddress!, batch: Self.scanChunk) { slots, n in
+                    gather(query, base, slots, n, dimension, distances)
+                    if metric != .l2 { negate(distances, n) }
+                    heap.offer(distances: distances, offsets: nil, count: n, slots: slots, ids: ids, kernels: kernels)
+                }
+            }
+        }
+        let found = heap.sortBestFirst()
+        finalize(out, found, query: query, squaredDistancesAreExact: true)
+        return found
+    }
+
+    /// A batch among the rows `matching` admits: one filtered scan per query, queries split over
+    /// `threads`.
+    func search(
+        queries: UnsafePointer<Float>, queryCount: Int, k: Int, matching: SlotBitset, threads: Int,
+        results: UnsafeMutablePointer<Neighbor>, counts: UnsafeMutablePointer<Int>
+    ) {
+        let results = UnsafeSendable(results), counts = UnsafeSendable(counts), queriesBox = UnsafeSendable(queries)
+        Parallel.forEachChunk(count: queryCount, workers: threads) { _, range in
+            for q in range {
+                counts.value[q] = search(
+                    query: queriesBox.value + q &* dimension, k: k, matching: matching, into: results.value + q &* k)
+            }
+        }
+    }
+
     /// Searches `queryCount` queries (rows of `queries`); query `i` gets `k` slots at
     /// `results + i*k` and its number of neighbours in `counts[i]`.
     func search(

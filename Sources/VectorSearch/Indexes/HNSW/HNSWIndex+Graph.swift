@@ -59,13 +59,18 @@ extension HNSWIndex {
     /// nodes in `context.results` (a max-heap, worst on top).
     /// `excluding` is the node being inserted: a reused slot can be reached through links other
     /// nodes kept to it, and must not become its own neighbour.
+    /// With `filter` (a bitset over slots, removed ones clear), every node still routes the walk
+    /// but only those in the filter enter the results; the walk gives up, returning false, once
+    /// it has scored more than `budget` nodes.
     ///
     /// The hot loop works on local copies of the context's heaps and of every buffer pointer:
     /// class properties would cost a dynamic exclusivity check on each access.
+    @discardableResult
     func searchLayer(
         _ query: UnsafePointer<Float>, entry: Int, distance entryDistance: Float, ef: Int, level: Int,
-        locking: Bool, excluding: Int = -1, context: HNSWSearchContext
-    ) {
+        locking: Bool, excluding: Int = -1, filter: UnsafePointer<UInt64>? = nil, budget: Int = .max,
+        context: HNSWSearchContext
+    ) -> Bool {
         context.beginSearch(slots: store.count)
         let tags = context.visitedTags, generation = context.generation
         var frontier = context.frontier, results = context.results
@@ -79,11 +84,16 @@ extension HNSWIndex {
         let gather = metric == .l2 ? kernels.l2SquaredGather : kernels.dotGather
         let sign: Float = metric == .l2 ? 1 : -1  // dot products become distances by negation
         let anyDeleted = !freeSlots.isEmpty || graph.hasDeleted
+        @inline(__always) func admits(_ slot: Int) -> Bool {
+            if let filter { return filter[slot >> 6] >> UInt64(slot & 63) & 1 != 0 }
+            return !anyDeleted || deleted[slot] == 0
+        }
+        var scored = 0
 
         if excluding >= 0 { tags[excluding] = generation }
         tags[entry] = generation
         frontier.push(Candidate(distance: entryDistance, slot: UInt32(entry)))
-        if deleted[entry] == 0 { results.push(Candidate(distance: entryDistance, slot: UInt32(entry))) }
+        if admits(entry) { results.push(Candidate(distance: entryDistance, slot: UInt32(entry))) }
         var worst = results.isEmpty ? Float.infinity : results.top.distance
         while !frontier.isEmpty {
             let closest = frontier.top
@@ -112,6 +122,8 @@ extension HNSWIndex {
                 waiting &+= seen ? 0 : 1
             }
             if waiting == 0 { continue }
+            scored &+= waiting
+            if scored > budget { return false }
             for j in 0..<waiting { vs_prefetch(base + Int(pending[j]) &* dimension) }
             gather(query, base, pending, waiting, dimension, pendingDistances)
             for j in 0..<waiting {
@@ -119,13 +131,14 @@ extension HNSWIndex {
                 guard results.count < ef || d < worst else { continue }
                 let neighbour = pending[j]
                 frontier.push(Candidate(distance: d, slot: neighbour))
-                if !anyDeleted || deleted[Int(neighbour)] == 0 {
+                if admits(Int(neighbour)) {
                     results.push(Candidate(distance: d, slot: neighbour))
                     if results.count > ef { results.pop() }
                     worst = results.top.distance
                 }
             }
         }
+        return true
     }
 
     /// Moves `context.results` into `context.sorted`, closest first; returns the count.

@@ -4,7 +4,7 @@ extension HNSWIndex {
     public func save(to path: String) throws {
         try lock.withReadLock {
             let slots = store.count
-            let header = IndexFile.Header(kind: .hnsw, metric: metric, dimension: dimension, count: slots, sectionCount: 8)
+            let header = IndexFile.Header(kind: .hnsw, metric: metric, dimension: dimension, count: slots, sectionCount: 8 + attributeStore.sectionCount)
             let writer = try IndexFileWriter(path: path, header: header)
             let fields: [UInt64] = [
                 UInt64(parameters.m), UInt64(parameters.efConstruction), parameters.seed,
@@ -18,6 +18,7 @@ extension HNSWIndex {
             try writer.writeSection("USTA", UnsafeRawBufferPointer(start: graph.upperStart, count: slots * 4))
             try writer.writeSection("LNK0", UnsafeRawBufferPointer(start: graph.level0, count: slots * graph.level0Stride * 4))
             try writer.writeSection("LNKU", UnsafeRawBufferPointer(graph.upperWords))
+            try attributeStore.write(to: writer)
             try writer.commit()
         }
     }
@@ -46,6 +47,7 @@ extension HNSWIndex {
         let upperStart = try reader.readSection("USTA", as: UInt32.self, count: slots)
         let level0 = try reader.readSection("LNK0", as: UInt32.self, count: slots * index.graph.level0Stride)
         let upper = try reader.readSection("LNKU", as: UInt32.self)
+        index.attributeStore = try reader.readAttributes(slots: slots)
         try reader.finish()
 
         // Checksums catch damage, not a file written wrongly: check that the graph holds together.

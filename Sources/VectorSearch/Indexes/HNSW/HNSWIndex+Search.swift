@@ -6,6 +6,7 @@ extension HNSWIndex {
             for id in ids {
                 guard let slot = idMap.removeKeepingSlot(id) else { continue }
                 graph.setDeleted(slot, true)
+                attributeStore.clear(slot)
                 freeSlots.append(slot)
                 removed += 1
             }
@@ -14,42 +15,102 @@ extension HNSWIndex {
     }
 
     public func search(
-        _ query: UnsafeBufferPointer<Float>, k: Int, parameters: HNSWSearchParameters = .default,
+        _ query: UnsafeBufferPointer<Float>, k: Int, parameters: HNSWSearchParameters = .default, filter: Filter? = nil,
         into results: UnsafeMutableBufferPointer<Neighbor>
     ) throws -> Int {
         try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
-        return lock.withReadLock {
-            searchLocked(query.baseAddress!, k: k, ef: parameters.ef, into: results.baseAddress!)
+        return try lock.withReadLock {
+            let (plan, matching) = try planLocked(filter, ef: parameters.ef)
+            return searchLocked(query.baseAddress!, k: k, ef: parameters.ef, plan: plan.strategy, matching: matching,
+                                into: results.baseAddress!)
         }
     }
 
     public func search(
-        batch queries: VectorMatrix, k: Int, parameters: HNSWSearchParameters = .default, threads: Int? = nil
+        batch queries: VectorMatrix, k: Int, parameters: HNSWSearchParameters = .default, filter: Filter? = nil, threads: Int? = nil
     ) throws -> SearchResults {
         try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
-        return lock.withReadLock {
+        return try lock.withReadLock {
             let k = min(k, idMap.mappedCount)
+            let (plan, matching) = try planLocked(filter, ef: parameters.ef)
             return SearchResults(k: k, queries: queries) { q, slots, counts in
                 let q = UnsafeSendable(q), slots = UnsafeSendable(slots), counts = UnsafeSendable(counts)
                 Parallel.forEachChunk(count: queries.count, workers: threads ?? Parallel.coreCount) { _, range in
                     for i in range {
-                        counts.value[i] = searchLocked(q.value + i * dimension, k: k, ef: parameters.ef, into: slots.value + i * k)
+                        counts.value[i] = searchLocked(
+                            q.value + i * dimension, k: k, ef: parameters.ef, plan: plan.strategy, matching: matching,
+                            into: slots.value + i * k)
                     }
                 }
             }
         }
     }
 
+    public func plan(filter: Filter, parameters: HNSWSearchParameters) throws -> FilterPlan {
+        try lock.withReadLock { try planLocked(filter, ef: parameters.ef).plan }
+    }
+
+    /// Up to this many matches per unit of ef, a filtered search scans the matches exactly
+    /// instead of walking the graph (measured in BENCHMARKS.md, "Filtered search").
+    static let exactMatchesPerEf = 8
+
+    /// The plan for `filter` and the slots it admits (nil when unfiltered): an exact scan when
+    /// few match, else the graph walk admitting only matches, which turns to the exact scan
+    /// once it has scored as many nodes as match (as Lucene does).
+    func planLocked(_ filter: Filter?, ef: Int) throws -> (plan: FilterPlan, matching: SlotBitset?) {
+        let n = idMap.mappedCount
+        guard let filter else { return (FilterPlan(matchCount: n, count: n, strategy: .unfiltered), nil) }
+        let matching = try attributeStore.matching(filter, live: liveSlots)
+        let matches = matching.matchCount
+        let strategy: FilterPlan.Strategy =
+            matches == n ? .unfiltered : (matches <= Self.exactMatchesPerEf * max(ef, 1) ? .exact : .index)
+        return (FilterPlan(matchCount: matches, count: n, strategy: strategy), strategy == .unfiltered ? nil : matching)
+    }
+
+    /// Slots of vectors not removed, when some are; nil when all are live.
+    private func liveSlots() -> SlotBitset? {
+        guard !freeSlots.isEmpty || graph.hasDeleted else { return nil }
+        var live = SlotBitset(slotCount: store.count)
+        for slot in 0..<store.count where graph.deleted[slot] == 0 { live.insert(slot) }
+        return live
+    }
+
+    /// One query with the read lock held, by `plan`.
+    private func searchLocked(
+        _ query: UnsafePointer<Float>, k: Int, ef: Int, plan: FilterPlan.Strategy, matching: SlotBitset?,
+        into out: UnsafeMutablePointer<Neighbor>
+    ) -> Int {
+        guard let matching, plan != .unfiltered else { return searchLocked(query, k: k, ef: ef, filter: nil, into: out)! }
+        if plan == .index {
+            let found = matching.words.withUnsafeBufferPointer { bits in
+                searchLocked(query, k: k, ef: ef, filter: (bits.baseAddress!, matching.matchCount), into: out)
+            }
+            if let found { return found }
+        }
+        return idMap.ids.withUnsafeBufferPointer { ids in
+            ExactSearch(
+                base: store.base, count: store.count, dimension: dimension, metric: metric, normsSquared: nil,
+                ids: ids.baseAddress, kernels: kernels
+            ).search(query: query, k: k, matching: matching, into: out)
+        }
+    }
+
     /// One query with the read lock held: descend the upper levels greedily, search level 0 with
-    /// ef = max(ef, k), return the k best, ties ordered by id.
-    private func searchLocked(_ query: UnsafePointer<Float>, k: Int, ef: Int, into out: UnsafeMutablePointer<Neighbor>) -> Int {
+    /// ef = max(ef, k), return the k best, ties ordered by id. With a filter (its bits, and the
+    /// number of nodes the walk may score), nil when the walk ran over that budget.
+    private func searchLocked(
+        _ query: UnsafePointer<Float>, k: Int, ef: Int, filter: (bits: UnsafePointer<UInt64>, budget: Int)?,
+        into out: UnsafeMutablePointer<Neighbor>
+    ) -> Int? {
         guard k > 0, entryPoint >= 0, idMap.mappedCount > 0 else { return 0 }
         return pool.withContext(slots: store.count) { context in
             let start = descend(
                 query, from: entryPoint, distance: distance(query, store.row(entryPoint)),
                 top: maxLevel, target: 0, locking: false, context: context)
-            searchLayer(query, entry: start.slot, distance: start.distance, ef: max(ef, k), level: 0,
-                        locking: false, context: context)
+            let finished = searchLayer(
+                query, entry: start.slot, distance: start.distance, ef: max(ef, k), level: 0, locking: false,
+                filter: filter?.bits, budget: filter?.budget ?? .max, context: context)
+            guard finished else { return nil }
             while context.results.count > k { context.results.pop() }
             let found = context.results.count
             var i = found
@@ -75,8 +136,10 @@ extension HNSWIndex {
 }
 
 extension HNSWIndex {
-    /// The `k` nearest neighbours of `query`, best first, with search parameters.
-    public func search(_ query: [Float], k: Int, ef: Int = HNSWSearchParameters.default.ef) throws -> [Neighbor] {
-        try search(query, k: k, parameters: HNSWSearchParameters(ef: ef))
+    /// The `k` nearest neighbours of `query` (among those `filter` admits), best first.
+    public func search(
+        _ query: [Float], k: Int, ef: Int = HNSWSearchParameters.default.ef, filter: Filter? = nil
+    ) throws -> [Neighbor] {
+        try search(query, k: k, parameters: HNSWSearchParameters(ef: ef), filter: filter)
     }
 }

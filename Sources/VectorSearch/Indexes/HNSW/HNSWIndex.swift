@@ -31,6 +31,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let graph: HNSWGraph
     var idMap = IDMap()
     var freeSlots: [Int] = []
+    var attributeStore = AttributeStore()
     var entryPoint = -1
     var maxLevel = 0
     var nextID: VectorID = 0
@@ -65,36 +66,47 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     // MARK: Adding
 
-    public func add(_ vectors: VectorMatrix, ids: [VectorID]) throws {
-        try add(vectors, ids: ids, threads: nil, progress: nil)
+    public func add(_ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes]) throws {
+        try add(vectors, ids: ids, attributes: attributes, threads: nil, progress: nil)
+    }
+
+    public func attributes(for id: VectorID) -> Attributes? {
+        lock.withReadLock { idMap.slot(of: id).map(attributeStore.attributes(at:)) }
     }
 
     /// Adds vectors with ids continuing after the largest id added so far (0, 1, 2, … for a new
     /// index), so a file's rows get their row numbers. Returns the ids given.
     @discardableResult
-    public func add(_ vectors: VectorMatrix, threads: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Range<VectorID> {
+    public func add(
+        _ vectors: VectorMatrix, attributes: [Attributes] = [], threads: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) throws -> Range<VectorID> {
         if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
         return try lock.withWriteLock {
             let ids = nextID..<(nextID + VectorID(vectors.count))
-            try addLocked(vectors, ids: Array(ids), threads: threads, progress: progress)
+            try addLocked(vectors, ids: Array(ids), attributes: attributes, threads: threads, progress: progress)
             return ids
         }
     }
 
-    /// Adds vectors, inserting them into the graph on `threads` threads (nil: every core).
-    /// `progress(done, total)` is called now and then from one of the workers.
+    /// Adds vectors (and optional metadata, one per row), inserting them into the graph on
+    /// `threads` threads (nil: every core). `progress(done, total)` is called now and then from
+    /// one of the workers.
     public func add(
-        _ vectors: VectorMatrix, ids: [VectorID], threads: Int?, progress: (@Sendable (Int, Int) -> Void)?
+        _ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes] = [], threads: Int?,
+        progress: (@Sendable (Int, Int) -> Void)?
     ) throws {
         if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
-        try lock.withWriteLock { try addLocked(vectors, ids: ids, threads: threads, progress: progress) }
+        try lock.withWriteLock { try addLocked(vectors, ids: ids, attributes: attributes, threads: threads, progress: progress) }
     }
 
     /// `add` with the write lock held.
     private func addLocked(
-        _ vectors: VectorMatrix, ids: [VectorID], threads: Int?, progress: (@Sendable (Int, Int) -> Void)?
+        _ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes], threads: Int?,
+        progress: (@Sendable (Int, Int) -> Void)?
     ) throws {
-        try VectorValidation.check(vectors, ids: ids, dimension: dimension, metric: metric, contains: idMap.contains)
+        try VectorValidation.check(
+            vectors, ids: ids, attributes: attributes, store: attributeStore, dimension: dimension, metric: metric,
+            contains: idMap.contains)
         let n = vectors.count
         guard n > 0 else { return }
         // Slots: removed ones first (never the entry point, which must keep its level), then new.
@@ -126,6 +138,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             idMap.assign(ids[row], to: slot)
             nextID = max(nextID, ids[row] &+ 1)
         }
+        attributeStore.assign(attributes, to: slots)
         insert(slots, threads: threads ?? VectorSearchLibrary.coreCount, progress: progress)
     }
 

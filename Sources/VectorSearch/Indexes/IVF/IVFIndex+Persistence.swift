@@ -5,7 +5,7 @@ extension IVFIndex {
     public func save(to path: String) throws {
         try lock.withReadLock {
             let nlist = centroids.count
-            let header = IndexFile.Header(kind: .ivf, metric: metric, dimension: dimension, count: idMap.count, sectionCount: 6)
+            let header = IndexFile.Header(kind: .ivf, metric: metric, dimension: dimension, count: idMap.count, sectionCount: 6 + attributeStore.sectionCount)
             let writer = try IndexFileWriter(path: path, header: header)
             let fields: [UInt64] = [
                 UInt64(nlist), parameters.nlist.map { UInt64($0) + 1 } ?? 0, parameters.trainingSize.map { UInt64($0) + 1 } ?? 0,
@@ -17,6 +17,7 @@ extension IVFIndex {
             try writer.writeSection("SLOT", lists: lists, bytesPerRow: 4) { UnsafeRawPointer(lists.slots[$0]!) }
             try writer.writeSection("VECS", lists: lists, bytesPerRow: dimension * 4) { UnsafeRawPointer(lists.vectors[$0]!) }
             try writer.writeSection("IDS ", idMap.ids)
+            try attributeStore.write(to: writer)
             try writer.commit()
         }
     }
@@ -49,6 +50,7 @@ extension IVFIndex {
         let slots = try reader.readSection("SLOT", as: UInt32.self, count: count)
         let vectors = try reader.readSection("VECS", as: Float.self, count: count * d)
         let ids = try reader.readSection("IDS ", as: VectorID.self, count: count)
+        index.attributeStore = try reader.readAttributes(slots: count)
         try reader.finish()
 
         // Checksums catch damage, not a file written wrongly: check what the add path checks.

@@ -3,20 +3,23 @@ extension IVFIndex {
     static let scanChunk = 256
 
     public func search(
-        _ query: UnsafeBufferPointer<Float>, k: Int, parameters: IVFSearchParameters = .default,
+        _ query: UnsafeBufferPointer<Float>, k: Int, parameters: IVFSearchParameters = .default, filter: Filter? = nil,
         into results: UnsafeMutableBufferPointer<Neighbor>
     ) throws -> Int {
         try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
         return try lock.withReadLock {
             guard centroids.count > 0 else { throw VectorSearchError.notTrained }
+            let (plan, matching) = try planLocked(filter, nprobe: parameters.nprobe)
             return idMap.ids.withUnsafeBufferPointer { ids in
-                searchLocked(query.baseAddress!, k: k, nprobe: parameters.nprobe, ids: ids.baseAddress!, into: results.baseAddress!)
+                searchLocked(
+                    query.baseAddress!, k: k, nprobe: parameters.nprobe, plan: plan.strategy, matching: matching,
+                    ids: ids.baseAddress!, into: results.baseAddress!)
             }
         }
     }
 
     public func search(
-        batch queries: VectorMatrix, k: Int, parameters: IVFSearchParameters = .default, threads: Int? = nil
+        batch queries: VectorMatrix, k: Int, parameters: IVFSearchParameters = .default, filter: Filter? = nil, threads: Int? = nil
     ) throws -> SearchResults {
         try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
         return try lock.withReadLock {
@@ -24,8 +27,129 @@ extension IVFIndex {
             let k = min(k, idMap.count)
             let threads = threads ?? Parallel.coreCount
             guard k > 0 else { return SearchResults(k: 0, queries: queries) { _, _, _ in } }
-            return SearchResults(k: k, queries: queries) { _, out, counts in
-                searchGrouped(queries, k: k, nprobe: parameters.nprobe, threads: threads, out: out, counts: counts)
+            let (plan, matching) = try planLocked(filter, nprobe: parameters.nprobe)
+            guard plan.strategy != .unfiltered else {
+                return SearchResults(k: k, queries: queries) { _, out, counts in
+                    searchGrouped(queries, k: k, nprobe: parameters.nprobe, threads: threads, out: out, counts: counts)
+                }
+            }
+            // Filtered batches run query by query: each may need a different number of lists.
+            return SearchResults(k: k, queries: queries) { q, out, counts in
+                let shared = UnsafeSendable((q, out, counts))
+                idMap.ids.withUnsafeBufferPointer { ids in
+                    let ids = UnsafeSendable(ids.baseAddress!)
+                    Parallel.forEachChunk(count: queries.count, workers: threads) { _, range in
+                        let (q, out, counts) = shared.value
+                        for i in range {
+                            counts[i] = self.searchLocked(
+                                q + i * dimension, k: k, nprobe: parameters.nprobe, plan: plan.strategy, matching: matching,
+                                ids: ids.value, into: out + i * k)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func plan(filter: Filter, parameters: IVFSearchParameters) throws -> FilterPlan {
+        try lock.withReadLock { try planLocked(filter, nprobe: parameters.nprobe).plan }
+    }
+
+    /// The plan for `filter` and the slots it admits (nil when unfiltered). Exact scan when the
+    /// matches are no more than the rows `nprobe` lists hold on average: then scoring only them
+    /// costs less than one plain search and is exact.
+    func planLocked(_ filter: Filter?, nprobe: Int) throws -> (plan: FilterPlan, matching: SlotBitset?) {
+        let n = idMap.count
+        guard let filter else { return (FilterPlan(matchCount: n, count: n, strategy: .unfiltered), nil) }
+        let matching = try attributeStore.matching(filter, live: { nil })
+        let matches = matching.matchCount
+        let strategy: FilterPlan.Strategy =
+            matches == n ? .unfiltered : (matches * max(centroids.count, 1) <= min(nprobe, centroids.count) * n ? .exact : .index)
+        return (FilterPlan(matchCount: matches, count: n, strategy: strategy), strategy == .unfiltered ? nil : matching)
+    }
+
+    /// One query with the read lock held, by `plan`.
+    func searchLocked(
+        _ query: UnsafePointer<Float>, k: Int, nprobe: Int, plan: FilterPlan.Strategy, matching: SlotBitset?,
+        ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Neighbor>
+    ) -> Int {
+        guard let matching, plan != .unfiltered else { return searchLocked(query, k: k, nprobe: nprobe, ids: ids, into: out) }
+        guard k > 0, idMap.count > 0 else { return 0 }
+        let found = plan == .exact
+            ? scanMatching(query, k: k, matching: matching, ids: ids, into: out)
+            : scanListsFiltered(query, k: k, nprobe: nprobe, matching: matching, ids: ids, into: out)
+        metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
+        return found
+    }
+
+    /// Exact: scores every matching vector where it lies in its list.
+    private func scanMatching(
+        _ query: UnsafePointer<Float>, k: Int, matching: SlotBitset, ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Neighbor>
+    ) -> Int {
+        let lists = self.lists, kernels = self.kernels, dimension = self.dimension, metric = self.metric
+        var heap = TopKHeap(storage: out, capacity: k)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { distances in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Self.scanChunk) { slotBuffer in
+                let distances = distances.baseAddress!
+                locations.withUnsafeBufferPointer { locations in
+                    matching.forEachBatch(into: slotBuffer.baseAddress!, batch: Self.scanChunk) { slots, n in
+                        for j in 0..<n {
+                            let location = locations[Int(slots[j])]
+                            let row = lists.vectors[Int(location >> 32)]! + Int(location & 0xFFFF_FFFF) &* dimension
+                            distances[j] = kernels.distance(metric, query, row, dimension)
+                        }
+                        heap.offer(distances: distances, offsets: nil, count: n, slots: slots, ids: ids, kernels: kernels)
+                    }
+                }
+            }
+        }
+        return heap.sortBestFirst()
+    }
+
+    /// Scans lists nearest first, scoring only matching entries: the `nprobe` nearest, then more
+    /// until `k` matches have been seen (or every list).
+    private func scanListsFiltered(
+        _ query: UnsafePointer<Float>, k: Int, nprobe: Int, matching: SlotBitset, ids: UnsafePointer<VectorID>,
+        into out: UnsafeMutablePointer<Neighbor>
+    ) -> Int {
+        let nlist = centroids.count, lists = self.lists, kernels = self.kernels, dimension = self.dimension
+        let gather = metric == .l2 ? kernels.l2SquaredGather : kernels.dotGather
+        let negate = metric != .l2
+        var heap = TopKHeap(storage: out, capacity: k)
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(nlist, Self.scanChunk)) { scratch in
+            withUnsafeTemporaryAllocation(of: Neighbor.self, capacity: nlist) { order in
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * Self.scanChunk) { buffer in
+                    let scratch = scratch.baseAddress!, positions = buffer.baseAddress!, slotsFound = positions + Self.scanChunk
+                    let ranked = rankLists(query, nprobe: nlist, scratch: scratch, into: order.baseAddress!)
+                    var seen = 0
+                    matching.words.withUnsafeBufferPointer { bits in
+                        for p in 0..<ranked {
+                            if p >= nprobe && seen >= k { break }
+                            let list = Int(order[p].id)
+                            guard let rows = lists.vectors[list], let slots = lists.slots[list] else { continue }
+                            let n = lists.counts[list]
+                            var start = 0
+                            while start < n {
+                                let end = min(start &+ Self.scanChunk, n)
+                                var m = 0
+                                for position in start..<end {
+                                    let slot = Int(slots[position])
+                                    positions[m] = UInt32(position)
+                                    slotsFound[m] = UInt32(slot)
+                                    m &+= Int(bits[slot >> 6] >> UInt64(slot & 63) & 1)
+                                }
+                                if m > 0 {
+                                    gather(query, rows, positions, m, dimension, scratch)
+                                    if negate { for j in 0..<m { scratch[j] = -scratch[j] } }
+                                    heap.offer(distances: scratch, offsets: nil, count: m, slots: slotsFound, ids: ids, kernels: kernels)
+                                    seen &+= m
+                                }
+                                start = end
+                            }
+                        }
+                    }
+                    return heap.sortBestFirst()
+                }
             }
         }
     }
@@ -49,7 +173,7 @@ extension IVFIndex {
     /// The `nprobe` lists nearest to one query, best first, into `out` (ids are list numbers);
     /// returns their number. Ranks by ‖c‖² − 2q·c/‖q‖: the query's own norm ranks nothing, and
     /// cosine centroids are unit vectors, so a cosine query is scaled to one.
-    private func rankLists(
+    func rankLists(
         _ query: UnsafePointer<Float>, nprobe: Int, scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Neighbor>
     ) -> Int {
         let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension

@@ -32,6 +32,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     var centroidNorms: [Float] = []
     var lists = InvertedLists(listCount: 0, dimension: 1)
     var idMap = IDMap()
+    var attributeStore = AttributeStore()
     /// Where slot `s` lives: list in the high 32 bits, position in the list in the low 32.
     var locations: [UInt64] = []
     var nextID: VectorID = 0
@@ -94,9 +95,9 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         }
         var random = SplitMix64(seed: parameters.seed)
         var sample = try KMeans.sample(data, count: sampleSize, random: &random)
-        if metric == .cosine { sample = sample.normalizedRows(kernels: kernels) }
+        if metric == .cosine, !sample.rowsAreUnitLength(kernels: kernels) { sample = sample.normalizedRows(kernels: kernels) }
         let kmeans = try KMeans.train(
-            sample,
+            checked: sample,
             parameters: KMeansParameters(
                 k: nlist, iterations: parameters.iterations,
                 maxPointsPerCentroid: IVFParameters.maxTrainingPointsPerList, seed: parameters.seed,
@@ -120,32 +121,38 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
 
     // MARK: Adding and removing
 
-    public func add(_ vectors: VectorMatrix, ids: [VectorID]) throws {
-        try add(vectors, ids: ids, threads: nil)
+    public func add(_ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes]) throws {
+        try add(vectors, ids: ids, attributes: attributes, threads: nil)
     }
 
-    /// Adds vectors with the given ids, assigning each to the list of its nearest centroid on
-    /// `threads` threads (nil: every core).
-    public func add(_ vectors: VectorMatrix, ids: [VectorID], threads: Int?) throws {
+    /// Adds vectors with the given ids (and optional metadata, one per row), assigning each to
+    /// the list of its nearest centroid on `threads` threads (nil: every core).
+    public func add(_ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes] = [], threads: Int?) throws {
         if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
-        try lock.withWriteLock { try addLocked(vectors, ids: ids, threads: threads) }
+        try lock.withWriteLock { try addLocked(vectors, ids: ids, attributes: attributes, threads: threads) }
+    }
+
+    public func attributes(for id: VectorID) -> Attributes? {
+        lock.withReadLock { idMap.slot(of: id).map(attributeStore.attributes(at:)) }
     }
 
     /// Adds vectors with ids continuing after the largest id added so far (0, 1, 2, … for a new
     /// index), so a file's rows get their row numbers. Returns the ids given.
     @discardableResult
-    public func add(_ vectors: VectorMatrix, threads: Int? = nil) throws -> Range<VectorID> {
+    public func add(_ vectors: VectorMatrix, attributes: [Attributes] = [], threads: Int? = nil) throws -> Range<VectorID> {
         if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
         return try lock.withWriteLock {
             let ids = nextID..<(nextID + VectorID(vectors.count))
-            try addLocked(vectors, ids: Array(ids), threads: threads)
+            try addLocked(vectors, ids: Array(ids), attributes: attributes, threads: threads)
             return ids
         }
     }
 
-    private func addLocked(_ vectors: VectorMatrix, ids: [VectorID], threads: Int?) throws {
+    private func addLocked(_ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes], threads: Int?) throws {
         guard centroids.count > 0 else { throw VectorSearchError.notTrained }
-        try VectorValidation.check(vectors, ids: ids, dimension: dimension, metric: metric, contains: idMap.contains)
+        try VectorValidation.check(
+            vectors, ids: ids, attributes: attributes, store: attributeStore, dimension: dimension, metric: metric,
+            contains: idMap.contains)
         guard idMap.count + vectors.count < Int(UInt32.max) else {
             throw VectorSearchError.invalidArgument("an IVF index holds fewer than 2³² vectors")
         }
@@ -169,6 +176,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
                 lists.reserve(l, rows: max(lists.counts[l] + added[l], 2 * lists.capacity(l)))
             }
         }
+        let firstSlot = idMap.count
         idMap.reserve(idMap.count + vectors.count)
         locations.reserveCapacity(idMap.count + vectors.count)
         vectors.withUnsafeBufferPointer { x in
@@ -181,6 +189,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
                 nextID = max(nextID, ids[i] &+ 1)
             }
         }
+        attributeStore.assign(attributes, to: firstSlot..<idMap.count)
     }
 
     @discardableResult
@@ -202,6 +211,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
                 }
                 locations.removeLast()
                 idMap.removeSwappingLast(slot)
+                attributeStore.removeSwappingLast(slot)
                 removed += 1
             }
             return removed
@@ -230,8 +240,11 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
 }
 
 extension IVFIndex {
-    /// The `k` nearest neighbours of `query`, best first, scanning `nprobe` lists.
-    public func search(_ query: [Float], k: Int, nprobe: Int = IVFSearchParameters.default.nprobe) throws -> [Neighbor] {
-        try search(query, k: k, parameters: IVFSearchParameters(nprobe: nprobe))
+    /// The `k` nearest neighbours of `query` (among those `filter` admits), best first,
+    /// scanning `nprobe` lists (more when they hold fewer than `k` matches).
+    public func search(
+        _ query: [Float], k: Int, nprobe: Int = IVFSearchParameters.default.nprobe, filter: Filter? = nil
+    ) throws -> [Neighbor] {
+        try search(query, k: k, parameters: IVFSearchParameters(nprobe: nprobe), filter: filter)
     }
 }

@@ -73,6 +73,14 @@ public enum KMeans {
             throw VectorSearchError.invalidArgument("k-means needs at least k = \(parameters.k) points, got \(data.count)")
         }
         if let (row, column) = data.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
+        return try train(checked: data, parameters: parameters, threads: threads, progress: progress)
+    }
+
+    /// ``train(_:parameters:threads:progress:)`` on data its caller has already checked (at least
+    /// k rows, all finite).
+    static func train(
+        checked data: VectorMatrix, parameters: KMeansParameters, threads: Int?, progress: ((Int, Double) -> Void)?
+    ) throws -> KMeansResult {
         var random = SplitMix64(seed: parameters.seed)
         let sample = try Self.sample(data, count: min(data.count, parameters.k * parameters.maxPointsPerCentroid), random: &random)
         let start: VectorMatrix

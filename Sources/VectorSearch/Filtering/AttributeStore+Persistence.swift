@@ -1,0 +1,147 @@
+// The `ATTR` section of an index file (docs/FORMAT.md): the columns as written, little-endian.
+//   u32 field count; per field (sorted by name): string name, u8 kind, u8 × count presence,
+//   then by kind — keyword: dictionary, u32 × count codes; bool: u8 × count; integer: i64 ×
+//   count; float: f64 × count; tags: dictionary, per slot u32 n and n u32 codes.
+//   A string is a u32 byte length and UTF-8 bytes; a dictionary a u32 length and strings.
+extension AttributeStore {
+    /// Sections this store adds to an index file: `ATTR` when there is any metadata.
+    var sectionCount: Int { columns.isEmpty ? 0 : 1 }
+
+    /// Writes the `ATTR` section if there is metadata (read back by `IndexFileReader.readAttributes`).
+    func write(to writer: IndexFileWriter) throws {
+        if sectionCount > 0 { try writer.writeSection("ATTR", encoded()) }
+    }
+
+    func encoded() -> [UInt8] {
+        var out = ByteWriter()
+        out.u32(UInt32(columns.count))
+        for name in fieldNames {
+            let column = columns[name]!
+            out.string(name)
+            out.bytes([column.kind.rawValue])
+            out.bytes(column.present.map { $0 ? 1 : 0 })
+            switch column.kind {
+            case .keyword:
+                out.dictionary(column.dictionary)
+                for code in column.codes { out.u32(code) }
+            case .bool: out.bytes(column.codes.map { UInt8($0) })
+            case .integer: for v in column.integers { out.u64(UInt64(bitPattern: v)) }
+            case .float: for v in column.floats { out.u64(v.bitPattern) }
+            case .tags:
+                out.dictionary(column.dictionary)
+                for list in column.tagLists {
+                    out.u32(UInt32(list.count))
+                    for code in list { out.u32(code) }
+                }
+            }
+        }
+        return out.bytes
+    }
+
+    /// Rebuilds a store of `count` slots; anything inconsistent throws `corrupt(reason)`.
+    static func decode(_ bytes: [UInt8], count: Int, corrupt: @escaping (String) -> Error) throws -> AttributeStore {
+        var input = ByteReader(bytes: bytes, corrupt: corrupt)
+        let fields = try input.u32()
+        var kinds: [(String, AttributeColumn.Kind)] = []
+        var batch = [Attributes](repeating: [:], count: count)
+        for _ in 0..<fields {
+            let name = try input.string()
+            guard let kind = AttributeColumn.Kind(rawValue: try input.byte()) else { throw corrupt("metadata field '\(name)' has an unknown kind") }
+            kinds.append((name, kind))
+            let present = try (0..<count).map { _ in try input.byte() != 0 }
+            func checkedCode(_ code: UInt32, _ dictionary: [String]) throws -> String {
+                guard Int(code) < dictionary.count else { throw corrupt("metadata field '\(name)' has a code outside its dictionary") }
+                return dictionary[Int(code)]
+            }
+            switch kind {
+            case .keyword:
+                let dictionary = try input.dictionary()
+                for slot in 0..<count {
+                    let keyword = try checkedCode(try input.u32(), dictionary)
+                    if present[slot] { batch[slot][name] = .string(keyword) }
+                }
+            case .bool:
+                for slot in 0..<count {
+                    let flag = try input.byte()
+                    if present[slot] { batch[slot][name] = .bool(flag == 1) }
+                }
+            case .integer:
+                for slot in 0..<count {
+                    let v = Int64(bitPattern: try input.u64())
+                    if present[slot] { batch[slot][name] = .int(v) }
+                }
+            case .float:
+                for slot in 0..<count {
+                    let v = Double(bitPattern: try input.u64())
+                    if present[slot] { batch[slot][name] = .double(v) }
+                }
+            case .tags:
+                let dictionary = try input.dictionary()
+                for slot in 0..<count {
+                    let n = try input.u32()
+                    guard n <= input.remaining / 4 else { throw corrupt("metadata field '\(name)' is truncated") }
+                    let tags = try (0..<n).map { _ in try checkedCode(try input.u32(), dictionary) }
+                    if present[slot] { batch[slot][name] = .strings(tags) }
+                }
+            }
+        }
+        guard input.remaining == 0 else { throw corrupt("\(input.remaining) unexpected bytes after the metadata") }
+        let store = AttributeStore(count: count, columns: kinds)
+        do {
+            try store.check(batch)
+        } catch {
+            throw corrupt("metadata does not hold together: \(error)")
+        }
+        store.assign(batch, to: 0..<count)
+        return store
+    }
+}
+
+private struct ByteWriter {
+    var bytes: [UInt8] = []
+    mutating func bytes(_ more: [UInt8]) { bytes += more }
+    mutating func u32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
+    mutating func u64(_ v: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
+    mutating func string(_ s: String) {
+        u32(UInt32(s.utf8.count))
+        bytes += s.utf8
+    }
+    mutating func dictionary(_ words: [String]) {
+        u32(UInt32(words.count))
+        for word in words { string(word) }
+    }
+}
+
+private struct ByteReader {
+    let bytes: [UInt8]
+    let corrupt: (String) -> Error
+    var position = 0
+    var remaining: Int { bytes.count - position }
+
+    mutating func byte() throws -> UInt8 {
+        guard position < bytes.count else { throw corrupt("metadata section is truncated") }
+        position += 1
+        return bytes[position - 1]
+    }
+    mutating func u32() throws -> UInt32 {
+        guard remaining >= 4 else { throw corrupt("metadata section is truncated") }
+        defer { position += 4 }
+        return (0..<4).reduce(0) { $0 | UInt32(bytes[position + $1]) << (8 * $1) }
+    }
+    mutating func u64() throws -> UInt64 {
+        guard remaining >= 8 else { throw corrupt("metadata section is truncated") }
+        defer { position += 8 }
+        return (0..<8).reduce(0) { $0 | UInt64(bytes[position + $1]) << (8 * $1) }
+    }
+    mutating func string() throws -> String {
+        let n = Int(try u32())
+        guard n <= remaining else { throw corrupt("metadata section is truncated") }
+        defer { position += n }
+        return String(decoding: bytes[position..<(position + n)], as: UTF8.self)
+    }
+    mutating func dictionary() throws -> [String] {
+        let n = try u32()
+        guard n <= remaining / 4 else { throw corrupt("metadata section is truncated") }
+        return try (0..<n).map { _ in try string() }
+    }
+}

@@ -1,0 +1,220 @@
+/// A parsed JSON value that keeps integers and floating-point numbers apart (`2020` is an
+/// integer, `2020.0` is not) and the order of object keys, for metadata and filters.
+enum JSONValue: Equatable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([(key: String, value: JSONValue)])
+
+    static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case let (.bool(x), .bool(y)): x == y
+        case let (.integer(x), .integer(y)): x == y
+        case let (.number(x), .number(y)): x == y
+        case let (.string(x), .string(y)): x == y
+        case let (.array(x), .array(y)): x == y
+        case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        default: false
+        }
+    }
+
+    /// Parses one JSON text; the error says what is wrong and at which byte.
+    static func parse(_ text: String) throws -> JSONValue {
+        var utf8 = Array(text.utf8)
+        return try utf8.withUnsafeMutableBufferPointer { try parse(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
+        var parser = JSONParser(bytes: bytes)
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.position == bytes.count else { throw parser.error("unexpected text after the JSON value") }
+        return value
+    }
+
+    /// A short rendering for error messages.
+    var description: String {
+        switch self {
+        case .null: "null"
+        case .bool(let b): "\(b)"
+        case .integer(let i): "\(i)"
+        case .number(let d): "\(d)"
+        case .string(let s): "\"\(s)\""
+        case .array(let a): "[" + a.map(\.description).joined(separator: ", ") + "]"
+        case .object(let o): "{" + o.map { "\"\($0.key)\": \($0.value.description)" }.joined(separator: ", ") + "}"
+        }
+    }
+}
+
+/// Thrown for text that is not JSON; `reason` names the byte offset.
+struct JSONSyntaxError: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
+}
+
+private struct JSONParser {
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+    static let maximumDepth = 512
+
+    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    func error(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(reason: "\(reason) at byte \(position)") }
+
+    mutating func skipSpace() {
+        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+    }
+
+    mutating func value(depth: Int) throws -> JSONValue {
+        guard depth < Self.maximumDepth else { throw error("nested too deeply") }
+        skipSpace()
+        guard position < bytes.count else { throw error("unexpected end of JSON") }
+        switch bytes[position] {
+        case UInt8(ascii: "{"):
+            position += 1
+            var members: [(key: String, value: JSONValue)] = []
+            skipSpace()
+            if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
+            while true {
+                skipSpace()
+                guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a quoted key") }
+                let key = try string()
+                skipSpace()
+                try expect(":")
+                members.append((key, try value(depth: depth + 1)))
+                skipSpace()
+                if try endOrComma("}") { return .object(members) }
+            }
+        case UInt8(ascii: "["):
+            position += 1
+            var items: [JSONValue] = []
+            skipSpace()
+            if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return .array(items) }
+            while true {
+                items.append(try value(depth: depth + 1))
+                skipSpace()
+                if try endOrComma("]") { return .array(items) }
+            }
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default: return try number()
+        }
+    }
+
+    mutating func expect(_ character: Unicode.Scalar) throws {
+        guard position < bytes.count, bytes[position] == UInt8(ascii: character) else { throw error("expected '\(character)'") }
+        position += 1
+    }
+
+    /// After an item: true at the closing bracket, false after a comma.
+    mutating func endOrComma(_ close: Unicode.Scalar) throws -> Bool {
+        guard position < bytes.count else { throw error("unexpected end of JSON, expected ',' or '\(close)'") }
+        if bytes[position] == UInt8(ascii: close) { position += 1; return true }
+        guard bytes[position] == UInt8(ascii: ",") else { throw error("expected ',' or '\(close)'") }
+        position += 1
+        return false
+    }
+
+    mutating func literal(_ word: String) throws {
+        for byte in word.utf8 {
+            guard position < bytes.count, bytes[position] == byte else { throw error("invalid literal, expected '\(word)'") }
+            position += 1
+        }
+    }
+
+    mutating func number() throws -> JSONValue {
+        let start = position
+        var isInteger = true
+        if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
+        let digitsStart = position
+        while position < bytes.count {
+            let c = bytes[position]
+            if c >= 0x30 && c <= 0x39 {
+            } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
+                || ((c == UInt8(ascii: "+") || c == UInt8(ascii: "-")) && position > digitsStart) {
+                isInteger = false
+            } else {
+                break
+            }
+            position += 1
+        }
+        guard position > digitsStart else {
+            position = start
+            throw error("unexpected character '\(Unicode.Scalar(bytes[start]))'")
+        }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+        if isInteger, let value = Int64(text) { return .integer(value) }
+        guard let value = Double(text), value.isFinite else {
+            position = start
+            throw error("invalid number '\(text)'")
+        }
+        return .number(value)
+    }
+
+    mutating func string() throws -> String {
+        position += 1  // opening quote
+        var runStart = position
+        var result = ""
+        func flushRun(_ end: Int) {
+            if end > runStart { result += String(decoding: UnsafeRawBufferPointer(rebasing: bytes[runStart..<end]), as: UTF8.self) }
+        }
+        while true {
+            guard position < bytes.count else { throw error("unterminated string") }
+            let c = bytes[position]
+            if c == UInt8(ascii: "\"") {
+                flushRun(position)
+                position += 1
+                return result
+            }
+            if c < 0x20 { throw error("control character in string") }
+            if c != UInt8(ascii: "\\") { position += 1; continue }
+            flushRun(position)
+            position += 1
+            guard position < bytes.count else { throw error("unterminated string") }
+            let escape = bytes[position]
+            position += 1
+            switch escape {
+            case UInt8(ascii: "\""): result.unicodeScalars.append("\"")
+            case UInt8(ascii: "\\"): result.unicodeScalars.append("\\")
+            case UInt8(ascii: "/"): result.unicodeScalars.append("/")
+            case UInt8(ascii: "b"): result.unicodeScalars.append("\u{08}")
+            case UInt8(ascii: "f"): result.unicodeScalars.append("\u{0C}")
+            case UInt8(ascii: "n"): result.unicodeScalars.append("\n")
+            case UInt8(ascii: "r"): result.unicodeScalars.append("\r")
+            case UInt8(ascii: "t"): result.unicodeScalars.append("\t")
+            case UInt8(ascii: "u"):
+                var code = try hex4()
+                if (0xD800..<0xDC00).contains(code) {
+                    guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                        throw error("unpaired surrogate in string")
+                    }
+                    position += 2
+                    let low = try hex4()
+                    guard (0xDC00..<0xE000).contains(low) else { throw error("unpaired surrogate in string") }
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let scalar = Unicode.Scalar(code) else { throw error("invalid \\u escape") }
+                result.unicodeScalars.append(scalar)
+            default: throw error("invalid escape '\\\(Unicode.Scalar(escape))'")
+            }
+            runStart = position
+        }
+    }
+
+    mutating func hex4() throws -> UInt32 {
+        guard position + 4 <= bytes.count else { throw error("truncated \\u escape") }
+        var code: UInt32 = 0
+        for _ in 0..<4 {
+            guard let digit = Character(Unicode.Scalar(bytes[position])).hexDigitValue else { throw error("invalid \\u escape") }
+            code = code << 4 | UInt32(digit)
+            position += 1
+        }
+        return code
+    }
+}
