@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the bundled sample: build an exact index from an embedding file, search it,
-# and benchmark it against the exact ground truth.
+# and benchmark it against the exact ground truth; then the same with metadata filters.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -21,3 +21,11 @@ $bin bench --base $data/base.fvecs --queries $data/query.fvecs --groundtruth $da
 echo "--- benchmark: HNSW, M 16, efConstruction 200, a sweep of ef ---"
 $bin bench --base $data/base.fvecs --queries $data/query.fvecs --groundtruth $data/groundtruth.ivecs \
   --index hnsw --metric cosine --k 10 --sweep-ef 10,16,32,64,128 --json .build/demo-bench-hnsw.json
+echo "--- HNSW with metadata: the same queries among packages last released in 2015 or earlier ---"
+$bin build --input $data/base.fvecs --metadata $data/meta.jsonl --index hnsw --metric cosine --output .build/demo-hnsw.vsidx
+$bin search --index .build/demo-hnsw.vsidx --queries $data/query.fvecs --k 3 --filter '{"year": {"$lte": 2015}}' \
+  > .build/demo-search-filtered.txt
+head -n 2 .build/demo-search-filtered.txt
+echo "--- benchmark: filtered HNSW, popular packages (2 %) and a 10 % random label ---"
+$bin bench --base $data/base.fvecs --queries $data/query.fvecs --metadata $data/meta.jsonl --index hnsw --metric cosine \
+  --k 10 --filter '{"popular": true}' --filter-selectivity 0.1 --sweep-ef 16,32,64 --json .build/demo-bench-filtered.json

@@ -9,9 +9,17 @@ search(..., threads=1)), so no Python call overhead counts against it; then one 
 --threads threads. Builds use --threads threads.
 Memory: resident-set growth while building, minus the raw vectors, per vector.
 
-usage: peers.py SYSTEM --base B --queries Q --groundtruth G --metric cosine|ip|l2 [--k 10] [--threads 2] [--json OUT]
+Filtered track (--filter-selectivity 0.5,0.1,...): every base vector gets the same `bench_label` as
+`vectorsearch bench --filter-selectivity` gives it (SplitMix64 of the row number, mod 100,000); each
+selectivity s admits bench_label < s*100,000, with exact filtered ground truth by brute force here.
+hnswlib filters with its filter callable (a Python list's __getitem__, the cheapest callable),
+FAISS HNSW with an IDSelectorBitmap.
+
+usage: peers.py SYSTEM --base B --queries Q [--groundtruth G] --metric cosine|ip|l2 [--k 10] [--threads 2] [--json OUT]
                 [--m 16 --ef-construction 200 --sweep-ef 10,16,...]          (hnswlib, faiss, usearch)
                 [--nlist N --train-size S --sweep-nprobe 1,2,4,...]          (faiss-ivf)
+                [--filter-selectivity 0.5,0.1,0.01,0.001]                    (hnswlib, faiss)
+                [--metadata meta.jsonl --filter JSON]                         (hnswlib, faiss)
 """
 import argparse, json, time
 import numpy as np
@@ -53,9 +61,12 @@ class HNSWLib:
     def add(self, xb, threads):
         self.index.add_items(xb, np.arange(len(xb)), num_threads=threads)
 
-    def search(self, xq, k, ef, threads):
+    def search(self, xq, k, ef, threads, allowed=None):
         self.index.set_ef(max(ef, k))
-        labels, _ = self.index.knn_query(xq, k=k, num_threads=threads)
+        if allowed is None:
+            labels, _ = self.index.knn_query(xq, k=k, num_threads=threads)
+        else:
+            labels, _ = self.index.knn_query(xq, k=k, num_threads=threads, filter=allowed.tolist().__getitem__)
         return labels
 
 
@@ -79,10 +90,16 @@ class FaissHNSW:
         self.faiss.omp_set_num_threads(threads)
         self.index.add(self.prepare(xb))
 
-    def search(self, xq, k, ef, threads):
+    def search(self, xq, k, ef, threads, allowed=None):
         self.faiss.omp_set_num_threads(threads)
         self.index.hnsw.efSearch = max(ef, k)
-        _, labels = self.index.search(self.prepare(xq), k)
+        if allowed is None:
+            _, labels = self.index.search(self.prepare(xq), k)
+        else:
+            bits = np.packbits(allowed, bitorder="little")
+            selector = self.faiss.IDSelectorBitmap(len(allowed), self.faiss.swig_ptr(bits))
+            params = self.faiss.SearchParametersHNSW(sel=selector, efSearch=max(ef, k))
+            _, labels = self.index.search(self.prepare(xq), k, params=params)
         return labels
 
 
@@ -100,7 +117,9 @@ class USearch:
     def add(self, xb, threads):
         self.index.add(np.arange(len(xb), dtype=np.uint64), xb, threads=threads)
 
-    def search(self, xq, k, ef, threads):
+    def search(self, xq, k, ef, threads, allowed=None):
+        if allowed is not None:
+            raise SystemExit("usearch: the filtered track is not wired up for USearch yet")
         self.index.expansion_search = max(ef, k)
         return self.index.search(xq, k, threads=threads).keys
 
@@ -137,10 +156,16 @@ class FaissIVF:
         self.build_info["train_seconds_x1000"] = round(1000 * (time.perf_counter() - t))
         self.index.add(xb)
 
-    def search(self, xq, k, nprobe, threads):
+    def search(self, xq, k, nprobe, threads, allowed=None):
         self.faiss.omp_set_num_threads(threads)
         self.index.nprobe = nprobe
-        _, labels = self.index.search(self.prepare(xq), k)
+        if allowed is None:
+            _, labels = self.index.search(self.prepare(xq), k)
+        else:
+            bits = np.packbits(allowed, bitorder="little")
+            selector = self.faiss.IDSelectorBitmap(len(allowed), self.faiss.swig_ptr(bits))
+            params = self.faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+            _, labels = self.index.search(self.prepare(xq), k, params=params)
         return labels
 
 
@@ -165,12 +190,112 @@ def interpolate(points, targets):
     return out
 
 
+def bench_labels(n, label_range=100_000):
+    """The label `vectorsearch bench --filter-selectivity` gives row i: SplitMix64 of i, mod range."""
+    with np.errstate(over="ignore"):
+        z = (np.arange(n, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return ((z ^ (z >> np.uint64(31))) % np.uint64(label_range)).astype(np.int64)
+
+
+def matches(f, a):
+    """The filter JSON form (as `vectorsearch` reads it) evaluated on one metadata object."""
+    def equal(v, w):
+        if v is None:
+            return False
+        if isinstance(v, list):
+            return w in v
+        return v == w and isinstance(v, bool) == isinstance(w, bool)
+
+    def numeric(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    ops = {"$lt": lambda v, w: v < w, "$lte": lambda v, w: v <= w, "$gt": lambda v, w: v > w, "$gte": lambda v, w: v >= w}
+    for key, cond in f.items():
+        if key == "$and":
+            ok = all(matches(g, a) for g in cond)
+        elif key == "$or":
+            ok = any(matches(g, a) for g in cond)
+        elif key == "$not":
+            ok = not matches(cond, a)
+        elif not isinstance(cond, dict):
+            ok = equal(a.get(key), cond)
+        else:
+            v = a.get(key)
+            ok = True
+            for op, w in cond.items():
+                if op == "$eq":
+                    ok &= equal(v, w)
+                elif op == "$ne":
+                    ok &= not equal(v, w)
+                elif op in ops:
+                    ok &= numeric(v) and ops[op](v, w)
+                elif op == "$in":
+                    ok &= any(equal(v, x) for x in w)
+                elif op == "$nin":
+                    ok &= not any(equal(v, x) for x in w)
+                elif op == "$contains":
+                    ok &= equal(v, w)
+                elif op == "$exists":
+                    ok &= (v is not None) == w
+                else:
+                    raise SystemExit(f"unknown operator {op}")
+        if not ok:
+            return False
+    return True
+
+
+def filtered_truth(xb, xq, allowed, metric, k):
+    """Exact top-k among the allowed rows (row numbers), brute force in chunks of queries."""
+    rows = np.nonzero(allowed)[0]
+    if len(rows) == 0:
+        return [set() for _ in range(len(xq))]
+    base = xb[rows]
+    if metric == "cosine":
+        base = base / np.linalg.norm(base, axis=1, keepdims=True)
+        xq = xq / np.linalg.norm(xq, axis=1, keepdims=True)
+    norms = (base * base).sum(axis=1) if metric == "l2" else None
+    out = []
+    for start in range(0, len(xq), 100):
+        scores = xq[start:start + 100] @ base.T
+        dist = norms[None, :] - 2 * scores if metric == "l2" else -scores
+        kk = min(k, len(rows))
+        top = np.argpartition(dist, kk - 1, axis=1)[:, :kk] if kk < len(rows) else np.tile(np.arange(len(rows)), (len(dist), 1))
+        for q, cand in enumerate(top):
+            order = cand[np.argsort(dist[q, cand], kind="stable")]
+            out.append(set(map(int, rows[order[:k]])))
+    return out
+
+
+def sweep_points(system, xq, k, values, threads, truth, allowed=None):
+    points = []
+    for value in values:
+        try:
+            t = time.perf_counter()
+            labels = system.search(xq, k, value, 1, allowed)
+            single = time.perf_counter() - t
+            t = time.perf_counter()
+            system.search(xq, k, value, threads, allowed)
+            batch = time.perf_counter() - t
+        except RuntimeError as error:  # hnswlib: fewer than k results at this ef
+            print(f"  {system.knob}={value}: {error}")
+            continue
+        recall = float(np.mean([len(set(map(int, l)) & t) / len(t) if t else 1.0 for l, t in zip(labels, truth)]))
+        points.append({"params": {system.knob: value}, "recall": recall, "qps": len(xq) / single, "batch_qps": len(xq) / batch,
+                       "p50_ms": None, "p99_ms": None})
+    return points
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("system", choices=sorted(SYSTEMS))
     p.add_argument("--base", required=True)
     p.add_argument("--queries", required=True)
-    p.add_argument("--groundtruth", required=True)
+    p.add_argument("--groundtruth")
+    p.add_argument("--filter-selectivity")
+    p.add_argument("--metadata")
+    p.add_argument("--filter")
     p.add_argument("--metric", default="l2", choices=["l2", "ip", "cosine"])
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
@@ -185,7 +310,6 @@ def main():
     a = p.parse_args()
 
     xb, xq = read_vecs(a.base, np.float32), read_vecs(a.queries, np.float32)
-    gt = read_vecs(a.groundtruth, np.int32)[:, :a.k]
     n, d = xb.shape
     before = rss_bytes()
     t0 = time.perf_counter()
@@ -194,18 +318,33 @@ def main():
     build = time.perf_counter() - t0
     index_bytes = rss_bytes() - before
 
+    sweep = [int(x) for x in (a.sweep_ef if system.knob == "ef" else a.sweep_nprobe).split(",")]
     points = []
-    sweep = a.sweep_ef if system.knob == "ef" else a.sweep_nprobe
-    for value in [int(x) for x in sweep.split(",")]:
-        t = time.perf_counter()
-        labels = system.search(xq, a.k, value, 1)
-        single = time.perf_counter() - t
-        t = time.perf_counter()
-        system.search(xq, a.k, value, a.threads)
-        batch = time.perf_counter() - t
-        recall = float(np.mean([len(set(map(int, l)) & set(map(int, g))) / a.k for l, g in zip(labels, gt)]))
-        points.append({"params": {system.knob: value}, "recall": recall, "qps": len(xq) / single, "batch_qps": len(xq) / batch,
-                       "p50_ms": None, "p99_ms": None})
+    if a.groundtruth:
+        truth = [set(map(int, g)) for g in read_vecs(a.groundtruth, np.int32)[:, :a.k]]
+        points = sweep_points(system, xq, a.k, sweep, a.threads, truth)
+    filtered = []
+    if a.filter:
+        meta = [json.loads(line) for line in open(a.metadata) if line.strip()]
+        allowed = np.array([matches(json.loads(a.filter), m) for m in meta])
+        truth = filtered_truth(xb, xq, allowed, a.metric, a.k)
+        run_points = sweep_points(system, xq, a.k, sweep, a.threads, truth, allowed)
+        filtered.append({"filter": a.filter, "target_selectivity": None, "match_count": int(allowed.sum()),
+                         "points": run_points, "qps_at_recall": interpolate(run_points, [0.90, 0.95, 0.99])})
+        print(f"{a.system} filter {a.filter}: " + "; ".join(
+            f"{system.knob}={p['params'][system.knob]} r={p['recall']:.4f} {p['qps']:.0f}/{p['batch_qps']:.0f}" for p in run_points))
+    if a.filter_selectivity:
+        labels = bench_labels(n)
+        for s in [float(x) for x in a.filter_selectivity.split(",")]:
+            bound = round(s * 100_000)
+            allowed = labels < bound
+            truth = filtered_truth(xb, xq, allowed, a.metric, a.k)
+            run_points = sweep_points(system, xq, a.k, sweep, a.threads, truth, allowed)
+            filtered.append({"filter": f'{{"bench_label": {{"$lt": {bound}}}}}', "target_selectivity": s,
+                             "match_count": int(allowed.sum()), "points": run_points,
+                             "qps_at_recall": interpolate(run_points, [0.90, 0.95, 0.99])})
+            print(f"{a.system} filter {s}: " + "; ".join(
+                f"{system.knob}={p['params'][system.knob]} r={p['recall']:.4f} {p['qps']:.0f}/{p['batch_qps']:.0f}" for p in run_points))
     report = {
         "version": 1, "system": a.system, "system_version": system.version, "index": system.index_kind, "metric": a.metric,
         "k": a.k, "threads": a.threads, "n_base": n, "n_queries": len(xq), "dimension": d,
@@ -213,6 +352,8 @@ def main():
         "simd": "", "blas": "", "build": dict(getattr(system, "build_info", {"m": a.m, "ef_construction": a.ef_construction}), threads=a.threads),
         "points": points, "qps_at_recall": interpolate(points, [0.90, 0.95, 0.99]),
     }
+    if filtered:
+        report["filtered"] = filtered
     at = report["qps_at_recall"].get("0.95", {})
     print(f"{a.system} {system.version}: build {build:.2f}s, {(index_bytes - xb.nbytes) / n:.0f} B/vector beyond raw; "
           + "; ".join(f"{system.knob}={p['params'][system.knob]} r={p['recall']:.4f} {p['qps']:.0f}/{p['batch_qps']:.0f}" for p in points)

@@ -15,8 +15,9 @@ struct BuildCommand: ParsableCommand {
     func run() throws {
         let start = monotonicSeconds()
         let set = try EmbeddingFile.read(input, format: format)
+        let attributes = try options.attributes(for: set)
         let loaded = monotonicSeconds()
-        let index = try buildIndex(set, options: options, threads: threads)
+        let index = try buildIndex(set, attributes: attributes, options: options, threads: threads)
         let built = monotonicSeconds()
         try index.save(to: output)
         status(String(
@@ -26,9 +27,9 @@ struct BuildCommand: ParsableCommand {
     }
 }
 
-/// Builds the index `options` describe from a file's vectors, in chunks, with a progress line.
-/// Ids come from the file when it has them, else they are row numbers.
-func buildIndex(_ set: EmbeddingSet, options: IndexOptions, threads: Int?) throws -> AnyIndex {
+/// Builds the index `options` describe from a file's vectors (and their metadata, if any), in
+/// chunks, with a progress line. Ids come from the file when it has them, else they are row numbers.
+func buildIndex(_ set: EmbeddingSet, attributes: [Attributes], options: IndexOptions, threads: Int?) throws -> AnyIndex {
     let vectors = set.vectors
     let ids = set.ids ?? (0..<vectors.count).map { VectorID($0) }
     let progress = ProgressLine("adding", total: vectors.count)
@@ -36,7 +37,7 @@ func buildIndex(_ set: EmbeddingSet, options: IndexOptions, threads: Int?) throw
     switch options.index {
     case .flat:
         let index = try FlatIndex(dimension: vectors.dimension, metric: options.metric)
-        try addInChunks(vectors, ids: ids, progress: progress) { try index.add($0, ids: $1) }
+        try addInChunks(vectors, ids: ids, attributes: attributes, progress: progress) { try index.add($0, ids: $1, attributes: $2) }
         return .flat(index)
     case .ivf:
         let index = try IVFIndex(dimension: vectors.dimension, metric: options.metric, parameters: options.ivfParameters)
@@ -47,14 +48,14 @@ func buildIndex(_ set: EmbeddingSet, options: IndexOptions, threads: Int?) throw
             try index.train(vectors, threads: threads) { iteration, _ in training.update(iteration) }
         }
         training.finish()
-        try rebasingRowErrors(offset: 0) { try index.add(vectors, ids: ids, threads: threads) }
+        try rebasingRowErrors(offset: 0) { try index.add(vectors, ids: ids, attributes: attributes, threads: threads) }
         return .ivf(index)
     case .hnsw:
         let index = try HNSWIndex(dimension: vectors.dimension, metric: options.metric, parameters: options.hnswParameters)
         // One call, so the whole build runs in parallel; the index reports progress.
         let report = UnsafeProgress(progress)
         try rebasingRowErrors(offset: 0) {
-            try index.add(vectors, ids: ids, threads: threads) { done, _ in report.update(done) }
+            try index.add(vectors, ids: ids, attributes: attributes, threads: threads) { done, _ in report.update(done) }
         }
         return .hnsw(index)
     }
@@ -62,7 +63,8 @@ func buildIndex(_ set: EmbeddingSet, options: IndexOptions, threads: Int?) throw
 
 /// Adds `vectors` in chunks so the progress line moves; errors name rows of the whole file.
 private func addInChunks(
-    _ vectors: VectorMatrix, ids: [VectorID], progress: ProgressLine, add: (VectorMatrix, [VectorID]) throws -> Void
+    _ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes], progress: ProgressLine,
+    add: (VectorMatrix, [VectorID], [Attributes]) throws -> Void
 ) throws {
     let chunk = 65_536
     var start = 0
@@ -70,7 +72,9 @@ private func addInChunks(
         let end = min(start + chunk, vectors.count)
         let part = try VectorMatrix(
             dimension: vectors.dimension, values: Array(vectors.values[(start * vectors.dimension)..<(end * vectors.dimension)]))
-        try rebasingRowErrors(offset: start) { try add(part, Array(ids[start..<end])) }
+        try rebasingRowErrors(offset: start) {
+            try add(part, Array(ids[start..<end]), attributes.isEmpty ? [] : Array(attributes[start..<end]))
+        }
         start = end
         progress.update(start)
     }
@@ -84,6 +88,8 @@ private func rebasingRowErrors(offset: Int, _ body: () throws -> Void) throws {
         throw VectorSearchError.nonFiniteValue(row: offset + row, column: column)
     } catch let VectorSearchError.zeroVector(row?) {
         throw VectorSearchError.zeroVector(row: offset + row)
+    } catch let VectorSearchError.invalidAttributes(row?, reason) {
+        throw VectorSearchError.invalidAttributes(row: offset + row, reason: reason)
     }
 }
 
@@ -128,22 +134,33 @@ extension AnyIndex {
     }
 
     /// One query into `out` (at least k slots).
-    func search(_ query: UnsafeBufferPointer<Float>, k: Int, knobs: SearchKnobs, into out: UnsafeMutableBufferPointer<Neighbor>) throws -> Int {
+    func search(
+        _ query: UnsafeBufferPointer<Float>, k: Int, knobs: SearchKnobs, filter: Filter?, into out: UnsafeMutableBufferPointer<Neighbor>
+    ) throws -> Int {
         switch self {
-        case let .flat(index): try index.search(query, k: k, parameters: FlatSearchParameters(), into: out)
-        case let .ivf(index): try index.search(query, k: k, parameters: IVFSearchParameters(nprobe: knobs.nprobe), into: out)
-        case let .hnsw(index): try index.search(query, k: k, parameters: HNSWSearchParameters(ef: knobs.ef), into: out)
+        case let .flat(index): try index.search(query, k: k, filter: filter, into: out)
+        case let .ivf(index): try index.search(query, k: k, parameters: IVFSearchParameters(nprobe: knobs.nprobe), filter: filter, into: out)
+        case let .hnsw(index): try index.search(query, k: k, parameters: knobs.hnsw, filter: filter, into: out)
         }
     }
 
     /// A batch over `threads` threads.
-    func search(batch queries: VectorMatrix, k: Int, knobs: SearchKnobs, threads: Int?) throws -> SearchResults {
+    func search(batch queries: VectorMatrix, k: Int, knobs: SearchKnobs, filter: Filter?, threads: Int?) throws -> SearchResults {
         switch self {
-        case let .flat(index): try index.search(batch: queries, k: k, threads: threads)
+        case let .flat(index): try index.search(batch: queries, k: k, filter: filter, threads: threads)
         case let .ivf(index):
-            try index.search(batch: queries, k: k, parameters: IVFSearchParameters(nprobe: knobs.nprobe), threads: threads)
+            try index.search(batch: queries, k: k, parameters: IVFSearchParameters(nprobe: knobs.nprobe), filter: filter, threads: threads)
         case let .hnsw(index):
-            try index.search(batch: queries, k: k, parameters: HNSWSearchParameters(ef: knobs.ef), threads: threads)
+            try index.search(batch: queries, k: k, parameters: knobs.hnsw, filter: filter, threads: threads)
+        }
+    }
+
+    /// How a search with `filter` would run at these knobs.
+    func plan(filter: Filter, knobs: SearchKnobs) throws -> FilterPlan {
+        switch self {
+        case let .flat(index): try index.plan(filter: filter, parameters: FlatSearchParameters())
+        case let .ivf(index): try index.plan(filter: filter, parameters: IVFSearchParameters(nprobe: knobs.nprobe))
+        case let .hnsw(index): try index.plan(filter: filter, parameters: knobs.hnsw)
         }
     }
 }

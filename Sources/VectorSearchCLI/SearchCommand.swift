@@ -15,13 +15,19 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Neighbours per query.") var k: Int = 10
     @Option(help: "HNSW: candidate list size (raised to k when smaller).") var ef: Int = HNSWSearchParameters.default.ef
     @Option(help: "IVF: lists scanned per query.") var nprobe: Int = IVFSearchParameters.default.nprobe
+    @Option(help: ArgumentHelp(
+        #"Only vectors whose metadata matches, e.g. '{"year": {"$gte": 2020}}' ($eq $ne $lt $lte $gt $gte $in $nin $contains $exists $and $or $not)."#,
+        valueName: "json"))
+    var filter: String?
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Option(help: "Write result ids here instead of printing.") var output: String?
 
     func run() throws {
         guard k > 0 else { throw ValidationError("--k must be positive") }
+        let filter = try self.filter.map(parseFilter)
         let querySet = try EmbeddingFile.read(queries)
-        let results = try AnyIndex.load(from: index).search(batch: querySet.vectors, k: k, knobs: SearchKnobs(ef: ef, nprobe: nprobe), threads: threads)
+        let results = try AnyIndex.load(from: index).search(
+            batch: querySet.vectors, k: k, knobs: SearchKnobs(ef: ef, nprobe: nprobe), filter: filter, threads: threads)
         if let output {
             var ids = [Int32](repeating: -1, count: querySet.vectors.count * k)
             for (q, neighbours) in results.enumerated() {

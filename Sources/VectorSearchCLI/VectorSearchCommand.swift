@@ -22,6 +22,9 @@ struct IndexOptions: ParsableArguments {
     @Option(help: "Metric: l2 (squared Euclidean), ip (inner product) or cosine.")
     var metric: Metric = .l2
 
+    @Option(help: "Metadata for filtered search: JSON Lines, one object per vector, in order or matched by an integer \"id\".")
+    var metadata: String?
+
     @Option(help: "Seed: HNSW level assignment (default 42), IVF training sample and k-means start (default 1234).")
     var seed: UInt64?
 
@@ -58,6 +61,23 @@ struct IndexOptions: ParsableArguments {
     }
 }
 
+extension IndexOptions {
+    /// The attributes of each vector of `set` from `--metadata` (none without it).
+    func attributes(for set: EmbeddingSet) throws -> [Attributes] {
+        guard let metadata else { return [] }
+        return try MetadataFile.read(metadata, ids: set.ids ?? (0..<set.vectors.count).map { VectorID($0) })
+    }
+}
+
+/// Parses `--filter` JSON, naming the option in errors.
+func parseFilter(_ json: String) throws -> Filter {
+    do {
+        return try Filter(json: json)
+    } catch {
+        throw ValidationError("--filter: \(error)")
+    }
+}
+
 enum IndexKindArgument: String, ExpressibleByArgument, CaseIterable {
     case flat, ivf, hnsw
 }
@@ -66,7 +86,13 @@ enum IndexKindArgument: String, ExpressibleByArgument, CaseIterable {
 struct SearchKnobs {
     var ef = HNSWSearchParameters.default.ef
     var nprobe = IVFSearchParameters.default.nprobe
+    /// HNSW with a filter: force the exact scan or the graph walk (nil: the planner picks).
+    var filterStrategy: FilterPlan.Strategy?
+
+    var hnsw: HNSWSearchParameters { get throws { try HNSWSearchParameters(ef: ef, filterStrategy: filterStrategy) } }
 }
+
+extension FilterPlan.Strategy: ExpressibleByArgument {}
 
 extension Metric: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }

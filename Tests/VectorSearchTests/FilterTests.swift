@@ -212,7 +212,7 @@ struct FilterTests {
         try index.add(base, ids: (0..<n).map(VectorID.init), attributes: attributes)
         let queries = randomMatrix(rows: 20, dimension: 23, seed: 43)
         var strategies = Set<FilterPlan.Strategy>()
-        for filter in selective + [.notEquals("lang", "de"), .greaterThan("score", 0.9)] {
+        for filter in selective + [.notEquals("lang", "de"), .greaterThan("score", 0.9), .notEquals("row", 5)] {
             strategies.insert(try index.plan(filter: filter, parameters: HNSWSearchParameters(ef: 40)).strategy)
             var hits = 0, total = 0
             let batch = try index.search(batch: queries, k: k, parameters: HNSWSearchParameters(ef: 40), filter: filter)

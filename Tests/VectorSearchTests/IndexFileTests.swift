@@ -49,7 +49,7 @@ struct IndexFileTests {
         defer { cleanup(directory) }
         let (_, bytes) = try savedIndex(directory)
         #expect(Array(bytes[0..<8]) == Array("VSINDEX\0".utf8))
-        #expect(Array(bytes[8..<12]) == littleEndianBytes(UInt32(1)))
+        #expect(Array(bytes[8..<12]) == littleEndianBytes(UInt32(2)))
         #expect(Array(bytes[12..<16]) == Array("FLAT".utf8))
         #expect(Array(bytes[20..<24]) == littleEndianBytes(UInt32(5)))
         #expect(Array(bytes[24..<32]) == littleEndianBytes(UInt64(10)))
@@ -82,9 +82,14 @@ struct IndexFileTests {
         #expect(loadError(bytes + [0, 0], directory) == .corruptIndex(path: path, reason: "2 unexpected bytes after the last section"))
 
         var newer = bytes
-        newer.replaceSubrange(8..<12, with: littleEndianBytes(UInt32(2)))
+        newer.replaceSubrange(8..<12, with: littleEndianBytes(UInt32(3)))
         resealHeader(&newer)
-        #expect(loadError(newer, directory) == .unsupportedFormatVersion(path: path, found: 2, supported: 1))
+        #expect(loadError(newer, directory) == .unsupportedFormatVersion(path: path, found: 3, supported: 2))
+
+        var older = bytes  // version 1 had the same sections, without metadata
+        older.replaceSubrange(8..<12, with: littleEndianBytes(UInt32(1)))
+        resealHeader(&older)
+        #expect(loadError(older, directory) == nil)
 
         var otherKind = bytes
         otherKind.replaceSubrange(12..<16, with: Array("HNSW".utf8))

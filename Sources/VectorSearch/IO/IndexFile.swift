@@ -23,11 +23,12 @@ public enum IndexKind: String, Sendable, CaseIterable {
     }
 }
 
-/// Index file format v1 (see docs/FORMAT.md): a 48-byte header, then sections, each a 24-byte
+/// Index file format v2 (see docs/FORMAT.md): a 48-byte header, then sections, each a 24-byte
 /// section header (tag, length, CRC-32) and its payload. All little-endian.
 enum IndexFile {
     static let magic: [UInt8] = Array("VSINDEX\0".utf8)
-    static let version: UInt32 = 1
+    /// 2 added the optional trailing `ATTR` section (metadata); version 1 files read as before.
+    static let version: UInt32 = 2
     static let headerSize = 48
     static let sectionHeaderSize = 24
 

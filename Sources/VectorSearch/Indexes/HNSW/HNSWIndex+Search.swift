@@ -20,7 +20,7 @@ extension HNSWIndex {
     ) throws -> Int {
         try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
         return try lock.withReadLock {
-            let (plan, matching) = try planLocked(filter, ef: parameters.ef)
+            let (plan, matching) = try planLocked(filter, parameters: parameters)
             return searchLocked(query.baseAddress!, k: k, ef: parameters.ef, plan: plan.strategy, matching: matching,
                                 into: results.baseAddress!)
         }
@@ -32,7 +32,7 @@ extension HNSWIndex {
         try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
         return try lock.withReadLock {
             let k = min(k, idMap.mappedCount)
-            let (plan, matching) = try planLocked(filter, ef: parameters.ef)
+            let (plan, matching) = try planLocked(filter, parameters: parameters)
             return SearchResults(k: k, queries: queries) { q, slots, counts in
                 let q = UnsafeSendable(q), slots = UnsafeSendable(slots), counts = UnsafeSendable(counts)
                 Parallel.forEachChunk(count: queries.count, workers: threads ?? Parallel.coreCount) { _, range in
@@ -47,23 +47,30 @@ extension HNSWIndex {
     }
 
     public func plan(filter: Filter, parameters: HNSWSearchParameters) throws -> FilterPlan {
-        try lock.withReadLock { try planLocked(filter, ef: parameters.ef).plan }
+        try lock.withReadLock { try planLocked(filter, parameters: parameters).plan }
     }
 
-    /// Up to this many matches per unit of ef, a filtered search scans the matches exactly
-    /// instead of walking the graph (measured in BENCHMARKS.md, "Filtered search").
-    static let exactMatchesPerEf = 8
+    /// A filtered search scans the matches exactly when there are at most
+    /// `exactScanFactor · √(ef · N)` of them. A filtered walk must score about (nodes an
+    /// unfiltered walk scores, ∝ ef) / selectivity nodes to gather ef matches, the exact scan
+    /// one per match, so the two cost the same where matches² ∝ ef · N. The factor is measured
+    /// (BENCHMARKS.md, "Filtered search"): break-even near 7,000 matches on pypi-minilm (50,000 ×
+    /// 384, ef 16; factor 7.8) and near 34,000 on gen 1M × 96 (ef 32; factor 6.0), and the walk
+    /// was 1.9x faster than the scan with 100,000 matches at ef 256 (factor 6.2): 5 errs toward
+    /// the walk, whose recall the sweep shows, where the scan's cost grows fastest.
+    static let exactScanFactor = 5.0
 
     /// The plan for `filter` and the slots it admits (nil when unfiltered): an exact scan when
     /// few match, else the graph walk admitting only matches, which turns to the exact scan
-    /// once it has scored as many nodes as match (as Lucene does).
-    func planLocked(_ filter: Filter?, ef: Int) throws -> (plan: FilterPlan, matching: SlotBitset?) {
+    /// if it has scored as many nodes as match (as Lucene does).
+    func planLocked(_ filter: Filter?, parameters: HNSWSearchParameters) throws -> (plan: FilterPlan, matching: SlotBitset?) {
         let n = idMap.mappedCount
         guard let filter else { return (FilterPlan(matchCount: n, count: n, strategy: .unfiltered), nil) }
         let matching = try attributeStore.matching(filter, live: liveSlots)
         let matches = matching.matchCount
-        let strategy: FilterPlan.Strategy =
-            matches == n ? .unfiltered : (matches <= Self.exactMatchesPerEf * max(ef, 1) ? .exact : .index)
+        let exactBelow = Self.exactScanFactor * (Double(parameters.ef) * Double(n)).squareRoot()
+        var strategy: FilterPlan.Strategy = matches == n ? .unfiltered : (Double(matches) <= exactBelow ? .exact : .index)
+        if strategy != .unfiltered, let forced = parameters.filterStrategy, forced != .unfiltered { strategy = forced }
         return (FilterPlan(matchCount: matches, count: n, strategy: strategy), strategy == .unfiltered ? nil : matching)
     }
 

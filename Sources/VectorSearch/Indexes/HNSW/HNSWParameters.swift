@@ -33,10 +33,14 @@ public struct HNSWSearchParameters: Sendable, Equatable {
     /// Candidate list size of the search (*ef*); raised to k when smaller. Larger is slower and
     /// more accurate. hnswlib's default is 10, FAISS's 16, USearch's 64 (its expansion_search).
     public var ef: Int
+    /// With a filter: `.exact` or `.index` overrides the planner's choice (for measuring it);
+    /// nil lets the planner choose.
+    public var filterStrategy: FilterPlan.Strategy?
 
-    public init(ef: Int = 64) throws {
+    public init(ef: Int = 64, filterStrategy: FilterPlan.Strategy? = nil) throws {
         guard ef >= 1 else { throw VectorSearchError.invalidArgument("HNSW ef must be at least 1, got \(ef)") }
         self.ef = ef
+        self.filterStrategy = filterStrategy
     }
 
     /// ef = 64.
