@@ -136,6 +136,72 @@ struct CLITests {
         }
     }
 
+    @Test("filters: build --metadata, search --filter, bench --filter and --filter-selectivity", arguments: ["flat", "ivf", "hnsw"])
+    func filtered(index: String) throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["gen", "--n", "1000", "--dim", "10", "--clusters", "10", "--queries", "20", "--seed", "8", "--output", dir])
+        // Every third vector has no `kind`; `year` cycles through 10 values.
+        let lines = (0..<1000).map { row in
+            row % 3 == 0 ? #"{"year": \#(2000 + row % 10)}"# : #"{"year": \#(2000 + row % 10), "kind": "\#(row % 2 == 0 ? "even" : "odd")"}"#
+        }
+        try lines.joined(separator: "\n").write(toFile: "\(dir)/meta.jsonl", atomically: true, encoding: .utf8)
+        try run(["build", "--input", "\(dir)/base.fvecs", "--metadata", "\(dir)/meta.jsonl", "--index", index, "--metric", "l2",
+                 "--nlist", "10", "--output", "\(dir)/i.vsidx"].filter { index == "ivf" || !["--nlist", "10"].contains($0) })
+        let filter = #"{"$and": [{"kind": "even"}, {"year": {"$gte": 2006}}]}"#
+        try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "5", "--ef", "200",
+                 "--nprobe", "10", "--filter", filter, "--output", "\(dir)/found.ivecs"])
+        let base = try EmbeddingFile.read("\(dir)/base.fvecs").vectors
+        let queries = try EmbeddingFile.read("\(dir)/query.fvecs").vectors
+        let allowed = (0..<1000).filter { $0 % 3 != 0 && $0 % 2 == 0 && $0 % 10 >= 6 }
+        let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
+        var hits = 0
+        for q in 0..<20 {
+            let expected = allowed.sorted { l2(base[$0], queries[q]) < l2(base[$1], queries[q]) }.prefix(5)
+            #expect(found[q].allSatisfy { allowed.contains(Int($0)) }, "query \(q) returned a vector the filter excludes")
+            hits += Set(found[q].map(Int.init)).intersection(expected).count
+        }
+        #expect(index == "hnsw" ? hits >= 95 : hits == 100, "\(hits) of 100 filtered neighbours found")
+
+        try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--metadata", "\(dir)/meta.jsonl",
+                 "--index", index, "--metric", "l2", "--filter", filter, "--filter-selectivity", "0.5,0.01",
+                 "--runs", "1", "--json", "\(dir)/r.json"] + (index == "hnsw" ? ["--sweep-ef", "16,200"] : [])
+                 + (index == "ivf" ? ["--nlist", "10", "--sweep-nprobe", "1,10"] : []))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
+        #expect((json["points"] as? [Any])?.isEmpty == true, "no ground truth, so no unfiltered points")
+        let runs = try #require(json["filtered"] as? [[String: Any]])
+        #expect(runs.map { $0["target_selectivity"] as? Double } == [nil, 0.5, 0.01])
+        let labels = BenchCommand.addingLabels(to: [], count: 1000).map { attributes -> Int64 in
+            guard case let .int(label)? = attributes[BenchCommand.labelField] else { return -1 }
+            return label
+        }
+        #expect(labels.allSatisfy { (0..<Int64(BenchCommand.labelRange)).contains($0) })
+        let labelMatches = [0.5, 0.01].map { s in labels.filter { Double($0) < s * Double(BenchCommand.labelRange) }.count }
+        #expect(runs.map { $0["match_count"] as? Int } == [allowed.count] + labelMatches)
+        for run in runs {
+            let points = try #require(run["points"] as? [[String: Any]])
+            #expect(points.count == (index == "flat" ? 1 : 2))
+            let recall = try #require(points.last?["recall"] as? Double)
+            #expect(index == "hnsw" ? recall >= 0.95 : recall == 1, "\(run["filter"] ?? "")")
+            #expect(points.allSatisfy { ["exact", "index", "unfiltered"].contains($0["strategy"] as? String) })
+        }
+        if index == "hnsw" {
+            let strategies = runs.last.flatMap { $0["points"] as? [[String: Any]] }?.compactMap { $0["strategy"] as? String }
+            #expect(strategies == ["exact", "exact"], "\(labelMatches[1]) matches are scanned exactly")
+        }
+
+        #expect(throws: (any Error).self) {
+            try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--filter", #"{"year": {"$gte": "abc"}}"#])
+        }
+        #expect(throws: (any Error).self) {
+            try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--filter", #"{"nope": 1}"#])
+        }
+        #expect(throws: (any Error).self) {
+            try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--index", index,
+                     "--filter-selectivity", "1.5"])
+        }
+    }
+
     @Test("kmeans writes centroids that cluster the data")
     func kmeans() throws {
         let dir = temporaryDirectory()
@@ -206,6 +272,8 @@ struct CLITests {
         #expect(output.contains("\(VectorSearchLibrary.coreCount) cores"))
     }
 }
+
+func l2(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
 
 /// Runs `body` with stdout redirected to a pipe and returns what it printed.
 func captureStandardOutput(_ body: () throws -> Void) throws -> String {
