@@ -5,6 +5,7 @@ let package = Package(
     name: "VectorSearch",
     products: [
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
+        .library(name: "VectorSearchRAG", targets: ["VectorSearchRAG"]),
         .executable(name: "vectorsearch", targets: ["VectorSearchCLI"]),
     ],
     dependencies: [
@@ -19,14 +20,17 @@ let package = Package(
         // Distance kernels for AVX2 and AVX-512, chosen at run time (no compiler flags needed).
         .target(name: "CVectorKernels"),
         .target(name: "VectorSearch", dependencies: ["CBLAS", "CVectorKernels"]),
+        // Documents, chunks, retrieval with citations and prompt context, on the public API of VectorSearch.
+        .target(name: "VectorSearchRAG", dependencies: ["VectorSearch"]),
         .executableTarget(
             name: "VectorSearchCLI",
             dependencies: [
-                "VectorSearch",
+                "VectorSearch", "VectorSearchRAG",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "CVectorKernels"]),
+        .testTarget(name: "VectorSearchRAGTests", dependencies: ["VectorSearchRAG"]),
         .testTarget(name: "VectorSearchCLITests", dependencies: ["VectorSearchCLI"]),
     ]
 )

@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Builds and runs the README's library example as a user would: a new package that depends on
-# VectorSearch (here by path, standing in for the versioned URL) with the README's main.swift.
+# Builds and runs the README's library examples as a user would: a new package that depends on
+# VectorSearch (here by path, standing in for the versioned URL) with the README's programs.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/Sources/MyApp"
-# The second swift block of the README is the program.
-awk '/^```swift$/ { n++; keep = (n == 2); next } /^```$/ { keep = 0 } keep' "$repo/README.md" > "$work/Sources/MyApp/main.swift"
+mkdir -p "$work/Sources/MyApp" "$work/Sources/MyRAG"
+# The README's swift blocks: 1 the dependency, 2 the engine program, 3 the RAG target, 4 the RAG program.
+block() { awk -v want="$1" '/^```swift$/ { n++; keep = (n == want); next } /^```$/ { keep = 0 } keep' "$repo/README.md"; }
+block 2 > "$work/Sources/MyApp/main.swift"
+block 4 > "$work/Sources/MyRAG/main.swift"
 cat > "$work/Package.swift" <<SWIFT
 // swift-tools-version: 6.0
 import PackageDescription
 let package = Package(
     name: "MyApp",
     dependencies: [.package(name: "VectorSearch", path: "$repo")],
-    targets: [.executableTarget(name: "MyApp", dependencies: [.product(name: "VectorSearch", package: "VectorSearch")])]
+    targets: [
+        .executableTarget(name: "MyApp", dependencies: [.product(name: "VectorSearch", package: "VectorSearch")]),
+        $(block 3)
+    ]
 )
 SWIFT
 output=$(swift run --package-path "$work" --scratch-path "$repo/.build-readme" MyApp 2>/dev/null)
@@ -27,3 +32,12 @@ grep -q "^ivf: \[10, 11\]" <<<"$output"
 grep -q "^filtered: \[20\]" <<<"$output"
 grep -q "^json filter: \[10, 30\]" <<<"$output"
 echo "README example: OK"
+
+output=$(swift run --package-path "$work" --scratch-path "$repo/.build-readme" MyRAG 2>/dev/null)
+echo "$output"
+grep -q "^swift \[0..<46\] cosine 0.99" <<<"$output"
+grep -q "^rust \[" <<<"$output"
+grep -q "^\[1\] (swift, characters 0–46) Swift is a fast" <<<"$output"
+grep -q '^sources: \["\[1\] swift", "\[2\] rust"\]' <<<"$output"
+grep -q '^documents: \["bread", "swift"\]' <<<"$output"
+echo "README RAG example: OK"

@@ -18,16 +18,19 @@ def fmt(v, spec="{:.0f}"):
     return spec.format(v) if v is not None else "-"
 
 
-runs_by_target = {}
+# Every system measures the same filters in the same order: metadata filters first, then selectivities.
+runs_by_position = {}
 for system, rs in reports.items():
     for r in rs:
-        for run in r.get("filtered", []):
-            runs_by_target.setdefault(run.get("target_selectivity"), {}).setdefault(system, []).append(run)
+        for position, run in enumerate(r.get("filtered", [])):
+            runs_by_position.setdefault(position, {}).setdefault(system, []).append(run)
 
-for target in sorted(runs_by_target, key=lambda t: -(t or 0)):
-    per_system = runs_by_target[target]
-    matches = next(iter(per_system.values()))[0]["match_count"]
-    print(f"\n#### selectivity {target} ({matches} matches)\n")
+for position in sorted(runs_by_position):
+    per_system = runs_by_position[position]
+    first = next(iter(per_system.values()))[0]
+    target, matches, n = first.get("target_selectivity"), first["match_count"], reports[next(iter(per_system))][0]["n_base"]
+    name = f"selectivity {target}" if target is not None else f"filter `{first['filter']}`"
+    print(f"\n#### {name} ({matches} matches, {100 * matches / n:.2f} %)\n")
     print("| system | runs | q/s @0.90 | @0.95 | batch @0.90 | @0.95 | best recall | match count |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     rows = {}

@@ -19,7 +19,7 @@ usage: peers.py SYSTEM --base B --queries Q [--groundtruth G] --metric cosine|ip
                 [--m 16 --ef-construction 200 --sweep-ef 10,16,...]          (hnswlib, faiss, usearch)
                 [--nlist N --train-size S --sweep-nprobe 1,2,4,...]          (faiss-ivf)
                 [--filter-selectivity 0.5,0.1,0.01,0.001]                    (hnswlib, faiss)
-                [--metadata meta.jsonl --filter JSON]                         (hnswlib, faiss)
+                [--metadata meta.jsonl --filter JSON [--filter JSON ...]]     (hnswlib, faiss)
 """
 import argparse, json, time
 import numpy as np
@@ -295,7 +295,7 @@ def main():
     p.add_argument("--groundtruth")
     p.add_argument("--filter-selectivity")
     p.add_argument("--metadata")
-    p.add_argument("--filter")
+    p.add_argument("--filter", action="append", default=[])
     p.add_argument("--metric", default="l2", choices=["l2", "ip", "cosine"])
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
@@ -326,12 +326,13 @@ def main():
     filtered = []
     if a.filter:
         meta = [json.loads(line) for line in open(a.metadata) if line.strip()]
-        allowed = np.array([matches(json.loads(a.filter), m) for m in meta])
+    for f in a.filter:
+        allowed = np.array([matches(json.loads(f), m) for m in meta])
         truth = filtered_truth(xb, xq, allowed, a.metric, a.k)
         run_points = sweep_points(system, xq, a.k, sweep, a.threads, truth, allowed)
-        filtered.append({"filter": a.filter, "target_selectivity": None, "match_count": int(allowed.sum()),
+        filtered.append({"filter": f, "target_selectivity": None, "match_count": int(allowed.sum()),
                          "points": run_points, "qps_at_recall": interpolate(run_points, [0.90, 0.95, 0.99])})
-        print(f"{a.system} filter {a.filter}: " + "; ".join(
+        print(f"{a.system} filter {f}: " + "; ".join(
             f"{system.knob}={p['params'][system.knob]} r={p['recall']:.4f} {p['qps']:.0f}/{p['batch_qps']:.0f}" for p in run_points))
     if a.filter_selectivity:
         labels = bench_labels(n)

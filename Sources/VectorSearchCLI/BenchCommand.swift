@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
             rows are row numbers of the base file (as `vectorsearch gen` and `groundtruth` write \
             them). --json writes the report in the stable schema documented in the README.
 
-            Filtered search: --filter JSON (fields from --metadata) or --filter-selectivity \
+            Filtered search: --filter JSON (fields from --metadata; repeat for several) or --filter-selectivity \
             0.5,0.1,0.01,0.001, which gives every base vector a random integer `bench_label` and \
             filters on `bench_label < s·100000`. Each filter is measured over the same sweep \
             against its exact filtered ground truth (computed here by a flat scan), and the \
@@ -35,8 +35,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("sweep-nprobe"), parsing: .singleValue, help: ArgumentHelp(
         "IVF: nprobe values to sweep, comma-separated (e.g. 1,2,4,8,16,32,64,128).", valueName: "list"))
     var sweepNprobe: [String] = []
-    @Option(help: ArgumentHelp(#"A metadata filter to measure, e.g. '{"year": {"$gte": 2020}}'."#, valueName: "json"))
-    var filter: String?
+    @Option(help: ArgumentHelp(#"A metadata filter to measure, e.g. '{"year": {"$gte": 2020}}'; repeat for several."#, valueName: "json"))
+    var filter: [String] = []
     @Option(name: .customLong("filter-selectivity"), parsing: .singleValue, help: ArgumentHelp(
         "Fractions of the base that filters admit, comma-separated (e.g. 0.5,0.1,0.01,0.001).", valueName: "list"))
     var filterSelectivity: [String] = []
@@ -84,7 +84,7 @@ struct BenchCommand: ParsableCommand {
         if filterStrategy == .unfiltered { throw ValidationError("--filter-strategy is exact or index") }
         _ = try sweep
         _ = try selectivities
-        if groundtruth == nil, filter == nil, filterSelectivity.isEmpty {
+        if groundtruth == nil, filter.isEmpty, filterSelectivity.isEmpty {
             throw ValidationError("give --groundtruth, or a --filter or --filter-selectivity to measure")
         }
     }
@@ -107,11 +107,9 @@ struct BenchCommand: ParsableCommand {
     /// The filters to measure, with the selectivity they were asked for (nil: a --filter).
     var filters: [(filter: Filter, target: Double?)] {
         get throws {
-            var filters = try selectivities.map { s in
+            try filter.map { (try parseFilter($0), nil) } + selectivities.map { s in
                 (Filter.lessThan(Self.labelField, .int(Int64((s * Double(Self.labelRange)).rounded()))), Optional(s))
             }
-            if let filter { filters.insert((try parseFilter(filter), nil), at: 0) }
-            return filters
         }
     }
 

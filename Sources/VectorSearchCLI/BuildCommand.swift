@@ -101,38 +101,6 @@ final class UnsafeProgress: @unchecked Sendable {
 }
 
 extension AnyIndex {
-    var count: Int {
-        switch self {
-        case let .flat(index): index.count
-        case let .ivf(index): index.count
-        case let .hnsw(index): index.count
-        }
-    }
-
-    var dimension: Int {
-        switch self {
-        case let .flat(index): index.dimension
-        case let .ivf(index): index.dimension
-        case let .hnsw(index): index.dimension
-        }
-    }
-
-    var memoryBytes: Int {
-        switch self {
-        case let .flat(index): index.memoryBytes
-        case let .ivf(index): index.memoryBytes
-        case let .hnsw(index): index.memoryBytes
-        }
-    }
-
-    func save(to path: String) throws {
-        switch self {
-        case let .flat(index): try index.save(to: path)
-        case let .ivf(index): try index.save(to: path)
-        case let .hnsw(index): try index.save(to: path)
-        }
-    }
-
     /// One query into `out` (at least k slots).
     func search(
         _ query: UnsafeBufferPointer<Float>, k: Int, knobs: SearchKnobs, filter: Filter?, into out: UnsafeMutableBufferPointer<Neighbor>

@@ -9,7 +9,7 @@ struct VectorSearchCommand: ParsableCommand {
         version: VectorSearchLibrary.version,
         subcommands: [
             InfoCommand.self, GenerateCommand.self, GroundTruthCommand.self,
-            BuildCommand.self, SearchCommand.self, BenchCommand.self, KMeansCommand.self,
+            BuildCommand.self, SearchCommand.self, BenchCommand.self, KMeansCommand.self, RAGCommand.self,
         ]
     )
 }

@@ -246,7 +246,7 @@ struct CLITests {
     func errors() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        FileManager.default.createFile(atPath: "\(dir)/bad.fvecs", contents: Data([3, 0, 0, 0, 1, 2]))
+        _ = FileManager.default.createFile(atPath: "\(dir)/bad.fvecs", contents: Data([3, 0, 0, 0, 1, 2]))
         #expect(throws: VectorSearchError.malformedFile(
             path: "\(dir)/bad.fvecs", row: 0, byteOffset: 0, reason: "truncated: 6 trailing bytes, a row of dimension 3 takes 16")) {
             try run(["build", "--input", "\(dir)/bad.fvecs", "--output", "\(dir)/i.vsidx"])

@@ -2,36 +2,6 @@ import Foundation
 import Testing
 @testable import VectorSearch
 
-/// The plain scalar meaning of a filter on one vector's attributes: the reference the compiled
-/// bitsets are checked against.
-func referenceMatches(_ filter: Filter, _ attributes: Attributes) -> Bool {
-    func equal(_ field: String, _ wanted: AttributeValue) -> Bool {
-        guard let value = attributes[field] else { return false }
-        if case .strings(let tags) = value, case .string(let s) = wanted { return tags.contains(s) }
-        if let x = value.numeric, let y = wanted.numeric { return x == y }
-        return value == wanted
-    }
-    func compare(_ field: String, _ bound: AttributeValue, _ op: (Double, Double) -> Bool) -> Bool {
-        guard let x = attributes[field]?.numeric, let y = bound.numeric else { return false }
-        return op(x, y)
-    }
-    switch filter {
-    case let .equals(f, v): return equal(f, v)
-    case let .notEquals(f, v): return !equal(f, v)
-    case let .lessThan(f, v): return compare(f, v, <)
-    case let .lessThanOrEqual(f, v): return compare(f, v, <=)
-    case let .greaterThan(f, v): return compare(f, v, >)
-    case let .greaterThanOrEqual(f, v): return compare(f, v, >=)
-    case let .in(f, vs): return vs.contains { equal(f, $0) }
-    case let .notIn(f, vs): return !vs.contains { equal(f, $0) }
-    case let .contains(f, tag): return equal(f, .string(tag))
-    case let .exists(f): return attributes[f] != nil
-    case let .and(fs): return fs.allSatisfy { referenceMatches($0, attributes) }
-    case let .or(fs): return fs.contains { referenceMatches($0, attributes) }
-    case let .not(f): return !referenceMatches(f, attributes)
-    }
-}
-
 /// Metadata for `n` rows: a keyword, an integer, a number (some given as integers), a bool and
 /// tags, each missing now and then; `row` is unique.
 func sampleAttributes(_ n: Int, seed: UInt64) -> [Attributes] {
@@ -74,6 +44,26 @@ let sampleFilters: [Filter] = [
 
 @Suite("Metadata filters")
 struct FilterTests {
+    @Test("the scalar evaluation on hand-picked cases")
+    func scalarEvaluation() {
+        let a: Attributes = ["lang": "en", "year": 2021, "score": 0.5, "ok": false, "tags": ["swift", "linux"]]
+        let holds: [Filter] = [
+            .equals("lang", "en"), .equals("year", 2021.0), .equals("score", 0.5), .equals("ok", false),
+            .equals("tags", "swift"), .contains("tags", "linux"), .notEquals("lang", "de"), .notEquals("missing", 1),
+            .lessThan("year", 2022), .lessThanOrEqual("year", 2021), .greaterThan("score", 0.25), .greaterThanOrEqual("score", 0.5),
+            .in("lang", ["de", "en"]), .in("tags", ["go", "linux"]), .notIn("lang", ["de"]), .notIn("missing", ["x"]),
+            .exists("ok"), .not(.exists("missing")), .all, .field("year") > 2020 && .field("lang") == "en",
+        ]
+        let fails: [Filter] = [
+            .equals("lang", "de"), .equals("year", 2020), .equals("ok", true), .equals("year", "2021"), .equals("ok", 0),
+            .equals("missing", 1), .contains("tags", "go"), .notEquals("lang", "en"), .lessThan("year", 2021),
+            .greaterThan("lang", 1), .lessThan("missing", 5), .in("lang", []), .notIn("tags", ["swift"]),
+            .exists("missing"), .or([]), .field("year") > 2021 || .field("lang") == "fr",
+        ]
+        for filter in holds { #expect(filter.matches(a), "\(filter)") }
+        for filter in fails { #expect(!filter.matches(a), "\(filter)") }
+    }
+
     @Test("every operator's bitset equals the scalar evaluation, also after removals")
     func operators() throws {
         let n = 1500
@@ -84,7 +74,7 @@ struct FilterTests {
             let ids = index.ids
             for filter in sampleFilters {
                 let bits = try index.attributeStore.matching(filter, live: { nil })
-                let expected = ids.indices.filter { referenceMatches(filter, attributes[Int(ids[$0])]) }
+                let expected = ids.indices.filter { filter.matches(attributes[Int(ids[$0])]) }
                 let found = ids.indices.filter { bits.contains($0) }
                 #expect(found == expected, "\(note): \(filter.json)")
                 #expect(bits.matchCount == expected.count)
@@ -159,7 +149,7 @@ struct FilterTests {
     func filteredReference(
         base: VectorMatrix, attributes: [Attributes], query: [Float], metric: Metric, filter: Filter, k: Int
     ) -> [VectorID] {
-        let rowsKept = (0..<base.count).filter { referenceMatches(filter, attributes[$0]) }
+        let rowsKept = (0..<base.count).filter { filter.matches(attributes[$0]) }
         guard !rowsKept.isEmpty else { return [] }
         let kept = try! VectorMatrix(dimension: base.dimension, values: rowsKept.flatMap { base[$0] })
         return referenceSearch(base: kept, ids: rowsKept.map(VectorID.init), query: query, metric: metric, k: k).map(\.id)
@@ -194,7 +184,7 @@ struct FilterTests {
                 #expect(try ivf.search(queries[q], k: k, nprobe: 20, filter: filter).map(\.id) == truth, "ivf \(filter.json)")
                 let probed = try ivf.search(queries[q], k: k, nprobe: 1, filter: filter)
                 #expect(probed.count == truth.count, "ivf nprobe 1 \(filter.json)")
-                #expect(probed.allSatisfy { referenceMatches(filter, attributes[Int($0.id)]) })
+                #expect(probed.allSatisfy { filter.matches(attributes[Int($0.id)]) })
                 #expect(Array(ivfBatch[q]).map(\.id) == probed.map(\.id))
             }
         }
@@ -220,7 +210,7 @@ struct FilterTests {
                 let truth = filteredReference(base: base, attributes: attributes, query: queries[q], metric: .cosine, filter: filter, k: k)
                 let found = try index.search(queries[q], k: k, ef: 40, filter: filter)
                 #expect(found.count == truth.count, "\(filter.json)")
-                #expect(found.allSatisfy { referenceMatches(filter, attributes[Int($0.id)]) })
+                #expect(found.allSatisfy { filter.matches(attributes[Int($0.id)]) })
                 #expect(Array(batch[q]).map(\.id) == found.map(\.id))
                 hits += Set(found.map(\.id)).intersection(truth).count
                 total += truth.count

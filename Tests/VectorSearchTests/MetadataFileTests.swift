@@ -6,7 +6,7 @@ import Testing
 struct MetadataFileTests {
     func write(_ text: String, _ directory: String) -> String {
         let path = directory + "/meta.jsonl"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 

@@ -78,3 +78,35 @@ extension AttributeValue {
         }
     }
 }
+
+/// JSON's shapes: a string, an integer, a number, a bool, or an array of strings.
+extension AttributeValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? container.decode(Int64.self) {
+            self = .int(i)
+        } else if let d = try? container.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let tags = try? container.decode([String].self) {
+            self = .strings(tags)
+        } else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "a metadata value is a string, a number, a bool or a list of strings")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try container.encode(s)
+        case .int(let i): try container.encode(i)
+        case .double(let d): try container.encode(d)
+        case .bool(let b): try container.encode(b)
+        case .strings(let tags): try container.encode(tags)
+        }
+    }
+}

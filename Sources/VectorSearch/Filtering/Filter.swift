@@ -204,3 +204,37 @@ func jsonString(_ s: String) -> String {
     }
     return out + "\""
 }
+
+extension Filter {
+    /// Whether one vector's `attributes` satisfy the filter, evaluated directly (no index):
+    /// the same meaning the compiled bitsets have, for metadata held outside an index. Values of
+    /// another type than the filter's simply do not match here (an index refuses them instead).
+    public func matches(_ attributes: Attributes) -> Bool {
+        func equal(_ field: String, _ wanted: AttributeValue) -> Bool {
+            switch (attributes[field], wanted) {
+            case (nil, _): false
+            case let (.strings(tags)?, .string(word)): tags.contains(word)
+            case let (value?, _): value.numeric.flatMap { x in wanted.numeric.map { x == $0 } } ?? (value == wanted)
+            }
+        }
+        func compare(_ field: String, _ bound: AttributeValue, _ holds: (Double, Double) -> Bool) -> Bool {
+            guard let x = attributes[field]?.numeric, let y = bound.numeric else { return false }
+            return holds(x, y)
+        }
+        switch self {
+        case let .equals(field, value): return equal(field, value)
+        case let .notEquals(field, value): return !equal(field, value)
+        case let .lessThan(field, value): return compare(field, value, <)
+        case let .lessThanOrEqual(field, value): return compare(field, value, <=)
+        case let .greaterThan(field, value): return compare(field, value, >)
+        case let .greaterThanOrEqual(field, value): return compare(field, value, >=)
+        case let .in(field, values): return values.contains { equal(field, $0) }
+        case let .notIn(field, values): return !values.contains { equal(field, $0) }
+        case let .contains(field, tag): return equal(field, .string(tag))
+        case let .exists(field): return attributes[field] != nil
+        case let .and(filters): return filters.allSatisfy { $0.matches(attributes) }
+        case let .or(filters): return filters.contains { $0.matches(attributes) }
+        case let .not(filter): return !filter.matches(attributes)
+        }
+    }
+}

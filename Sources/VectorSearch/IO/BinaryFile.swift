@@ -100,6 +100,17 @@ final class BinaryReader {
     }
 }
 
+/// Whole files written atomically: readers find the old file or the new one, never a part.
+public enum AtomicFile {
+    /// Writes `bytes` to a temporary file beside `path`, fsyncs it, renames it over `path` and
+    /// fsyncs the directory.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let file = try AtomicFileWriter(path: path)
+        try file.write(contentsOf: bytes)
+        try file.commit()
+    }
+}
+
 /// Writes a file atomically: everything goes to a temporary file beside the target, which is
 /// fsynced and renamed over it by ``commit()``. Without a commit, the temporary file is removed
 /// and the target is untouched, so an interrupted save never leaves a broken file.

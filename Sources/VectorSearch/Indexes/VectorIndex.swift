@@ -1,4 +1,4 @@
-/// The operations every index kind shares: flat (exact) now, IVF and HNSW in later releases.
+/// The operations every index kind shares: ``FlatIndex`` (exact), ``IVFIndex`` and ``HNSWIndex``.
 ///
 /// Indexes are reference types and safe to share across threads: any number of searches may
 /// run at once; `add` and `remove` wait for running searches and block new ones meanwhile.
@@ -27,6 +27,9 @@ public protocol VectorIndex: AnyObject, Sendable {
 
     /// The metadata stored with `id` (empty if it has none), or nil if the id is not in the index.
     func attributes(for id: VectorID) -> Attributes?
+
+    /// The stored vector for `id` (normalised under cosine), or nil if the id is not in the index.
+    func vector(for id: VectorID) -> [Float]?
 
     /// Writes up to `k` nearest neighbours of `query` into `results`, best first, and returns
     /// their number. With a `filter`, only vectors whose attributes satisfy it are returned, and

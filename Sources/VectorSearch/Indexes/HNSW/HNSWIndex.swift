@@ -64,6 +64,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Whether a vector with this id is in the index (not removed).
     public func contains(id: VectorID) -> Bool { lock.withReadLock { idMap.contains(id) } }
 
+    /// The stored vector for `id` (normalised under cosine), or nil.
+    public func vector(for id: VectorID) -> [Float]? {
+        lock.withReadLock {
+            idMap.slot(of: id).map { Array(UnsafeBufferPointer(start: store.row($0), count: dimension)) }
+        }
+    }
+
     // MARK: Adding
 
     public func add(_ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes]) throws {

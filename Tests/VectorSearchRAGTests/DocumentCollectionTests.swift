@@ -1,0 +1,269 @@
+import Foundation
+import Testing
+import VectorSearch
+@testable import VectorSearchRAG
+
+func temporaryDirectory() -> String {
+    NSTemporaryDirectory() + "vectorsearch-rag-" + UUID().uuidString
+}
+
+/// A deterministic stand-in for a model: each text's vector is a hash of its words, so texts
+/// that share words are close. Counts the texts it was asked for.
+final class HashingEmbedder: Embedder, @unchecked Sendable {
+    let dimension: Int
+    private let lock = NSLock()
+    private(set) var textsEmbedded = 0
+
+    init(dimension: Int = 16) { self.dimension = dimension }
+
+    func embed(_ texts: [String]) async throws -> [[Float]] {
+        lock.withLock { textsEmbedded += texts.count }
+        return texts.map { text in
+            var v = [Float](repeating: 0.01, count: dimension)
+            for word in BM25Index.terms(text) {
+                var h: UInt64 = 1469598103934665603
+                for byte in word.utf8 { h = (h ^ UInt64(byte)) &* 1099511628211 }
+                v[Int(h % UInt64(dimension))] += 1
+            }
+            return v
+        }
+    }
+}
+
+/// Documents with random unit vectors and metadata: `year` 2000..<2026, `lang` en/de.
+func sampleDocuments(_ n: Int, dimension: Int, seed: UInt64) -> [(Document, [Float])] {
+    var random = SplitMix64(seed: seed)
+    return (0..<n).map { i in
+        let vector = (0..<dimension).map { _ in Float(Double(random.next() % 2000) / 1000 - 1) }
+        let document = Document(
+            id: "doc-\(i)", text: "document number \(i) about topic \(i % 7)",
+            metadata: ["year": .int(Int64(2000 + i % 26)), "lang": i % 3 == 0 ? "de" : "en"])
+        return (document, vector)
+    }
+}
+
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Document collections")
+struct DocumentCollectionTests {
+    @Test("retrieval returns the engine's top-k for the same vector and filter", arguments: IndexKind.allCases)
+    func sameAsEngine(kind: IndexKind) throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let documents = sampleDocuments(400, dimension: 12, seed: 1)
+        let collection = try DocumentCollection.create(at: dir, dimension: 12, index: kind)
+        // The same vectors straight into an index of the same kind, in the same order, with the
+        // same ids (a collection numbers chunks from 0). IVF trains on the first batch in both.
+        let engine: AnyIndex = switch kind {
+        case .flat: .flat(try FlatIndex(dimension: 12, metric: .cosine))
+        case .hnsw: .hnsw(try HNSWIndex(dimension: 12, metric: .cosine))
+        case .ivf: .ivf(try IVFIndex(dimension: 12, metric: .cosine))
+        }
+        if case let .ivf(ivf) = engine {
+            // The collection trains its lists on the first batch: the same vectors here.
+            try ivf.train(VectorMatrix(documents.map(\.1)))
+            try collection.add(documents.map(\.0), embeddings: VectorMatrix(documents.map(\.1)))
+        } else {
+            // One at a time (a batch builds HNSW in parallel, which orders insertions differently).
+            for (document, vector) in documents { try collection.add(document, embedding: vector) }
+        }
+        for (i, (document, vector)) in documents.enumerated() {
+            try engine.add(VectorMatrix(dimension: 12, values: vector), ids: [VectorID(i)], attributes: [document.metadata])
+        }
+        let filters: [Filter?] = [nil, .field("lang") == "de", .field("year") >= 2020 && .field("lang") == "en", .equals("year", 2003)]
+        for filter in filters {
+            for q in 0..<10 {
+                let query = documents[q * 13].1.map { $0 + 0.05 }
+                let expected = try engine.search(query, k: 5, filter: filter)
+                let found = try collection.retrieve(vector: query, options: RetrievalOptions(k: 5, filter: filter))
+                #expect(found.map(\.chunkID) == expected.map(\.id), "\(kind) \(String(describing: filter))")
+                #expect(zip(found, expected).allSatisfy { abs($0.score - $1.score) < 1e-5 })
+                #expect(found.allSatisfy { filter?.matches($0.metadata) ?? true })
+                #expect(found.allSatisfy { $0.chunk.documentID == "doc-\($0.chunkID)" && $0.chunk.range == 0..<$0.chunk.text.count })
+            }
+        }
+    }
+
+    @Test("threshold, per-document limit and MMR re-rank the candidates")
+    func reranking() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let embedder = HashingEmbedder()
+        let collection = try DocumentCollection.create(at: dir, dimension: 16, index: .flat, chunker: try Chunker(size: 40, overlap: 10))
+        let texts = [
+            "swift": "Swift is a language for servers and apps. Swift has value types and generics. Swift compiles fast code.",
+            "rust": "Rust is a language with ownership. Rust compiles to fast native code without a garbage collector.",
+            "cooking": "Bake the bread for forty minutes. Let the dough rise overnight in a cool place.",
+        ]
+        try await collection.add(texts.map { Document(id: $0.key, text: $0.value, metadata: ["kind": $0.key == "cooking" ? "food" : "code"]) },
+                                 embedder: embedder)
+        #expect(collection.documentCount == 3 && collection.chunkCount > 6)
+        let plain = try await collection.retrieve(text: "swift language", embedder: embedder, options: RetrievalOptions(k: 4))
+        #expect(plain.count == 4 && plain.first?.chunk.documentID == "swift")
+        #expect(zip(plain, plain.dropFirst()).allSatisfy { $0.score >= $1.score })
+
+        let limited = try await collection.retrieve(
+            text: "swift language", embedder: embedder, options: RetrievalOptions(k: 4, maxChunksPerDocument: 1))
+        #expect(limited.map(\.chunk.documentID).sorted() == ["cooking", "rust", "swift"])
+
+        let threshold = plain[1].score
+        let above = try await collection.retrieve(
+            text: "swift language", embedder: embedder, options: RetrievalOptions(k: 4, minScore: threshold))
+        #expect(above.count >= 2 && above.allSatisfy { $0.score >= threshold } && above.map(\.chunkID) == Array(plain.map(\.chunkID).prefix(above.count)))
+
+        let filtered = try await collection.retrieve(
+            text: "swift language", embedder: embedder, options: RetrievalOptions(k: 10, filter: .field("kind") == "food"))
+        #expect(!filtered.isEmpty && filtered.allSatisfy { $0.chunk.documentID == "cooking" })
+
+        let mmr = try await collection.retrieve(text: "swift language", embedder: embedder, options: RetrievalOptions(k: 3, mmrLambda: 0.3))
+        let candidates = try await collection.retrieve(text: "swift language", embedder: embedder, options: RetrievalOptions(k: 20))
+        let query = try await embedder.embed(["swift language"])[0]
+        let vectors = try candidates.map { try #require(collection.vector(forChunk: $0.chunkID)) }
+        let expected = Ranking.maximalMarginalRelevance(query: query, candidates: vectors, k: 3, lambda: 0.3).map { candidates[$0].chunkID }
+        #expect(mmr.map(\.chunkID) == expected)
+        #expect(mmr.first?.chunkID == plain.first?.chunkID)
+    }
+
+    @Test("hybrid search fuses BM25 with the vector ranking and keeps the filter")
+    func hybrid() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat)
+        // Vectors say "a" is nearest; only "c" has the rare keyword.
+        try collection.add(Document(id: "a", text: "plain words here", metadata: ["n": 1]), embedding: [1, 0])
+        try collection.add(Document(id: "b", text: "other plain words", metadata: ["n": 2]), embedding: [0.9, 0.4])
+        try collection.add(Document(id: "c", text: "zyzzyva is a rare word", metadata: ["n": 3]), embedding: [0.2, 1])
+        let vectorOnly = try collection.retrieve(vector: [1, 0], text: "zyzzyva", options: RetrievalOptions(k: 3))
+        #expect(vectorOnly.map(\.chunk.documentID) == ["a", "b", "c"])
+        let fused = try collection.retrieve(vector: [1, 0], text: "zyzzyva", options: RetrievalOptions(k: 3, hybrid: true))
+        // RRF: a = 1/61, b = 1/62, c = 1/63 + 1/61.
+        #expect(fused.map(\.chunk.documentID) == ["c", "a", "b"])
+        #expect(abs(fused[0].fusedScore! - (1.0 / 63 + 1.0 / 61)) < 1e-12)
+        #expect(abs(fused[0].score - Float(0.2 / (0.2 * 0.2 + 1.0).squareRoot())) < 1e-6, "vector score of a keyword hit")
+        let filtered = try collection.retrieve(
+            vector: [1, 0], text: "zyzzyva", options: RetrievalOptions(k: 3, filter: .field("n") < 3, hybrid: true))
+        #expect(filtered.map(\.chunk.documentID) == ["a", "b"])
+        #expect(throws: VectorSearchError.self) { try collection.retrieve(vector: [1, 0], options: RetrievalOptions(hybrid: true)) }
+    }
+
+    @Test("replace and delete leave no orphan chunks; save and open give identical results", arguments: IndexKind.allCases)
+    func updates(kind: IndexKind) async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let embedder = HashingEmbedder()
+        let collection = try DocumentCollection.create(at: dir, dimension: 16, index: kind, chunker: try Chunker(size: 30, overlap: 5))
+        let documents = (0..<300).map { i in
+            Document(id: "d\(i)", text: "text \(i) with some words about subject \(i % 11) and more words to chunk", metadata: ["i": .int(Int64(i))])
+        }
+        try await collection.add(documents, embedder: embedder)
+        func checkConsistent(_ c: DocumentCollection) throws {
+            let listed = c.documentIDs.flatMap { c.document($0)!.chunks }
+            #expect(listed.count == c.chunkCount)
+            #expect(Set(listed.map(\.documentID)) == Set(c.documentIDs))
+            let all = try c.retrieve(vector: [Float](repeating: 1, count: 16), options: RetrievalOptions(k: c.chunkCount + 5))
+            #expect(all.count == c.chunkCount || kind != .flat, "every chunk reachable")
+            #expect(all.allSatisfy { c.document($0.chunk.documentID) != nil })
+        }
+        try checkConsistent(collection)
+        let before = collection.chunkCount
+        let chunksOfD5 = collection.document("d5")!.chunks.count
+
+        try await collection.replace([Document(id: "d5", text: "completely new short text", metadata: ["i": 5, "new": true])], embedder: embedder)
+        #expect(collection.document("d5")!.chunks.map(\.text) == ["completely new short text"])
+        #expect(collection.document("d5")!.metadata == ["i": 5, "new": true])
+        #expect(collection.chunkCount == before - chunksOfD5 + 1)
+        #expect(collection.delete(documentIDs: ["d7", "d8", "nope"]) == 2)
+        #expect(collection.document("d7") == nil && collection.documentCount == 298)
+        await #expect(throws: VectorSearchError.self) { try await collection.add([documents[9]], embedder: embedder) }
+        await #expect(throws: VectorSearchError.self) { try await collection.add([Document(id: "blank", text: "  ")], embedder: embedder) }
+        #expect(collection.documentCount == 298, "refused adds change nothing")
+        try checkConsistent(collection)
+
+        let query = try await embedder.embed(["subject 3 words"])[0]
+        let options = RetrievalOptions(k: 8, filter: .field("i") >= 100)
+        let expected = try collection.retrieve(vector: query, text: "subject 3", options: options)
+        let expectedHybrid = try collection.retrieve(vector: query, text: "subject 3", options: RetrievalOptions(k: 8, hybrid: true))
+        try collection.save()
+        let reopened = try DocumentCollection.open(at: dir)
+        #expect(reopened.documentCount == 298 && reopened.chunkCount == collection.chunkCount && reopened.indexKind == kind)
+        #expect(try reopened.retrieve(vector: query, text: "subject 3", options: options) == expected)
+        #expect(try reopened.retrieve(vector: query, text: "subject 3", options: RetrievalOptions(k: 8, hybrid: true)) == expectedHybrid)
+        try checkConsistent(reopened)
+
+        // A second save replaces the first generation's files; chunk ids keep counting.
+        try await reopened.add([Document(id: "late", text: "a late document")], embedder: embedder)
+        try reopened.save()
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        #expect(files == ["documents-2.jsonl", "index-2.vsidx", "manifest.json"])
+        let again = try DocumentCollection.open(at: dir)
+        #expect(again.document("late")!.chunks.count == 1 && again.documentCount == 299)
+    }
+
+    @Test("a damaged collection gives a clear error; an unsaved next generation is ignored")
+    func damage() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat)
+        try collection.add(Document(id: "a", text: "alpha"), embedding: [1, 0])
+        try collection.save()
+        #expect(throws: VectorSearchError.self) { try DocumentCollection.create(at: dir, dimension: 2) }
+        // A crash between writing generation 2's files and the manifest: generation 1 still opens.
+        try "garbage".write(toFile: dir + "/documents-2.jsonl", atomically: true, encoding: .utf8)
+        #expect(try DocumentCollection.open(at: dir).documentCount == 1)
+
+        let documents = dir + "/documents-1.jsonl"
+        let good = try String(contentsOfFile: documents, encoding: .utf8)
+        try good.replacingOccurrences(of: "\"id\":0", with: "\"id\":5").write(toFile: documents, atomically: true, encoding: .utf8)
+        #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
+        try "{\"id\": \"x\"}\n".write(toFile: documents, atomically: true, encoding: .utf8)
+        #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
+        try good.write(toFile: documents, atomically: true, encoding: .utf8)
+        #expect(try DocumentCollection.open(at: dir).documentCount == 1)
+
+        try "{\"format\": 99}".write(toFile: dir + "/manifest.json", atomically: true, encoding: .utf8)
+        #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
+        #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir + "/missing") }
+        #expect(throws: VectorSearchError.self) { try collection.add(Document(id: "b", text: "beta"), embedding: [1, 0, 0]) }
+        #expect(throws: VectorSearchError.self) { try collection.add(Document(id: "c", text: "gamma"), embedding: [.nan, 0]) }
+        #expect(collection.documentCount == 1)
+    }
+
+    @Test("documents JSONL: ids, metadata in either form, embeddings; errors name the line")
+    func documentFile() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/docs.jsonl"
+        try """
+            {"id": 7, "text": "seven", "year": 2020, "tags": ["a"], "gone": null, "embedding": [1, 2]}
+
+            {"id": "x", "text": "ex", "metadata": {"lang": "en"}, "other": 1}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let entries = try DocumentFile.read(path)
+        #expect(entries.map(\.document) == [
+            Document(id: "7", text: "seven", metadata: ["year": 2020, "tags": ["a"]]),
+            Document(id: "x", text: "ex", metadata: ["lang": "en"]),
+        ])
+        #expect(entries.map(\.embedding) == [[1, 2], nil])
+        for (line, reason) in [
+            (#"{"text": "no id"}"#, "\"id\""), (#"{"id": 1}"#, "\"text\""), (#"{"id": 1, "text": "t", "m": {"a": 1}}"#, "metadata value"),
+            (#"{"id": 1, "text": "#, "not valid JSON"), (#"{"id": 1, "text": "t", "embedding": ["x"]}"#, "embedding"),
+        ] {
+            try (#"{"id": 0, "text": "ok"}"# + "\n" + line + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            let error = try #require(throws: VectorSearchError.self) { try DocumentFile.read(path) }
+            #expect("\(error)".contains("line 2") && "\(error)".contains(reason), "\(error)")
+        }
+        try (#"{"id": 1, "text": "a"}"# + "\n" + #"{"id": "1", "text": "b"}"#).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: VectorSearchError.self) { try DocumentFile.read(path) }
+    }
+}
