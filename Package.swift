@@ -30,7 +30,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "CVectorKernels"]),
-        .testTarget(name: "VectorSearchRAGTests", dependencies: ["VectorSearchRAG"]),
-        .testTarget(name: "VectorSearchCLITests", dependencies: ["VectorSearchCLI"]),
+        .testTarget(name: "VectorSearchRAGTests", dependencies: ["VectorSearch", "VectorSearchRAG"]),
+        .testTarget(name: "VectorSearchCLITests", dependencies: ["VectorSearchCLI", "VectorSearchRAG"]),
     ]
 )

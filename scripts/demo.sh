@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled sample: build an exact index from an embedding file, search it,
-# and benchmark it against the exact ground truth; then the same with metadata filters.
+# and benchmark it against the exact ground truth; then the same with metadata filters; then the
+# sample as a RAG knowledge base, queried with a filter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -29,3 +30,8 @@ head -n 2 .build/demo-search-filtered.txt
 echo "--- benchmark: filtered HNSW, popular packages (2 %) and a 10 % random label ---"
 $bin bench --base $data/base.fvecs --queries $data/query.fvecs --metadata $data/meta.jsonl --index hnsw --metric cosine \
   --k 10 --filter '{"popular": true}' --filter-selectivity 0.1 --sweep-ef 16,32,64 --json .build/demo-bench-filtered.json
+echo "--- RAG: the sample as a knowledge base; query 0 among packages released since 2020, with citations ---"
+rm -rf .build/demo-kb
+$bin rag ingest --documents $data/meta.jsonl --embeddings $data/base.fvecs --collection .build/demo-kb --index hnsw
+$bin rag query --collection .build/demo-kb --vector $data/query.fvecs:0 --text "A package for maf files io" \
+  --filter '{"year": {"$gte": 2020}}' --k 3 --hybrid

@@ -6,7 +6,8 @@ import VectorSearch
 ///
 /// Documents can be added, replaced and deleted at any time; nothing is rebuilt. ``save()``
 /// writes a new generation of files and switches to it by renaming the manifest, so a crash
-/// at any point leaves the collection as it was saved last. Safe to share across threads.
+/// at any point leaves the collection as it was saved last. Safe to share across threads (its
+/// operations run one at a time).
 ///
 /// ```swift
 /// let collection = try DocumentCollection.create(at: "kb", dimension: 384)
@@ -157,8 +158,9 @@ public final class DocumentCollection: @unchecked Sendable {
     }
 
     private func embed(_ documents: [Document], _ embedder: some Embedder) async throws -> ([Chunk], VectorMatrix) {
-        let chunks = documents.flatMap { chunker.chunks(of: $0) }
-        if let empty = documents.first(where: { d in !chunks.contains { $0.documentID == d.id } }) {
+        let perDocument = documents.map { chunker.chunks(of: $0) }
+        let chunks = perDocument.flatMap { $0 }
+        if let empty = zip(documents, perDocument).first(where: { $1.isEmpty })?.0 {
             throw VectorSearchError.invalidArgument("document \"\(empty.id)\" has no text to embed")
         }
         let vectors = try await embedder.embed(chunks.map(\.text))

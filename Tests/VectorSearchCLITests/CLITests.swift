@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import VectorSearch
 @testable import VectorSearchCLI
+import VectorSearchRAG
 
 /// Parses and runs a command line in process, as `vectorsearch ARGS` would.
 func run(_ arguments: [String]) throws {
@@ -202,6 +203,54 @@ struct CLITests {
         }
     }
 
+    @Test("rag: ingest, query with a filter (text and JSON), update, delete")
+    func rag() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            {"id": 1, "text": "Swift on the server", "lang": "en", "embedding": [1, 0, 0]}
+            {"id": 2, "text": "Rust on the server", "lang": "en", "embedding": [0.8, 0.6, 0]}
+            {"id": 3, "text": "Brot backen", "metadata": {"lang": "de"}, "embedding": [0, 0, 1]}
+            """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
+        let kb = "\(dir)/kb"
+        try run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat"])
+        let output = try captureStandardOutput {
+            try run(["rag", "query", "--collection", kb, "--vector", "1,0.1,0", "--text", "server", "--k", "5",
+                     "--filter", #"{"lang": "en"}"#])
+        }
+        let lines = output.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("1. score 0.99") == true && lines.first?.contains("  1 [0..<19]  lang=\"en\"") == true, "\(output)")
+        #expect(lines.contains { $0.hasPrefix("2. score") && $0.contains("  2 [0..<18]") })
+        #expect(!output.contains("Brot"), "the filter keeps the German document out")
+        #expect(output.contains("[1] (1, characters 0–19) Swift on the server") && output.contains("Question: server"))
+
+        let json = try captureStandardOutput {
+            try run(["rag", "query", "--collection", kb, "--vector", "0,0,1", "--k", "1", "--json"])
+        }
+        let report = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+        let chunks = try #require(report["chunks"] as? [[String: Any]])
+        #expect(chunks.count == 1 && chunks[0]["document"] as? String == "3" && chunks[0]["start"] as? Int == 0)
+        #expect((report["context"] as? [String: Any])?["sources"] as? [[String: Any]] != nil)
+
+        // Update replaces by id and adds new ids; delete removes; both saved.
+        try #"{"id": 3, "text": "Brot und Kuchen backen", "lang": "de", "embedding": [0, 0.1, 1]}"#
+            .write(toFile: "\(dir)/changed.jsonl", atomically: true, encoding: .utf8)
+        try run(["rag", "update", "--documents", "\(dir)/changed.jsonl", "--collection", kb])
+        try run(["rag", "delete", "--collection", kb, "--id", "2"])
+        let reopened = try DocumentCollection.open(at: kb)
+        #expect(reopened.documentIDs == ["1", "3"])
+        #expect(reopened.document("3")?.chunks.first?.text == "Brot und Kuchen backen")
+
+        // Ingesting the same ids again is refused and changes nothing.
+        #expect(throws: (any Error).self) { try run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb]) }
+        #expect(try DocumentCollection.open(at: kb).documentCount == 2)
+        #expect(throws: (any Error).self) { try run(["rag", "query", "--collection", kb, "--text", "only text"]) }
+        #expect(throws: (any Error).self) { try run(["rag", "query", "--collection", kb, "--vector", "1,x,0"]) }
+        #expect(throws: (any Error).self) { try run(["rag", "query", "--collection", kb, "--vector", "1,0"]) }
+        try #"{"id": 9, "text": "no vector"}"#.write(toFile: "\(dir)/bad.jsonl", atomically: true, encoding: .utf8)
+        #expect(throws: (any Error).self) { try run(["rag", "update", "--documents", "\(dir)/bad.jsonl", "--collection", kb]) }
+    }
+
     @Test("kmeans writes centroids that cluster the data")
     func kmeans() throws {
         let dir = temporaryDirectory()
@@ -257,7 +306,7 @@ struct CLITests {
         #expect(throws: VectorSearchError.self) { try run(["search", "--index", "\(dir)/none.vsidx", "--queries", "\(dir)/bad.fvecs"]) }
     }
 
-    @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench", "kmeans"])
+    @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench", "kmeans", "rag"])
     func help(command: String) throws {
         let text = VectorSearchCommand.helpMessage(for: try #require(
             VectorSearchCommand.configuration.subcommands.first { $0.configuration.commandName == command }))

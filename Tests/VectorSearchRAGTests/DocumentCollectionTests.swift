@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VectorSearch
+@testable import VectorSearch
 @testable import VectorSearchRAG
 
 func temporaryDirectory() -> String {
@@ -39,18 +39,6 @@ func sampleDocuments(_ n: Int, dimension: Int, seed: UInt64) -> [(Document, [Flo
             id: "doc-\(i)", text: "document number \(i) about topic \(i % 7)",
             metadata: ["year": .int(Int64(2000 + i % 26)), "lang": i % 3 == 0 ? "de" : "en"])
         return (document, vector)
-    }
-}
-
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
