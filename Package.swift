@@ -30,7 +30,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "CVectorKernels"]),
-        .testTarget(name: "VectorSearchRAGTests", dependencies: ["VectorSearch", "VectorSearchRAG"]),
-        .testTarget(name: "VectorSearchCLITests", dependencies: ["VectorSearchCLI", "VectorSearchRAG"]),
+        // A real HTTP server on 127.0.0.1 for the endpoint tests (not a product).
+        .target(name: "TestHTTPServer", path: "Tests/TestHTTPServer"),
+        .testTarget(name: "VectorSearchRAGTests", dependencies: ["VectorSearch", "VectorSearchRAG", "TestHTTPServer"]),
+        .testTarget(name: "VectorSearchCLITests", dependencies: ["VectorSearchCLI", "VectorSearchRAG", "TestHTTPServer"]),
     ]
 )

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Builds and runs the README's library examples as a user would: a new package that depends on
-# VectorSearch (here by path, standing in for the versioned URL) with the README's programs.
+# VectorSearch (here by path, standing in for the versioned URL) with the README's programs. The
+# program that talks to embedding and chat servers is only built (it needs the servers to run).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/Sources/MyApp" "$work/Sources/MyRAG"
-# The README's swift blocks: 1 the dependency, 2 the engine program, 3 the RAG target, 4 the RAG program.
+mkdir -p "$work/Sources/MyApp" "$work/Sources/MyRAG" "$work/Sources/MyServerRAG"
+# The README's swift blocks: 1 the dependency, 2 the engine program, 3 the RAG target, 4 the RAG
+# program, 5 the RAG program with servers.
 block() { awk -v want="$1" '/^```swift$/ { n++; keep = (n == want); next } /^```$/ { keep = 0 } keep' "$repo/README.md"; }
 block 2 > "$work/Sources/MyApp/main.swift"
 block 4 > "$work/Sources/MyRAG/main.swift"
+block 5 > "$work/Sources/MyServerRAG/main.swift"
 cat > "$work/Package.swift" <<SWIFT
 // swift-tools-version: 6.0
 import PackageDescription
@@ -19,6 +22,9 @@ let package = Package(
     targets: [
         .executableTarget(name: "MyApp", dependencies: [.product(name: "VectorSearch", package: "VectorSearch")]),
         $(block 3)
+        .executableTarget(name: "MyServerRAG", dependencies: [
+            .product(name: "VectorSearch", package: "VectorSearch"), .product(name: "VectorSearchRAG", package: "VectorSearch"),
+        ]),
     ]
 )
 SWIFT
@@ -41,3 +47,6 @@ grep -q "^\[1\] (swift, characters 0–46) Swift is a fast" <<<"$output"
 grep -q '^sources: \["\[1\] swift", "\[2\] rust"\]' <<<"$output"
 grep -q '^documents: \["bread", "swift"\]' <<<"$output"
 echo "README RAG example: OK"
+
+swift build --package-path "$work" --scratch-path "$repo/.build-readme" --product MyServerRAG 2>&1 | tail -n 3
+echo "README server example: builds"

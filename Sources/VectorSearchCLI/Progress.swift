@@ -6,10 +6,11 @@ import Darwin
 import Foundation
 
 /// A progress line on stderr for work that takes more than a second: redrawn in place on a
-/// terminal, a plain line every few seconds otherwise (logs, CI).
-final class ProgressLine {
+/// terminal, a plain line every few seconds otherwise (logs, CI). Safe to update from any thread.
+final class ProgressLine: @unchecked Sendable {
+    private let lock = NSLock()
     private let label: String
-    private let total: Int
+    private var total: Int
     private let start = Date()
     private var lastPrint = Date.distantPast
     private var printed = false
@@ -20,7 +21,15 @@ final class ProgressLine {
         self.total = total
     }
 
+    /// `done` of `total` (when the total is only known as the work goes).
+    func update(_ done: Int, of total: Int) {
+        lock.withLock { self.total = total }
+        update(done)
+    }
+
     func update(_ done: Int) {
+        lock.lock()
+        defer { lock.unlock() }
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
         guard elapsed >= 1, now.timeIntervalSince(lastPrint) >= (interactive ? 0.2 : 5) else { return }
@@ -29,6 +38,8 @@ final class ProgressLine {
     }
 
     func finish() {
+        lock.lock()
+        defer { lock.unlock() }
         guard printed else { return }
         write(total, elapsed: Date().timeIntervalSince(start), final: true)
     }

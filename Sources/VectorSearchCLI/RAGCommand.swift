@@ -3,7 +3,7 @@ import Foundation
 import VectorSearch
 import VectorSearchRAG
 
-struct RAGCommand: ParsableCommand {
+struct RAGCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rag", abstract: "Collections of documents: ingest, query with citations, update, delete.",
         subcommands: [RAGIngestCommand.self, RAGQueryCommand.self, RAGUpdateCommand.self, RAGDeleteCommand.self])
@@ -19,89 +19,161 @@ struct DocumentInput: ParsableArguments {
     @Option(help: "The documents' vectors, one row per document in file order (fvecs, fbin, npy, jsonl), instead of \"embedding\" keys.")
     var embeddings: String?
 
-    /// Each document with the vector of its whole text.
-    func read() throws -> [(document: Document, embedding: [Float])] {
+    /// Each document, with the vector of its whole text when the input gives one.
+    func read() throws -> [(document: Document, embedding: [Float]?)] {
         let entries = try DocumentFile.read(documents)
         let rows = try embeddings.map { try EmbeddingFile.read($0).vectors }
         if let rows, rows.count != entries.count {
             throw CLIError("\(embeddings!) has \(rows.count) vectors for \(entries.count) documents in \(documents)")
         }
-        return try entries.enumerated().map { row, entry in
-            if let rows { return (entry.document, rows[row]) }
-            guard let embedding = entry.embedding else {
-                throw CLIError(
-                    "document \"\(entry.document.id)\" has no \"embedding\"; give each line one, or all vectors with --embeddings FILE "
-                        + "(this version embeds no text itself)")
-            }
-            return (entry.document, embedding)
-        }
+        return entries.enumerated().map { row, entry in (entry.document, rows.map { $0[row] } ?? entry.embedding) }
     }
 
-    /// Adds (or replaces) every document in one batch, then saves.
-    func store(_ entries: [(document: Document, embedding: [Float])], into collection: DocumentCollection, replacing: Bool) throws {
+    /// Adds (or replaces) every document, then saves: those with a vector as one chunk each, the
+    /// others chunked and embedded by `embedder`. Nothing is saved unless all are taken.
+    func store(
+        _ entries: [(document: Document, embedding: [Float]?)], into collection: DocumentCollection, embedder: OpenAIEmbedder?,
+        replacing: Bool
+    ) async throws {
         var vectors = VectorMatrix(dimension: collection.dimension)
+        var precomputed: [Document] = [], toEmbed: [Document] = []
         for (document, embedding) in entries {
+            guard let embedding else {
+                toEmbed.append(document)
+                continue
+            }
             guard embedding.count == collection.dimension else {
                 throw CLIError("document \"\(document.id)\": its embedding has \(embedding.count) components, the collection's \(collection.dimension)")
             }
             try vectors.append(embedding)
+            precomputed.append(document)
         }
-        let documents = entries.map(\.document)
+        if let first = toEmbed.first, embedder == nil { throw Self.missingEmbedding(first) }
         do {
-            if replacing { try collection.replace(documents, embeddings: vectors) } else { try collection.add(documents, embeddings: vectors) }
+            if !precomputed.isEmpty {
+                if replacing { try collection.replace(precomputed, embeddings: vectors) } else { try collection.add(precomputed, embeddings: vectors) }
+            }
+            if let embedder, !toEmbed.isEmpty {
+                if replacing { try await collection.replace(toEmbed, embedder: embedder) } else { try await collection.add(toEmbed, embedder: embedder) }
+            }
         } catch let VectorSearchError.nonFiniteValue(row, column) {
-            throw CLIError("document \"\(documents[row].id)\": its embedding has a non-finite value (NaN or infinity) at component \(column)")
+            throw CLIError("document \"\(precomputed[row].id)\": its embedding has a non-finite value (NaN or infinity) at component \(column)")
         } catch let VectorSearchError.zeroVector(row?) {
-            throw CLIError("document \"\(documents[row].id)\": its embedding is all zeros, which cosine cannot compare")
+            throw CLIError("document \"\(precomputed[row].id)\": its embedding is all zeros, which cosine cannot compare")
         } catch let VectorSearchError.invalidAttributes(row?, reason) {
-            throw CLIError("document \"\(documents[row].id)\": \(reason)")
+            throw CLIError("document \"\(entries[row].document.id)\": \(reason)")
         }
         try collection.save()
     }
 }
 
-struct RAGIngestCommand: ParsableCommand {
+extension DocumentInput {
+    static func missingEmbedding(_ document: Document) -> CLIError {
+        CLIError(
+            "document \"\(document.id)\" has no \"embedding\": give each line one, all vectors with --embeddings FILE, "
+                + "or an embedding server with --embedder-url URL --embedder-model MODEL")
+    }
+}
+
+/// OpenAI-compatible servers: one for embeddings (ingest, update, query by text), one for chat (query --generate).
+struct EndpointOptions: ParsableArguments {
+    @Option(name: .customLong("embedder-url"), help: ArgumentHelp(
+        "An OpenAI-compatible server that embeds text (/v1/embeddings), e.g. http://localhost:11434 (Ollama).", valueName: "url"))
+    var embedderURL: String?
+    @Option(name: .customLong("embedder-model"), help: "The embedding model it serves.") var embedderModel: String?
+    @Option(name: .customLong("embed-batch"), help: "Texts per embedding request.") var embedBatch: Int = 64
+    @Option(name: .customLong("api-key-env"), help: ArgumentHelp(
+        "Environment variable whose value is sent as the servers' API key, when set.", valueName: "name"))
+    var apiKeyEnvironment: String = "OPENAI_API_KEY"
+    @Option(help: "Seconds to wait for each answer from a server.") var timeout: Double = 60
+    @Option(help: "Retries after a 429 or 5xx answer (with backoff).") var retries: Int = 3
+
+    func validate() throws {
+        if (embedderURL == nil) != (embedderModel == nil) { throw ValidationError("--embedder-url and --embedder-model go together") }
+        guard embedBatch >= 1 else { throw ValidationError("--embed-batch must be at least 1") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard retries >= 0 else { throw ValidationError("--retries must be non-negative") }
+    }
+
+    func endpoint(url: String, model: String, option: String) throws -> OpenAIEndpoint {
+        guard let parsed = URL(string: url) else { throw CLIError("\(option): '\(url)' is not a URL") }
+        return try OpenAIEndpoint(
+            baseURL: parsed, model: model, apiKey: OpenAIEndpoint.apiKey(fromEnvironment: apiKeyEnvironment), timeout: timeout,
+            maxRetries: retries)
+    }
+
+    /// The embedder, if a server is given, with a progress line for long runs.
+    func embedder(dimension: Int?) throws -> OpenAIEmbedder? {
+        guard let embedderURL, let embedderModel else { return nil }
+        let progress = ProgressLine("embedding", total: 0)
+        return try OpenAIEmbedder(
+            endpoint: try endpoint(url: embedderURL, model: embedderModel, option: "--embedder-url"), batchSize: embedBatch,
+            dimension: dimension,
+            progress: { done, total in
+                progress.update(done, of: total)
+                if done == total { progress.finish() }
+            })
+    }
+}
+
+struct RAGIngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest", abstract: "Add documents to a collection (creating it), then save it.",
         discussion: """
-            A document with a precomputed embedding is stored as one chunk (its whole text). The \
-            collection's index kind, metric and chunking are fixed when it is created.
+            A document with a precomputed embedding (an "embedding" key, or a row of --embeddings) \
+            is stored as one chunk (its whole text). Any other document is split into chunks, and \
+            the chunks are embedded by the server given with --embedder-url and --embedder-model. \
+            The collection's index kind, metric and chunking are fixed when it is created.
             """)
 
     @OptionGroup var input: DocumentInput
+    @OptionGroup var endpoints: EndpointOptions
     @Option(help: "Index kind of a new collection: flat, ivf or hnsw.") var index: IndexKindArgument = .hnsw
     @Option(help: "Metric of a new collection: cosine, ip or l2.") var metric: Metric = .cosine
     @Option(name: .customLong("chunk-size"), help: "Characters per chunk (a new collection).") var chunkSize: Int = 1000
     @Option(name: .customLong("chunk-overlap"), help: "Characters shared by neighbouring chunks (a new collection).") var chunkOverlap: Int = 200
 
-    func run() throws {
+    func run() async throws {
         let start = monotonicSeconds()
         let entries = try input.read()
         let collection: DocumentCollection
         if FileManager.default.fileExists(atPath: input.collection + "/manifest.json") {
             collection = try DocumentCollection.open(at: input.collection)
         } else {
-            guard let dimension = entries.first?.embedding.count else { throw CLIError("\(input.documents) holds no documents") }
+            guard let first = entries.first else { throw CLIError("\(input.documents) holds no documents") }
+            let chunker = try Chunker(size: chunkSize, overlap: chunkOverlap)
+            let dimension: Int
+            if let embedding = entries.lazy.compactMap(\.embedding).first {
+                dimension = embedding.count
+            } else if let embedder = try endpoints.embedder(dimension: nil) {
+                // A new collection takes the server's dimension: one short request to learn it.
+                let probe = chunker.chunks(of: first.document).first?.text ?? first.document.id
+                dimension = try await embedder.embed([probe])[0].count
+            } else {
+                throw DocumentInput.missingEmbedding(first.document)
+            }
             collection = try DocumentCollection.create(
                 at: input.collection, dimension: dimension, metric: metric, index: IndexKind(rawValue: index.rawValue)!,
-                chunker: try Chunker(size: chunkSize, overlap: chunkOverlap))
+                chunker: chunker)
         }
-        try input.store(entries, into: collection, replacing: false)
+        try await input.store(entries, into: collection, embedder: try endpoints.embedder(dimension: collection.dimension), replacing: false)
         status(String(
             format: "%@: %d documents, %d chunks (%@ index, %@) in %.2fs", input.collection, collection.documentCount,
             collection.chunkCount, collection.indexKind.rawValue, collection.metric.rawValue, monotonicSeconds() - start))
     }
 }
 
-struct RAGUpdateCommand: ParsableCommand {
+struct RAGUpdateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "update", abstract: "Add or replace documents (by id) in a collection, then save it.")
 
     @OptionGroup var input: DocumentInput
+    @OptionGroup var endpoints: EndpointOptions
 
-    func run() throws {
+    func run() async throws {
         let collection = try DocumentCollection.open(at: input.collection)
-        try input.store(try input.read(), into: collection, replacing: true)
+        try await input.store(
+            try input.read(), into: collection, embedder: try endpoints.embedder(dimension: collection.dimension), replacing: true)
         status("\(input.collection): \(collection.documentCount) documents, \(collection.chunkCount) chunks")
     }
 }
@@ -121,13 +193,16 @@ struct RAGDeleteCommand: ParsableCommand {
     }
 }
 
-struct RAGQueryCommand: ParsableCommand {
+struct RAGQueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query", abstract: "Retrieve chunks with citations and build the prompt context.",
         discussion: """
             --vector is the query's embedding: numbers separated by commas, or FILE:ROW for a row of \
             an embedding file. --text is the question: it goes into the prompt and, with --hybrid, \
-            into BM25 keyword search fused with the vector ranking.
+            into BM25 keyword search fused with the vector ranking; without --vector it is embedded \
+            by the server given with --embedder-url and --embedder-model (use the model the \
+            collection was embedded with). --generate sends the prompt to a chat server and prints \
+            its answer after the sources.
             """)
 
     @Option(help: "A collection directory.") var collection: String
@@ -143,7 +218,14 @@ struct RAGQueryCommand: ParsableCommand {
     @Option(name: .customLong("max-per-document"), help: "At most this many chunks of one document.") var maxPerDocument: Int?
     @Flag(help: "Fuse BM25 keyword search on --text with the vector ranking (reciprocal rank fusion).") var hybrid = false
     @Option(help: "Prompt budget in approximate tokens (characters / 4).") var budget: Int = 1500
-    @Flag(help: "Print JSON: the chunks and the context.") var json = false
+    @Flag(help: "Print JSON: the chunks, the context and any answer.") var json = false
+    @OptionGroup var endpoints: EndpointOptions
+    @Flag(help: "Ask a chat model (--chat-url, --chat-model) to answer from the context.") var generate = false
+    @Option(name: .customLong("chat-url"), help: ArgumentHelp(
+        "An OpenAI-compatible server (/v1/chat/completions), e.g. https://api.openai.com/v1.", valueName: "url"))
+    var chatURL: String?
+    @Option(name: .customLong("chat-model"), help: "The chat model it serves.") var chatModel: String?
+    @Option(name: .customLong("max-tokens"), help: "Longest answer in tokens (default: the server's).") var maxTokens: Int?
 
     func validate() throws {
         guard k >= 0 else { throw ValidationError("--k must be non-negative") }
@@ -152,24 +234,39 @@ struct RAGQueryCommand: ParsableCommand {
         if hybrid, text == nil { throw ValidationError("--hybrid needs --text") }
         guard budget > 0 else { throw ValidationError("--budget must be positive") }
         if vector == nil {
-            throw ValidationError(
-                text == nil ? "give the query's --vector (and optionally its --text)"
-                    : "--text without --vector needs an embedder, which this version lacks: give the query's --vector too")
+            if text == nil { throw ValidationError("give the query's --text or its --vector (or both)") }
+            if endpoints.embedderURL == nil {
+                throw ValidationError("--text without --vector needs an embedding server: --embedder-url URL --embedder-model MODEL")
+            }
         }
+        if generate, chatURL == nil || chatModel == nil { throw ValidationError("--generate needs --chat-url and --chat-model") }
+        if !generate, chatURL != nil || chatModel != nil { throw ValidationError("--chat-url and --chat-model go with --generate") }
+        if generate, text == nil { throw ValidationError("--generate needs the question as --text") }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         let opened = try DocumentCollection.open(at: collection)
-        let query = try Self.parseVector(vector!)
         let options = RetrievalOptions(
             k: k, filter: try filter.map(parseFilter), minScore: minScore, mmrLambda: mmr, maxChunksPerDocument: maxPerDocument,
             hybrid: hybrid)
-        let chunks = try opened.retrieve(vector: query, text: text, options: options)
+        let chunks: [RetrievedChunk]
+        if let vector {
+            chunks = try opened.retrieve(vector: try Self.parseVector(vector), text: text, options: options)
+        } else {
+            chunks = try await opened.retrieve(text: text!, embedder: try endpoints.embedder(dimension: opened.dimension)!, options: options)
+        }
         let context = ContextBuilder(budget: .tokens(budget)).build(question: text ?? "", chunks: chunks)
+        var answer: Answer?
+        if generate, let chatURL, let chatModel {
+            let generator = OpenAIChatGenerator(
+                endpoint: try endpoints.endpoint(url: chatURL, model: chatModel, option: "--chat-url"), maxTokens: maxTokens)
+            answer = try await generator.answer(context)
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let report = QueryReport(chunks: chunks, context: context)
+            let report = QueryReport(chunks: chunks, context: context, answer: answer?.text)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
@@ -182,6 +279,10 @@ struct RAGQueryCommand: ParsableCommand {
         }
         print("--- context: \(context.sources.count) sources, \(context.prompt.count) characters ---")
         print(context.prompt)
+        if let answer {
+            print("--- answer (\(chatModel!)) ---")
+            print(answer.text)
+        }
     }
 
     /// `0.1,0.2,...` or `FILE:ROW`.
@@ -205,4 +306,5 @@ struct RAGQueryCommand: ParsableCommand {
 struct QueryReport: Encodable {
     var chunks: [RetrievedChunk]
     var context: ContextBuilder.Context
+    var answer: String?
 }

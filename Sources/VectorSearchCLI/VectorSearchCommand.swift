@@ -2,7 +2,7 @@ import ArgumentParser
 import VectorSearch
 
 @main
-struct VectorSearchCommand: ParsableCommand {
+struct VectorSearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vectorsearch",
         abstract: "Build, search and benchmark vector indexes.",

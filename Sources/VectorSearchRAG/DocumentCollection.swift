@@ -408,6 +408,14 @@ public struct RetrievedChunk: Sendable, Hashable, Encodable {
     /// The document's metadata.
     public var metadata: Attributes
 
+    public init(chunkID: VectorID, score: Float, fusedScore: Double? = nil, chunk: Chunk, metadata: Attributes) {
+        self.chunkID = chunkID
+        self.score = score
+        self.fusedScore = fusedScore
+        self.chunk = chunk
+        self.metadata = metadata
+    }
+
     enum CodingKeys: String, CodingKey {
         case score, fusedScore = "fused_score", documentID = "document", chunkIndex = "chunk_index", start, end, text, metadata
     }

@@ -1,14 +1,19 @@
 import ArgumentParser
 import Foundation
 import Testing
+import TestHTTPServer
 import VectorSearch
 @testable import VectorSearchCLI
 import VectorSearchRAG
 
 /// Parses and runs a command line in process, as `vectorsearch ARGS` would.
-func run(_ arguments: [String]) throws {
+func run(_ arguments: [String]) async throws {
     var command = try VectorSearchCommand.parseAsRoot(arguments)
-    try command.run()
+    if var command = command as? any AsyncParsableCommand {
+        try await command.run()
+    } else {
+        try command.run()
+    }
 }
 
 func temporaryDirectory() -> String {
@@ -20,10 +25,10 @@ func temporaryDirectory() -> String {
 @Suite("vectorsearch command line", .serialized)
 struct CLITests {
     @Test("gen → groundtruth → build → search → bench on a tiny dataset", arguments: ["l2", "cosine"])
-    func endToEnd(metric: String) throws {
+    func endToEnd(metric: String) async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try run(["gen", "--n", "400", "--dim", "12", "--clusters", "5", "--queries", "25", "--seed", "3",
+        try await run(["gen", "--n", "400", "--dim", "12", "--clusters", "5", "--queries", "25", "--seed", "3",
                  "--metric", metric, "--output", dir])
         let base = try EmbeddingFile.read("\(dir)/base.fvecs").vectors
         #expect(base.count == 400 && base.dimension == 12)
@@ -31,19 +36,19 @@ struct CLITests {
         #expect(truth.count == 25 && truth.dimension == 100)
 
         // The groundtruth command agrees with gen's ground truth.
-        try run(["groundtruth", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs",
+        try await run(["groundtruth", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs",
                  "--metric", metric, "--k", "100", "--output", "\(dir)/gt2.ivecs"])
         #expect(try EmbeddingFile.readIntegers("\(dir)/gt2.ivecs") == truth)
 
         // build + search: exact search returns the ground truth's top 10 for every query.
-        try run(["build", "--input", "\(dir)/base.fvecs", "--index", "flat", "--metric", metric, "--output", "\(dir)/index.vsidx"])
-        try run(["search", "--index", "\(dir)/index.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10",
+        try await run(["build", "--input", "\(dir)/base.fvecs", "--index", "flat", "--metric", metric, "--output", "\(dir)/index.vsidx"])
+        try await run(["search", "--index", "\(dir)/index.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10",
                  "--output", "\(dir)/found.ivecs"])
         let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
         for q in 0..<25 { #expect(found[q] == Array(truth[q].prefix(10)), "query \(q)") }
 
         // bench writes the documented JSON report.
-        try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs",
+        try await run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs",
                  "--groundtruth", "\(dir)/groundtruth.ivecs", "--index", "flat", "--metric", metric,
                  "--k", "10", "--threads", "2", "--runs", "1", "--json", "\(dir)/report.json"])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/report.json"))) as! [String: Any]
@@ -67,13 +72,13 @@ struct CLITests {
     }
 
     @Test("hnsw: build, search with --ef, bench with an ef sweep and recall targets")
-    func hnsw() throws {
+    func hnsw() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
-        try run(["build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--metric", "l2", "--m", "8",
+        try await run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
+        try await run(["build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--metric", "l2", "--m", "8",
                  "--ef-construction", "64", "--threads", "2", "--output", "\(dir)/h.vsidx"])
-        try run(["search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--ef", "400",
+        try await run(["search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--ef", "400",
                  "--output", "\(dir)/found.ivecs"])
         let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
         let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
@@ -81,7 +86,7 @@ struct CLITests {
         for q in 0..<50 { hits += Set(found[q]).intersection(truth[q].prefix(10)).count }
         #expect(Double(hits) / 500 >= 0.99, "recall at ef 400: \(Double(hits) / 500)")
 
-        try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
+        try await run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
                  "\(dir)/groundtruth.ivecs", "--index", "hnsw", "--metric", "l2", "--m", "8", "--ef-construction", "64",
                  "--sweep-ef", "4,16,64,256", "--build-threads", "1", "--runs", "1", "--json", "\(dir)/r.json"])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
@@ -94,30 +99,30 @@ struct CLITests {
         #expect((json["build"] as? [String: Int])?["threads"] == 1)
         let atRecall = try #require(json["qps_at_recall"] as? [String: [String: Double]])
         #expect(atRecall["0.90"]?["qps"] ?? 0 > 0)
-        #expect(throws: (any Error).self) {
-            try run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "flat", "--sweep-ef", "8"])
+        await #expect(throws: (any Error).self) {
+            try await run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "flat", "--sweep-ef", "8"])
         }
-        #expect(throws: (any Error).self) {
-            try run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "hnsw", "--sweep-ef", "8,x"])
+        await #expect(throws: (any Error).self) {
+            try await run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "hnsw", "--sweep-ef", "8,x"])
         }
     }
 
     @Test("ivf: build with --nlist, search with --nprobe, bench with an nprobe sweep and recall targets")
-    func ivf() throws {
+    func ivf() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
-        try run(["build", "--input", "\(dir)/base.fvecs", "--index", "ivf", "--metric", "l2", "--nlist", "20",
+        try await run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
+        try await run(["build", "--input", "\(dir)/base.fvecs", "--index", "ivf", "--metric", "l2", "--nlist", "20",
                  "--train-size", "1000", "--threads", "2", "--output", "\(dir)/i.vsidx"])
         guard case let .ivf(index) = try AnyIndex.load(from: "\(dir)/i.vsidx") else { Issue.record("not ivf"); return }
         #expect(index.listCount == 20 && index.count == 2000 && index.parameters.trainingSize == 1000)
-        try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--nprobe", "20",
+        try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--nprobe", "20",
                  "--output", "\(dir)/found.ivecs"])
         let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
         let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
         #expect((0..<50).allSatisfy { Set(found[$0]) == Set(truth[$0].prefix(10)) }, "nprobe = nlist is exact")
 
-        try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
+        try await run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
                  "\(dir)/groundtruth.ivecs", "--index", "ivf", "--metric", "l2", "--nlist", "20",
                  "--sweep-nprobe", "1,2,8,20", "--build-threads", "1", "--runs", "1", "--json", "\(dir)/r.json"])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
@@ -129,28 +134,28 @@ struct CLITests {
         #expect(json["build"] as? [String: Int] == ["nlist": 20, "threads": 1])
         let atRecall = try #require(json["qps_at_recall"] as? [String: [String: Double]])
         #expect(atRecall["0.99"]?["batch_qps"] ?? 0 > 0)
-        #expect(throws: (any Error).self) {
-            try run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "hnsw", "--sweep-nprobe", "8"])
+        await #expect(throws: (any Error).self) {
+            try await run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "hnsw", "--sweep-nprobe", "8"])
         }
-        #expect(throws: (any Error).self) {
-            try run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "ivf", "--sweep-nprobe", "0"])
+        await #expect(throws: (any Error).self) {
+            try await run(["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "ivf", "--sweep-nprobe", "0"])
         }
     }
 
     @Test("filters: build --metadata, search --filter, bench --filter and --filter-selectivity", arguments: ["flat", "ivf", "hnsw"])
-    func filtered(index: String) throws {
+    func filtered(index: String) async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try run(["gen", "--n", "1000", "--dim", "10", "--clusters", "10", "--queries", "20", "--seed", "8", "--output", dir])
+        try await run(["gen", "--n", "1000", "--dim", "10", "--clusters", "10", "--queries", "20", "--seed", "8", "--output", dir])
         // Every third vector has no `kind`; `year` cycles through 10 values.
         let lines = (0..<1000).map { row in
             row % 3 == 0 ? #"{"year": \#(2000 + row % 10)}"# : #"{"year": \#(2000 + row % 10), "kind": "\#(row % 2 == 0 ? "even" : "odd")"}"#
         }
         try lines.joined(separator: "\n").write(toFile: "\(dir)/meta.jsonl", atomically: true, encoding: .utf8)
-        try run(["build", "--input", "\(dir)/base.fvecs", "--metadata", "\(dir)/meta.jsonl", "--index", index, "--metric", "l2",
+        try await run(["build", "--input", "\(dir)/base.fvecs", "--metadata", "\(dir)/meta.jsonl", "--index", index, "--metric", "l2",
                  "--nlist", "10", "--output", "\(dir)/i.vsidx"].filter { index == "ivf" || !["--nlist", "10"].contains($0) })
         let filter = #"{"$and": [{"kind": "even"}, {"year": {"$gte": 2006}}]}"#
-        try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "5", "--ef", "200",
+        try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "5", "--ef", "200",
                  "--nprobe", "10", "--filter", filter, "--output", "\(dir)/found.ivecs"])
         let base = try EmbeddingFile.read("\(dir)/base.fvecs").vectors
         let queries = try EmbeddingFile.read("\(dir)/query.fvecs").vectors
@@ -164,7 +169,7 @@ struct CLITests {
         }
         #expect(index == "hnsw" ? hits >= 95 : hits == 100, "\(hits) of 100 filtered neighbours found")
 
-        try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--metadata", "\(dir)/meta.jsonl",
+        try await run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--metadata", "\(dir)/meta.jsonl",
                  "--index", index, "--metric", "l2", "--filter", filter, "--filter-selectivity", "0.5,0.01",
                  "--runs", "1", "--json", "\(dir)/r.json"] + (index == "hnsw" ? ["--sweep-ef", "16,200"] : [])
                  + (index == "ivf" ? ["--nlist", "10", "--sweep-nprobe", "1,10"] : []))
@@ -191,20 +196,20 @@ struct CLITests {
             #expect(strategies == ["exact", "exact"], "\(labelMatches[1]) matches are scanned exactly")
         }
 
-        #expect(throws: (any Error).self) {
-            try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--filter", #"{"year": {"$gte": "abc"}}"#])
+        await #expect(throws: (any Error).self) {
+            try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--filter", #"{"year": {"$gte": "abc"}}"#])
         }
-        #expect(throws: (any Error).self) {
-            try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--filter", #"{"nope": 1}"#])
+        await #expect(throws: (any Error).self) {
+            try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--filter", #"{"nope": 1}"#])
         }
-        #expect(throws: (any Error).self) {
-            try run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--index", index,
+        await #expect(throws: (any Error).self) {
+            try await run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--index", index,
                      "--filter-selectivity", "1.5"])
         }
     }
 
     @Test("rag: ingest, query with a filter (text and JSON), update, delete")
-    func rag() throws {
+    func rag() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try """
@@ -213,9 +218,9 @@ struct CLITests {
             {"id": 3, "text": "Brot backen", "metadata": {"lang": "de"}, "embedding": [0, 0, 1]}
             """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
         let kb = "\(dir)/kb"
-        try run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat"])
-        let output = try captureStandardOutput {
-            try run(["rag", "query", "--collection", kb, "--vector", "1,0.1,0", "--text", "server", "--k", "5",
+        try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat"])
+        let output = try await captureStandardOutput {
+            try await run(["rag", "query", "--collection", kb, "--vector", "1,0.1,0", "--text", "server", "--k", "5",
                      "--filter", #"{"lang": "en"}"#])
         }
         let lines = output.split(separator: "\n").map(String.init)
@@ -224,8 +229,8 @@ struct CLITests {
         #expect(!output.contains("Brot"), "the filter keeps the German document out")
         #expect(output.contains("[1] (1, characters 0–19) Swift on the server") && output.contains("Question: server"))
 
-        let json = try captureStandardOutput {
-            try run(["rag", "query", "--collection", kb, "--vector", "0,0,1", "--k", "1", "--json"])
+        let json = try await captureStandardOutput {
+            try await run(["rag", "query", "--collection", kb, "--vector", "0,0,1", "--k", "1", "--json"])
         }
         let report = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
         let chunks = try #require(report["chunks"] as? [[String: Any]])
@@ -235,87 +240,141 @@ struct CLITests {
         // Update replaces by id and adds new ids; delete removes; both saved.
         try #"{"id": 3, "text": "Brot und Kuchen backen", "lang": "de", "embedding": [0, 0.1, 1]}"#
             .write(toFile: "\(dir)/changed.jsonl", atomically: true, encoding: .utf8)
-        try run(["rag", "update", "--documents", "\(dir)/changed.jsonl", "--collection", kb])
-        try run(["rag", "delete", "--collection", kb, "--id", "2"])
+        try await run(["rag", "update", "--documents", "\(dir)/changed.jsonl", "--collection", kb])
+        try await run(["rag", "delete", "--collection", kb, "--id", "2"])
         let reopened = try DocumentCollection.open(at: kb)
         #expect(reopened.documentIDs == ["1", "3"])
         #expect(reopened.document("3")?.chunks.first?.text == "Brot und Kuchen backen")
 
         // Ingesting the same ids again is refused and changes nothing.
-        #expect(throws: (any Error).self) { try run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb]) }
+        await #expect(throws: (any Error).self) { try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb]) }
         #expect(try DocumentCollection.open(at: kb).documentCount == 2)
-        #expect(throws: (any Error).self) { try run(["rag", "query", "--collection", kb, "--text", "only text"]) }
-        #expect(throws: (any Error).self) { try run(["rag", "query", "--collection", kb, "--vector", "1,x,0"]) }
-        #expect(throws: (any Error).self) { try run(["rag", "query", "--collection", kb, "--vector", "1,0"]) }
+        await #expect(throws: (any Error).self) { try await run(["rag", "query", "--collection", kb, "--text", "only text"]) }
+        await #expect(throws: (any Error).self) { try await run(["rag", "query", "--collection", kb, "--vector", "1,x,0"]) }
+        await #expect(throws: (any Error).self) { try await run(["rag", "query", "--collection", kb, "--vector", "1,0"]) }
         try #"{"id": 9, "text": "no vector"}"#.write(toFile: "\(dir)/bad.jsonl", atomically: true, encoding: .utf8)
-        #expect(throws: (any Error).self) { try run(["rag", "update", "--documents", "\(dir)/bad.jsonl", "--collection", kb]) }
+        await #expect(throws: (any Error).self) { try await run(["rag", "update", "--documents", "\(dir)/bad.jsonl", "--collection", kb]) }
+    }
+
+    @Test("rag through servers: chunked ingest embedded over HTTP, query by text, an answer from a chat model; server errors")
+    func ragThroughServers() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try TestHTTPServer { request, _ in
+            if request.path == "/v1/embeddings" { return embeddingsResponse(request) }
+            let messages = request.json?["messages"] as? [[String: Any]] ?? []
+            return chatResponse("The answer, from \((messages.last?["content"] as? String ?? "").count) characters of prompt [1].")
+        }
+        try """
+            {"id": "a", "text": "Swift runs on servers. It is fast and safe. Many teams use it.", "lang": "en"}
+            {"id": "b", "text": "Brot backt man im Ofen. Es braucht Zeit.", "lang": "de"}
+            """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
+        let kb = "\(dir)/kb", url = server.url.absoluteString
+        try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat", "--metric", "l2",
+                       "--chunk-size", "30", "--chunk-overlap", "5", "--embedder-url", url, "--embedder-model", "fake", "--embed-batch", "2"])
+        let collection = try DocumentCollection.open(at: kb)
+        let chunks = collection.document("a")!.chunks + collection.document("b")!.chunks
+        #expect(collection.dimension == 3 && collection.chunkCount == chunks.count && chunks.count > 2)
+        let question = chunks[1].text
+        let json = try await captureStandardOutput {
+            try await run(["rag", "query", "--collection", kb, "--text", question, "--k", "2", "--embedder-url", url,
+                           "--embedder-model", "fake", "--generate", "--chat-url", url + "/v1", "--chat-model", "chat", "--json"])
+        }
+        let report = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+        let found = try #require(report["chunks"] as? [[String: Any]])
+        #expect(found.first?["text"] as? String == question && found.first?["score"] as? Double == 0, "its own chunk first")
+        let prompt = try #require((report["context"] as? [String: Any])?["prompt"] as? String)
+        #expect(report["answer"] as? String == "The answer, from \(prompt.count) characters of prompt [1].")
+        let chat = try #require(server.requests.last)
+        #expect(chat.path == "/v1/chat/completions" && chat.json?["model"] as? String == "chat")
+
+        // A failing server is named with its status; a missing chat model is refused before any request.
+        let failing = try TestHTTPServer { _, _ in .init(status: 500, json: ["error": ["message": "out of memory"]]) }
+        let error = await #expect(throws: EndpointError.self) {
+            try await run(["rag", "query", "--collection", kb, "--text", "x", "--embedder-url", failing.url.absoluteString,
+                           "--embedder-model", "fake", "--retries", "1"])
+        }
+        #expect(error?.description == "\(failing.url.absoluteString)/v1/embeddings: HTTP 500 after 2 attempts: out of memory")
+        let before = server.requests.count
+        await #expect(throws: (any Error).self) {
+            try await run(["rag", "query", "--collection", kb, "--text", "x", "--embedder-url", url, "--embedder-model", "fake", "--generate"])
+        }
+        await #expect(throws: (any Error).self) {
+            try await run(["rag", "query", "--collection", kb, "--text", "x", "--embedder-url", url])
+        }
+        #expect(server.requests.count == before)
+        // Documents without vectors and no server: refused, nothing written.
+        await #expect(throws: (any Error).self) {
+            try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", "\(dir)/none"])
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/none/manifest.json"))
     }
 
     @Test("kmeans writes centroids that cluster the data")
-    func kmeans() throws {
+    func kmeans() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try run(["gen", "--n", "900", "--dim", "8", "--clusters", "3", "--queries", "5", "--seed", "4", "--output", dir])
-        try run(["kmeans", "--input", "\(dir)/base.fvecs", "--k", "3", "--iterations", "10", "--initialization", "kmeans++",
+        try await run(["gen", "--n", "900", "--dim", "8", "--clusters", "3", "--queries", "5", "--seed", "4", "--output", dir])
+        try await run(["kmeans", "--input", "\(dir)/base.fvecs", "--k", "3", "--iterations", "10", "--initialization", "kmeans++",
                  "--output", "\(dir)/centroids.fvecs"])
         let centroids = try EmbeddingFile.read("\(dir)/centroids.fvecs").vectors
         #expect(centroids.count == 3 && centroids.dimension == 8)
         let labels = try KMeans.assign(EmbeddingFile.read("\(dir)/base.fvecs").vectors, to: centroids).labels
         #expect(Set(labels).count == 3)
-        #expect(throws: (any Error).self) {
-            try run(["kmeans", "--input", "\(dir)/base.fvecs", "--k", "5000", "--output", "\(dir)/c.fvecs"])
+        await #expect(throws: (any Error).self) {
+            try await run(["kmeans", "--input", "\(dir)/base.fvecs", "--k", "5000", "--output", "\(dir)/c.fvecs"])
         }
     }
 
     @Test("search without --output prints one line per query in query order")
-    func printedSearch() throws {
+    func printedSearch() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try EmbeddingFile.write(VectorMatrix([[0, 0], [10, 0], [0, 10]]), to: "\(dir)/base.npy")
         try EmbeddingFile.write(VectorMatrix([[9, 1], [1, 9]]), to: "\(dir)/q.fbin")
-        try run(["build", "--input", "\(dir)/base.npy", "--metric", "l2", "--output", "\(dir)/i.vsidx"])
-        let output = try captureStandardOutput {
-            try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/q.fbin", "--k", "2"])
+        try await run(["build", "--input", "\(dir)/base.npy", "--metric", "l2", "--output", "\(dir)/i.vsidx"])
+        let output = try await captureStandardOutput {
+            try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/q.fbin", "--k", "2"])
         }
         #expect(output == "0\t1:2.0 0:82.0\n1\t2:2.0 0:82.0\n")
     }
 
     @Test("JSONL ids are kept through build and search")
-    func jsonlIDs() throws {
+    func jsonlIDs() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try EmbeddingFile.write(VectorMatrix([[1, 0], [0, 1]]), to: "\(dir)/base.jsonl", ids: [501, 777])
         try EmbeddingFile.write(VectorMatrix([[0, 2]]), to: "\(dir)/q.fvecs")
-        try run(["build", "--input", "\(dir)/base.jsonl", "--metric", "ip", "--output", "\(dir)/i.vsidx"])
-        try run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/q.fvecs", "--k", "1", "--output", "\(dir)/r.ivecs"])
+        try await run(["build", "--input", "\(dir)/base.jsonl", "--metric", "ip", "--output", "\(dir)/i.vsidx"])
+        try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/q.fvecs", "--k", "1", "--output", "\(dir)/r.ivecs"])
         #expect(try EmbeddingFile.readIntegers("\(dir)/r.ivecs").values == [777])
     }
 
     @Test("bad input gives a clear error")
-    func errors() throws {
+    func errors() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = FileManager.default.createFile(atPath: "\(dir)/bad.fvecs", contents: Data([3, 0, 0, 0, 1, 2]))
-        #expect(throws: VectorSearchError.malformedFile(
+        await #expect(throws: VectorSearchError.malformedFile(
             path: "\(dir)/bad.fvecs", row: 0, byteOffset: 0, reason: "truncated: 6 trailing bytes, a row of dimension 3 takes 16")) {
-            try run(["build", "--input", "\(dir)/bad.fvecs", "--output", "\(dir)/i.vsidx"])
+            try await run(["build", "--input", "\(dir)/bad.fvecs", "--output", "\(dir)/i.vsidx"])
         }
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/i.vsidx"))
-        #expect(throws: (any Error).self) { try run(["build", "--input", "x.fvecs", "--metric", "manhattan", "--output", "y"]) }
-        #expect(throws: (any Error).self) { try run(["gen", "--n", "0", "--dim", "3", "--output", dir]) }
-        #expect(throws: VectorSearchError.self) { try run(["search", "--index", "\(dir)/none.vsidx", "--queries", "\(dir)/bad.fvecs"]) }
+        await #expect(throws: (any Error).self) { try await run(["build", "--input", "x.fvecs", "--metric", "manhattan", "--output", "y"]) }
+        await #expect(throws: (any Error).self) { try await run(["gen", "--n", "0", "--dim", "3", "--output", dir]) }
+        await #expect(throws: VectorSearchError.self) { try await run(["search", "--index", "\(dir)/none.vsidx", "--queries", "\(dir)/bad.fvecs"]) }
     }
 
     @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench", "kmeans", "rag"])
-    func help(command: String) throws {
+    func help(command: String) async throws {
         let text = VectorSearchCommand.helpMessage(for: try #require(
             VectorSearchCommand.configuration.subcommands.first { $0.configuration.commandName == command }))
         #expect(text.contains("USAGE: vectorsearch \(command)"))
     }
 
     @Test("info names the SIMD level and the BLAS library")
-    func info() throws {
-        let output = try captureStandardOutput { try run(["info"]) }
+    func info() async throws {
+        let output = try await captureStandardOutput { try await run(["info"]) }
         #expect(output.contains("simd:    \(SIMDLevel.detected.displayName)"))
         #expect(output.contains("blas:"))
         #expect(output.contains("\(VectorSearchLibrary.coreCount) cores"))
@@ -325,7 +384,7 @@ struct CLITests {
 func l2(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
 
 /// Runs `body` with stdout redirected to a pipe and returns what it printed.
-func captureStandardOutput(_ body: () throws -> Void) throws -> String {
+func captureStandardOutput(_ body: () async throws -> Void) async throws -> String {
     fflush(nil)
     let saved = dup(STDOUT_FILENO)
     let pipe = Pipe()
@@ -335,7 +394,7 @@ func captureStandardOutput(_ body: () throws -> Void) throws -> String {
         dup2(saved, STDOUT_FILENO)
         close(saved)
     }
-    try body()
+    try await body()
     fflush(nil)
     dup2(saved, STDOUT_FILENO)
     pipe.fileHandleForWriting.closeFile()

@@ -1,0 +1,165 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A real HTTP/1.1 server on 127.0.0.1 for tests: it answers each request with what `respond`
+/// returns (after the response's delay), one thread per connection, and records every request.
+/// Enough HTTP for a client that sends `Content-Length` bodies; every response closes its connection.
+public final class TestHTTPServer: @unchecked Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        /// Header names lower-cased.
+        public var headers: [String: String]
+        public var body: Data
+
+        /// The body as a JSON object (nil if it is not one).
+        public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: Data
+        public var headers: [String: String]
+        /// Seconds to wait before answering.
+        public var delay: Double
+
+        public init(status: Int = 200, body: Data, headers: [String: String] = [:], delay: Double = 0) {
+            self.status = status
+            self.body = body
+            self.headers = headers
+            self.delay = delay
+        }
+
+        public init(status: Int = 200, json: Any, headers: [String: String] = [:], delay: Double = 0) {
+            self.init(status: status, body: try! JSONSerialization.data(withJSONObject: json), headers: headers, delay: delay)
+        }
+
+        public init(status: Int = 200, text: String, headers: [String: String] = [:], delay: Double = 0) {
+            self.init(status: status, body: Data(text.utf8), headers: headers, delay: delay)
+        }
+    }
+
+    /// The port it listens on.
+    public let port: Int
+    /// `http://127.0.0.1:PORT`.
+    public var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
+
+    private let listener: Int32
+    private let respond: @Sendable (_ request: Request, _ number: Int) -> Response
+    private let lock = NSLock()
+    private var recorded: [Request] = []
+
+    /// Starts listening on an ephemeral port. `respond` gets each request and its number (from 0).
+    public init(respond: @escaping @Sendable (_ request: Request, _ number: Int) -> Response) throws {
+        self.respond = respond
+        #if canImport(Glibc) || canImport(Musl)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            throw POSIXError(.init(rawValue: errno) ?? .EIO)
+        }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    deinit { stop() }
+
+    /// The requests received so far, in order of arrival.
+    public var requests: [Request] { lock.withLock { recorded } }
+
+    /// Stops accepting connections.
+    public func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    private func acceptLoop() {
+        while true {
+            let connection = accept(listener, nil, nil)
+            guard connection >= 0 else { return }
+            let thread = Thread { [self] in serve(connection) }
+            thread.start()
+        }
+    }
+
+    private func serve(_ connection: Int32) {
+        defer { close(connection) }
+        guard let request = readRequest(connection) else { return }
+        let number = lock.withLock {
+            recorded.append(request)
+            return recorded.count - 1
+        }
+        let response = respond(request, number)
+        if response.delay > 0 { Thread.sleep(forTimeInterval: response.delay) }
+        var head = "HTTP/1.1 \(response.status) \(response.status < 400 ? "OK" : "Error")\r\n"
+        var headers = response.headers
+        headers["Content-Length"] = String(response.body.count)
+        headers["Content-Type"] = headers["Content-Type"] ?? "application/json"
+        headers["Connection"] = "close"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
+        head += "\r\n"
+        var bytes = Data(head.utf8)
+        bytes.append(response.body)
+        bytes.withUnsafeBytes { raw in
+            var sent = 0
+            while sent < raw.count {
+                let n = send(connection, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
+                if n <= 0 { break }
+                sent += n
+            }
+        }
+    }
+
+    /// Reads the head and a `Content-Length` body; nil if the client went away first.
+    private func readRequest(_ connection: Int32) -> Request? {
+        var buffer = Data()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let separator = Data("\r\n\r\n".utf8)
+        var headEnd: Range<Data.Index>?
+        while headEnd == nil {
+            let n = recv(connection, &chunk, chunk.count, 0)
+            guard n > 0 else { return nil }
+            buffer.append(contentsOf: chunk[0..<n])
+            headEnd = buffer.range(of: separator)
+        }
+        let lines = String(decoding: buffer[..<headEnd!.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        let requestLine = lines[0].split(separator: " ")
+        guard requestLine.count >= 2 else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        var body = Data(buffer[headEnd!.upperBound...])
+        while body.count < length {
+            let n = recv(connection, &chunk, min(chunk.count, length - body.count), 0)
+            guard n > 0 else { return nil }
+            body.append(contentsOf: chunk[0..<n])
+        }
+        return Request(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: body)
+    }
+}
