@@ -49,19 +49,11 @@ struct DocumentInput: ParsableArguments {
             precomputed.append(document)
         }
         if let first = toEmbed.first, embedder == nil { throw Self.missingEmbedding(first) }
-        do {
-            if !precomputed.isEmpty {
-                if replacing { try collection.replace(precomputed, embeddings: vectors) } else { try collection.add(precomputed, embeddings: vectors) }
-            }
-            if let embedder, !toEmbed.isEmpty {
-                if replacing { try await collection.replace(toEmbed, embedder: embedder) } else { try await collection.add(toEmbed, embedder: embedder) }
-            }
-        } catch let VectorSearchError.nonFiniteValue(row, column) {
-            throw CLIError("document \"\(precomputed[row].id)\": its embedding has a non-finite value (NaN or infinity) at component \(column)")
-        } catch let VectorSearchError.zeroVector(row?) {
-            throw CLIError("document \"\(precomputed[row].id)\": its embedding is all zeros, which cosine cannot compare")
-        } catch let VectorSearchError.invalidAttributes(row?, reason) {
-            throw CLIError("document \"\(entries[row].document.id)\": \(reason)")
+        if !precomputed.isEmpty {
+            if replacing { try collection.replace(precomputed, embeddings: vectors) } else { try collection.add(precomputed, embeddings: vectors) }
+        }
+        if let embedder, !toEmbed.isEmpty {
+            if replacing { try await collection.replace(toEmbed, embedder: embedder) } else { try await collection.add(toEmbed, embedder: embedder) }
         }
         try collection.save()
     }

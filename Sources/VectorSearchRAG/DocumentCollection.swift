@@ -201,7 +201,11 @@ public final class DocumentCollection: @unchecked Sendable {
             let chunkIDs = (0..<newChunks.count).map { nextChunkID + VectorID($0) }
             if case let .ivf(ivf) = index, !ivf.isTrained { try ivf.train(vectors) }
             // Added first, so a refusal (NaN, wrong dimension, a metadata type clash) changes nothing.
-            try index.add(vectors, ids: chunkIDs, attributes: newChunks.map { metadata[$0.documentID]! })
+            do {
+                try index.add(vectors, ids: chunkIDs, attributes: newChunks.map { metadata[$0.documentID]! })
+            } catch let error as VectorSearchError {
+                throw Self.naming(error, in: newChunks)
+            }
             nextChunkID += VectorID(newChunks.count)
             if replacing { removeChunks(newDocuments.flatMap { documents.removeValue(forKey: $0.id)?.chunkIDs ?? [] }) }
             for document in newDocuments { documents[document.id] = StoredDocument(metadata: document.metadata, chunkIDs: []) }
@@ -211,6 +215,20 @@ public final class DocumentCollection: @unchecked Sendable {
                 keywords.add(id: id, text: chunk.text)
             }
         }
+    }
+
+    /// An index's refusal of row `r` restated for the document and chunk that row came from.
+    private static func naming(_ error: VectorSearchError, in chunks: [Chunk]) -> VectorSearchError {
+        let (row, reason): (Int?, String) =
+            switch error {
+            case let .nonFiniteValue(row, column): (row, "its embedding has a non-finite value (NaN or infinity) at component \(column)")
+            case let .zeroVector(row): (row, "its embedding is all zeros, which cosine cannot compare")
+            case let .invalidAttributes(row, reason): (row, reason)
+            default: (nil, "")
+            }
+        guard let row, chunks.indices.contains(row) else { return error }
+        let chunk = chunks[row]
+        return .invalidArgument("document \"\(chunk.documentID)\"\(chunk.index > 0 ? " (chunk \(chunk.index))" : ""): \(reason)")
     }
 
     private func removeChunks(_ ids: [VectorID]) {

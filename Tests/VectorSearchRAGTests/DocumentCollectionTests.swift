@@ -222,8 +222,31 @@ struct DocumentCollectionTests {
         #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
         #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir + "/missing") }
         #expect(throws: VectorSearchError.self) { try collection.add(Document(id: "b", text: "beta"), embedding: [1, 0, 0]) }
-        #expect(throws: VectorSearchError.self) { try collection.add(Document(id: "c", text: "gamma"), embedding: [.nan, 0]) }
+        #expect(throws: VectorSearchError.invalidArgument(
+            "document \"c\": its embedding has a non-finite value (NaN or infinity) at component 0")) {
+            try collection.add([Document(id: "b", text: "beta"), Document(id: "c", text: "gamma")],
+                               embeddings: VectorMatrix([[0, 1], [.nan, 0]]))
+        }
+        #expect(throws: VectorSearchError.invalidArgument("document \"z\": its embedding is all zeros, which cosine cannot compare")) {
+            try collection.add(Document(id: "z", text: "zero"), embedding: [0, 0])
+        }
         #expect(collection.documentCount == 1)
+    }
+
+    @Test("an embedder's bad vector is refused naming the document and chunk; nothing is added")
+    func badEmbedding() async throws {
+        struct ZeroForSecondChunk: Embedder {
+            func embed(_ texts: [String]) async throws -> [[Float]] { texts.indices.map { $0 == 2 ? [0, 0] : [1, Float($0)] } }
+        }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat, chunker: try Chunker(size: 12, overlap: 0))
+        let documents = [Document(id: "one", text: "short"), Document(id: "two", text: "a text of three chunks")]
+        await #expect(throws: VectorSearchError.invalidArgument(
+            "document \"two\" (chunk 1): its embedding is all zeros, which cosine cannot compare")) {
+            try await collection.add(documents, embedder: ZeroForSecondChunk())
+        }
+        #expect(collection.documentCount == 0 && collection.chunkCount == 0)
     }
 
     @Test("documents JSONL: ids, metadata in either form, embeddings; errors name the line")
