@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
         .library(name: "VectorSearchRAG", targets: ["VectorSearchRAG"]),
+        .library(name: "VectorSearchEmbeddings", targets: ["VectorSearchEmbeddings"]),
         .executable(name: "vectorsearch", targets: ["VectorSearchCLI"]),
     ],
     dependencies: [
@@ -20,12 +21,15 @@ let package = Package(
         // Distance kernels for AVX2 and AVX-512, chosen at run time (no compiler flags needed).
         .target(name: "CVectorKernels"),
         .target(name: "VectorSearch", dependencies: ["CBLAS", "CVectorKernels"]),
-        // Documents, chunks, retrieval with citations and prompt context, on the public API of VectorSearch.
-        .target(name: "VectorSearchRAG", dependencies: ["VectorSearch"]),
+        // A sentence-embedding model (BERT encoders such as all-MiniLM-L6-v2) run in process on sgemm.
+        .target(name: "VectorSearchEmbeddings", dependencies: ["VectorSearch", "CVectorKernels"]),
+        // Documents, chunks, retrieval with citations and prompt context, on the public API of
+        // VectorSearch; the built-in embedder is its default when no embedding server is named.
+        .target(name: "VectorSearchRAG", dependencies: ["VectorSearch", "VectorSearchEmbeddings"]),
         .executableTarget(
             name: "VectorSearchCLI",
             dependencies: [
-                "VectorSearch", "VectorSearchRAG",
+                "VectorSearch", "VectorSearchRAG", "VectorSearchEmbeddings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -33,6 +37,9 @@ let package = Package(
         // A real HTTP server on 127.0.0.1 for the endpoint tests (not a product).
         .target(name: "TestHTTPServer", path: "Tests/TestHTTPServer"),
         .testTarget(name: "VectorSearchRAGTests", dependencies: ["VectorSearch", "VectorSearchRAG", "TestHTTPServer"]),
-        .testTarget(name: "VectorSearchCLITests", dependencies: ["VectorSearchCLI", "VectorSearchRAG", "TestHTTPServer"]),
+        .testTarget(name: "VectorSearchCLITests", dependencies: ["VectorSearchCLI", "VectorSearchRAG", "VectorSearchEmbeddings", "TestHTTPServer"]),
+        .testTarget(
+            name: "VectorSearchEmbeddingsTests", dependencies: ["VectorSearchEmbeddings", "VectorSearch", "CVectorKernels"],
+            exclude: ["Resources"]),
     ]
 )

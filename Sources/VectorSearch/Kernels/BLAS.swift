@@ -65,6 +65,21 @@ public enum BLAS {
             alpha, a, Int32(k), b, Int32(k), 0, c, Int32(ldc))
     }
 
+    /// C = alpha · op(A) · op(B) + beta · C (one `cblas_sgemm`), row-major: op(A) is m×k,
+    /// op(B) is k×n, C is m×n, with the given leading dimensions (row strides). `transposeB`
+    /// with B stored n×k is the usual "rows of A against rows of B"; beta = 1 adds to what C
+    /// already holds (a bias or a residual written there first).
+    public static func multiply(
+        m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     // Our workers each call sgemm; OpenBLAS's own threads must not fan out over the same cores
     // at the same time. While any such work runs, OpenBLAS is held at one thread, then restored.
     private static let singleThreadLock = Lock()
@@ -72,7 +87,7 @@ public enum BLAS {
     nonisolated(unsafe) private static var savedThreads: Int32 = 1
 
     /// Runs `body` with OpenBLAS limited to one thread (a no-op for other BLAS libraries).
-    static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+    public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
         guard let get = openBLASGetThreads, let set = openBLASSetThreads else { return try body() }
         singleThreadLock.withLock {
             if singleThreadUsers == 0 {

@@ -1,0 +1,267 @@
+import CVectorKernels
+import VectorSearch
+
+/// The sizes of a BERT encoder, from a Hugging Face `config.json`.
+public struct BertConfiguration: Sendable, Equatable {
+    public var vocabularySize: Int
+    public var hiddenSize: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var intermediateSize: Int
+    public var maxPositions: Int
+    public var typeVocabularySize: Int
+    public var layerNormEpsilon: Float
+
+    /// Reads and checks `config.json`: a BERT model (`BertModel` or `model_type` "bert"), exact
+    /// GELU, absolute positions, a hidden size that divides into its heads.
+    init(json: [String: AnyJSON], path: String) throws {
+        func integer(_ key: String) throws -> Int {
+            guard let value = json[key]?.int, value > 0 else {
+                throw EmbeddingModelError.malformed(path: path, reason: "\(key) is missing or not a positive integer")
+            }
+            return value
+        }
+        let architectures = json["architectures"]?.array?.compactMap(\.string) ?? []
+        let modelType = json["model_type"]?.string
+        guard modelType == "bert" || architectures.contains(where: { $0.hasPrefix("Bert") }) else {
+            throw EmbeddingModelError.unsupported(
+                path: path, reason: "architecture \(architectures.first ?? modelType ?? "unknown"); this encoder runs BERT models")
+        }
+        let activation = json["hidden_act"]?.string ?? "gelu"
+        guard activation == "gelu" else {
+            throw EmbeddingModelError.unsupported(path: path, reason: "hidden_act \"\(activation)\"; only exact \"gelu\" is implemented")
+        }
+        if let positions = json["position_embedding_type"]?.string, positions != "absolute" {
+            throw EmbeddingModelError.unsupported(path: path, reason: "position_embedding_type \"\(positions)\"; only \"absolute\" is implemented")
+        }
+        vocabularySize = try integer("vocab_size")
+        hiddenSize = try integer("hidden_size")
+        layerCount = try integer("num_hidden_layers")
+        headCount = try integer("num_attention_heads")
+        intermediateSize = try integer("intermediate_size")
+        maxPositions = try integer("max_position_embeddings")
+        typeVocabularySize = json["type_vocab_size"]?.int ?? 2
+        layerNormEpsilon = Float(json["layer_norm_eps"]?.double ?? 1e-12)
+        guard hiddenSize % headCount == 0 else {
+            throw EmbeddingModelError.malformed(path: path, reason: "hidden_size \(hiddenSize) does not divide into \(headCount) attention heads")
+        }
+    }
+
+    var headSize: Int { hiddenSize / headCount }
+}
+
+/// A BERT encoder's forward pass over float32 weights, every large product one sgemm.
+///
+/// The tokens of a batch are packed one sequence after another with no padding: the dense
+/// layers run over all of them at once (one tall matrix product each), and attention runs per
+/// sequence over its own tokens only, which is what a padding mask computes, without the work.
+struct BertEncoder: Sendable {
+    struct Layer: Sendable {
+        var query, queryBias, key, keyBias, value, valueBias: Tensor
+        var attentionOutput, attentionOutputBias, attentionNormWeight, attentionNormBias: Tensor
+        var intermediate, intermediateBias, output, outputBias, outputNormWeight, outputNormBias: Tensor
+    }
+
+    let configuration: BertConfiguration
+    let wordEmbeddings, positionEmbeddings, typeEmbeddings, embeddingNormWeight, embeddingNormBias: Tensor
+    let layers: [Layer]
+
+    init(configuration: BertConfiguration, weights: SafeTensorsFile) throws {
+        self.configuration = configuration
+        let h = configuration.hiddenSize, i = configuration.intermediateSize
+        // Checkpoints saved from a task model (BertForMaskedLM, ...) prefix every name with "bert.";
+        // old TensorFlow conversions call LayerNorm's parameters gamma and beta.
+        let prefix = weights.entries["embeddings.word_embeddings.weight"] == nil
+            && weights.entries["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+        func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
+            try weights.tensor(prefix + name, shape: shape)
+        }
+        func norm(_ name: String) throws -> (Tensor, Tensor) {
+            if weights.entries[prefix + name + ".weight"] == nil, weights.entries[prefix + name + ".gamma"] != nil {
+                return (try tensor(name + ".gamma", [h]), try tensor(name + ".beta", [h]))
+            }
+            return (try tensor(name + ".weight", [h]), try tensor(name + ".bias", [h]))
+        }
+        wordEmbeddings = try tensor("embeddings.word_embeddings.weight", [configuration.vocabularySize, h])
+        positionEmbeddings = try tensor("embeddings.position_embeddings.weight", [configuration.maxPositions, h])
+        typeEmbeddings = try tensor("embeddings.token_type_embeddings.weight", [configuration.typeVocabularySize, h])
+        (embeddingNormWeight, embeddingNormBias) = try norm("embeddings.LayerNorm")
+        layers = try (0..<configuration.layerCount).map { l in
+            let p = "encoder.layer.\(l)."
+            let (attentionNormWeight, attentionNormBias) = try norm(p + "attention.output.LayerNorm")
+            let (outputNormWeight, outputNormBias) = try norm(p + "output.LayerNorm")
+            return Layer(
+                query: try tensor(p + "attention.self.query.weight", [h, h]),
+                queryBias: try tensor(p + "attention.self.query.bias", [h]),
+                key: try tensor(p + "attention.self.key.weight", [h, h]),
+                keyBias: try tensor(p + "attention.self.key.bias", [h]),
+                value: try tensor(p + "attention.self.value.weight", [h, h]),
+                valueBias: try tensor(p + "attention.self.value.bias", [h]),
+                attentionOutput: try tensor(p + "attention.output.dense.weight", [h, h]),
+                attentionOutputBias: try tensor(p + "attention.output.dense.bias", [h]),
+                attentionNormWeight: attentionNormWeight, attentionNormBias: attentionNormBias,
+                intermediate: try tensor(p + "intermediate.dense.weight", [i, h]),
+                intermediateBias: try tensor(p + "intermediate.dense.bias", [i]),
+                output: try tensor(p + "output.dense.weight", [h, i]),
+                outputBias: try tensor(p + "output.dense.bias", [h]),
+                outputNormWeight: outputNormWeight, outputNormBias: outputNormBias)
+        }
+    }
+
+    /// Working memory for one batch at a time; one per worker thread, grown as batches need.
+    final class Scratch {
+        private(set) var capacity = 0   // tokens
+        private(set) var longest = 0    // tokens of one sequence
+        var hidden, query, key, value, context, sum, intermediate: UnsafeMutablePointer<Float>
+        var scores: UnsafeMutablePointer<Float>
+
+        init() {
+            hidden = .allocate(capacity: 1); query = .allocate(capacity: 1); key = .allocate(capacity: 1)
+            value = .allocate(capacity: 1); context = .allocate(capacity: 1); sum = .allocate(capacity: 1)
+            intermediate = .allocate(capacity: 1); scores = .allocate(capacity: 1)
+        }
+
+        func reserve(tokens: Int, longest sequence: Int, hiddenSize h: Int, intermediateSize i: Int) {
+            if tokens > capacity {
+                for buffer in [hidden, query, key, value, context, sum, intermediate] { buffer.deallocate() }
+                capacity = tokens
+                hidden = .allocate(capacity: tokens * h); query = .allocate(capacity: tokens * h)
+                key = .allocate(capacity: tokens * h); value = .allocate(capacity: tokens * h)
+                context = .allocate(capacity: tokens * h); sum = .allocate(capacity: tokens * h)
+                intermediate = .allocate(capacity: tokens * i)
+            }
+            if sequence > longest {
+                scores.deallocate()
+                longest = sequence
+                scores = .allocate(capacity: sequence * sequence)
+            }
+        }
+
+        deinit {
+            for buffer in [hidden, query, key, value, context, sum, intermediate, scores] { buffer.deallocate() }
+        }
+    }
+
+    /// Runs the encoder over `sequences` (token ids, each at most `maxPositions` long) and
+    /// leaves the last hidden states, packed, in `scratch.hidden`: sequence s's tokens start at
+    /// row Σ_{r<s} count(r). Returns those start rows.
+    func forward(_ sequences: [[Int32]], scratch: Scratch) -> [Int] {
+        let c = configuration
+        let h = c.hiddenSize, inner = c.intermediateSize
+        var starts: [Int] = []
+        starts.reserveCapacity(sequences.count)
+        var tokens = 0
+        for sequence in sequences {
+            precondition(sequence.count <= c.maxPositions, "sequence longer than the model's positions")
+            starts.append(tokens)
+            tokens += sequence.count
+        }
+        guard tokens > 0 else { return starts }
+        scratch.reserve(tokens: tokens, longest: sequences.map(\.count).max() ?? 0, hiddenSize: h, intermediateSize: inner)
+
+        // Embeddings: word + position + token type 0, then LayerNorm.
+        for (s, sequence) in sequences.enumerated() {
+            for (position, id) in sequence.enumerated() {
+                let row = scratch.hidden + (starts[s] + position) * h
+                let word = wordEmbeddings.pointer + Int(min(max(id, 0), Int32(c.vocabularySize - 1))) * h
+                let place = positionEmbeddings.pointer + position * h
+                let type = typeEmbeddings.pointer
+                for j in 0..<h { row[j] = word[j] + place[j] + type[j] }
+            }
+        }
+        layerNorm(scratch.hidden, rows: tokens, weight: embeddingNormWeight, bias: embeddingNormBias)
+
+        for layer in layers {
+            let x = scratch.hidden
+            dense(x, rows: tokens, inputs: h, weight: layer.query, bias: layer.queryBias, outputs: h, into: scratch.query)
+            dense(x, rows: tokens, inputs: h, weight: layer.key, bias: layer.keyBias, outputs: h, into: scratch.key)
+            dense(x, rows: tokens, inputs: h, weight: layer.value, bias: layer.valueBias, outputs: h, into: scratch.value)
+            for (s, sequence) in sequences.enumerated() where !sequence.isEmpty {
+                attention(start: starts[s], count: sequence.count, scratch: scratch)
+            }
+            // sum = x + context·Woᵀ + bo, normalised: the attention block's output.
+            add(x, layer.attentionOutputBias, rows: tokens, into: scratch.sum)
+            BLAS.multiply(
+                m: tokens, n: h, k: h, a: scratch.context, lda: h, b: layer.attentionOutput.pointer, ldb: h,
+                transposeB: true, beta: 1, c: scratch.sum, ldc: h)
+            layerNorm(scratch.sum, rows: tokens, weight: layer.attentionNormWeight, bias: layer.attentionNormBias)
+            swap(&scratch.hidden, &scratch.sum)
+            // Feed-forward: GELU(x·W1ᵀ + b1)·W2ᵀ + b2 + x, normalised.
+            let y = scratch.hidden
+            dense(y, rows: tokens, inputs: h, weight: layer.intermediate, bias: layer.intermediateBias, outputs: inner, into: scratch.intermediate)
+            vs_gelu_erf(scratch.intermediate, tokens * inner)
+            add(y, layer.outputBias, rows: tokens, into: scratch.sum)
+            BLAS.multiply(
+                m: tokens, n: h, k: inner, a: scratch.intermediate, lda: inner, b: layer.output.pointer, ldb: inner,
+                transposeB: true, beta: 1, c: scratch.sum, ldc: h)
+            layerNorm(scratch.sum, rows: tokens, weight: layer.outputNormWeight, bias: layer.outputNormBias)
+            swap(&scratch.hidden, &scratch.sum)
+        }
+        return starts
+    }
+
+    /// out = x·Wᵀ + b for `rows` rows (W is [outputs, inputs], as PyTorch stores Linear).
+    private func dense(
+        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: Tensor, bias: Tensor, outputs: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows { (out + r * outputs).update(from: bias.pointer, count: outputs) }
+        BLAS.multiply(
+            m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weight.pointer, ldb: inputs,
+            transposeB: true, beta: 1, c: out, ldc: outputs)
+    }
+
+    /// out[r] = x[r] + bias, the residual and bias that an sgemm with beta = 1 then adds to.
+    private func add(_ x: UnsafePointer<Float>, _ bias: Tensor, rows: Int, into out: UnsafeMutablePointer<Float>) {
+        let h = configuration.hiddenSize
+        for r in 0..<rows {
+            let source = x + r * h, target = out + r * h
+            for j in 0..<h { target[j] = source[j] + bias.pointer[j] }
+        }
+    }
+
+    /// Multi-head self-attention of one sequence's `count` tokens (rows start..<start+count of
+    /// query, key and value), written to the same rows of `context`.
+    private func attention(start: Int, count n: Int, scratch: Scratch) {
+        let h = configuration.hiddenSize, d = configuration.headSize
+        let scale = 1 / Float(d).squareRoot()
+        let scores = scratch.scores
+        for head in 0..<configuration.headCount {
+            let offset = start * h + head * d
+            // scores = q·kᵀ / √d, one row per query token
+            BLAS.multiply(
+                m: n, n: n, k: d, alpha: scale, a: scratch.query + offset, lda: h, b: scratch.key + offset, ldb: h,
+                transposeB: true, c: scores, ldc: n)
+            for row in 0..<n { vs_softmax(scores + row * n, n) }
+            BLAS.multiply(m: n, n: d, k: n, a: scores, lda: n, b: scratch.value + offset, ldb: h, c: scratch.context + offset, ldc: h)
+        }
+    }
+
+    /// LayerNorm in place over rows of the hidden size: (x − mean) / √(var + ε) · weight + bias.
+    private func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, weight: Tensor, bias: Tensor) {
+        let h = configuration.hiddenSize
+        let epsilon = configuration.layerNormEpsilon
+        for r in 0..<rows {
+            let row = x + r * h
+            var sum = SIMD8<Float>(), j = 0
+            while j + 8 <= h {
+                sum += UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+                j += 8
+            }
+            var total = sum.sum()
+            while j < h { total += row[j]; j += 1 }
+            let mean = total / Float(h)
+            var squares = SIMD8<Float>()
+            j = 0
+            while j + 8 <= h {
+                let centred = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) - mean
+                squares += centred * centred
+                j += 8
+            }
+            var variance = squares.sum()
+            while j < h { variance += (row[j] - mean) * (row[j] - mean); j += 1 }
+            let inverse = 1 / (variance / Float(h) + epsilon).squareRoot()
+            for k in 0..<h { row[k] = (row[k] - mean) * inverse * weight.pointer[k] + bias.pointer[k] }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A `.safetensors` file, memory-mapped: an 8-byte little-endian header length, a JSON header
+/// naming each tensor's dtype, shape and byte range, then the raw little-endian data.
+/// Float32 tensors are used in place (no copy); float16 and bfloat16 ones are widened once.
+final class SafeTensorsFile: @unchecked Sendable {  // immutable after init
+    struct Entry {
+        var dtype: String
+        var shape: [Int]
+        var bytes: Range<Int>  // within the file
+    }
+
+    let path: String
+    let entries: [String: Entry]
+    private let mapping: UnsafeRawPointer
+    private let length: Int
+
+    init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw EmbeddingModelError.missingFile(path: path) }
+            throw EmbeddingModelError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw EmbeddingModelError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        let length = Int(info.st_size)
+        guard length >= 8 else {
+            throw EmbeddingModelError.malformed(path: path, reason: "truncated safetensors file: \(length) bytes, no header")
+        }
+        guard let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
+            throw EmbeddingModelError.unreadable(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        var keepMapping = false
+        defer { if !keepMapping { munmap(mapped, length) } }
+        let base = UnsafeRawPointer(mapped)
+        let headerLength = Int(UInt64(littleEndian: base.loadUnaligned(as: UInt64.self)))
+        guard headerLength <= length - 8 else {
+            throw EmbeddingModelError.malformed(
+                path: path, reason: "truncated safetensors file: header of \(headerLength) bytes, file has \(length)")
+        }
+        let header = Data(bytes: base + 8, count: headerLength)
+        guard let json = (try? JSONDecoder().decode(AnyJSON.self, from: header))?.object else {
+            throw EmbeddingModelError.malformed(path: path, reason: "safetensors header is not a JSON object")
+        }
+        let dataStart = 8 + headerLength
+        var entries: [String: Entry] = [:]
+        for (name, value) in json where name != "__metadata__" {
+            guard let dtype = value["dtype"]?.string, let shape = value["shape"]?.array?.compactMap(\.int),
+                shape.count == value["shape"]?.array?.count,
+                let offsets = value["data_offsets"]?.array?.compactMap(\.int), offsets.count == 2
+            else {
+                throw EmbeddingModelError.malformed(path: path, reason: "tensor \(name): header entry lacks dtype, shape or data_offsets")
+            }
+            let begin = dataStart + offsets[0], end = dataStart + offsets[1]
+            guard offsets[0] >= 0, begin <= end, shape.allSatisfy({ $0 >= 0 }) else {
+                throw EmbeddingModelError.malformed(path: path, reason: "tensor \(name): invalid data_offsets \(offsets) or shape \(shape)")
+            }
+            guard end <= length else {
+                throw EmbeddingModelError.malformed(
+                    path: path, reason: "truncated safetensors file: tensor \(name) ends at byte \(end), file has \(length)")
+            }
+            if let width = Self.elementWidth(dtype) {
+                let count = shape.reduce(1, *)
+                guard count * width == end - begin else {
+                    throw EmbeddingModelError.malformed(
+                        path: path, reason: "tensor \(name): shape \(shape) of \(dtype) needs \(count * width) bytes, data_offsets give \(end - begin)")
+                }
+            }
+            entries[name] = Entry(dtype: dtype, shape: shape, bytes: begin..<end)
+        }
+        self.entries = entries
+        self.mapping = base
+        self.length = length
+        keepMapping = true
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: mapping), length) }
+
+    private static func elementWidth(_ dtype: String) -> Int? {
+        switch dtype {
+        case "F32": 4
+        case "F16", "BF16": 2
+        default: nil
+        }
+    }
+
+    /// The float32 values of tensor `name`, which must have shape `shape`.
+    func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        guard let entry = entries[name] else { throw EmbeddingModelError.missingTensor(path: path, tensor: name) }
+        guard entry.shape == shape else {
+            throw EmbeddingModelError.wrongShape(path: path, tensor: name, expected: shape, actual: entry.shape)
+        }
+        let count = shape.reduce(1, *)
+        let source = mapping + entry.bytes.lowerBound
+        switch entry.dtype {
+        case "F32" where Int(bitPattern: source) % MemoryLayout<Float>.alignment == 0:
+            return Tensor(file: self, pointer: source.assumingMemoryBound(to: Float.self), count: count)
+        case "F32":
+            return Tensor(widening: count) { i in Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+        case "F16":
+            return Tensor(widening: count) { i in
+                Float(Float16(bitPattern: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+            }
+        case "BF16":
+            return Tensor(widening: count) { i in
+                Float(bitPattern: UInt32(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+            }
+        default:
+            throw EmbeddingModelError.unsupported(path: path, reason: "tensor \(name) has dtype \(entry.dtype); F32, F16 and BF16 are read")
+        }
+    }
+}
+
+/// Float32 weights: a view into a mapped file, or values widened from a narrower dtype.
+final class Tensor: @unchecked Sendable {  // read-only after init
+    let pointer: UnsafePointer<Float>
+    let count: Int
+    private let owner: AnyObject?  // the mapped file, when `pointer` points into it
+    private let owned: UnsafeMutablePointer<Float>?
+
+    init(file: SafeTensorsFile, pointer: UnsafePointer<Float>, count: Int) {
+        self.pointer = pointer
+        self.count = count
+        self.owner = file
+        self.owned = nil
+    }
+
+    init(widening count: Int, _ value: (Int) -> Float) {
+        let storage = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        for i in 0..<count { storage[i] = value(i) }
+        self.pointer = UnsafePointer(storage)
+        self.count = count
+        self.owner = nil
+        self.owned = storage
+    }
+
+    deinit { owned?.deallocate() }
+
+    /// Whether any value is NaN or infinite (a damaged or unconverted file).
+    var hasNonFinite: Bool { UnsafeBufferPointer(start: pointer, count: count).contains { !$0.isFinite } }
+}

@@ -1,0 +1,274 @@
+import Dispatch
+import Foundation
+import Synchronization
+import VectorSearch
+
+/// A sentence-embedding model run in process: a BERT encoder from a Hugging Face
+/// sentence-transformers directory (all-MiniLM-L6-v2 by default), its WordPiece tokenizer,
+/// pooling and normalisation, with every large product through the same sgemm as the indexes.
+///
+/// ```swift
+/// let embedder = try SentenceEmbedder()   // ~/.cache/vectorsearch/all-MiniLM-L6-v2
+/// let vectors = try embedder.embed(["how do I parse JSON in Swift?", "a fast HTTP server"])
+/// ```
+///
+/// Thread-safe: one embedder may serve many threads at once.
+public final class SentenceEmbedder: Sendable {
+    /// How token states become one vector.
+    public enum Pooling: String, Sendable {
+        /// The mean over the text's tokens (all-MiniLM-L6-v2, e5).
+        case mean
+        /// The `[CLS]` token's state (bge).
+        case cls
+    }
+
+    /// The model directory this embedder was loaded from.
+    public let directory: String
+    /// Length of every embedding (the encoder's hidden size).
+    public let dimension: Int
+    /// Longest input in tokens, `[CLS]` and `[SEP]` included; longer texts are truncated.
+    public let maxSequenceLength: Int
+    public let pooling: Pooling
+    /// Whether embeddings are scaled to unit length (the model has a Normalize module).
+    public let normalizes: Bool
+    public let tokenizer: WordPieceTokenizer
+    /// Whether texts are lower-cased before tokenizing (sentence_bert_config's `do_lower_case`).
+    private let lowercasesInput: Bool
+    let encoder: BertEncoder
+    private let weights: SafeTensorsFile
+
+    /// Where the built-in model is looked for: `$VECTORSEARCH_MODEL`, else
+    /// `~/.cache/vectorsearch/all-MiniLM-L6-v2` (where `scripts/fetch-model.sh` puts it).
+    public static var defaultDirectory: String {
+        if let path = ProcessInfo.processInfo.environment["VECTORSEARCH_MODEL"], !path.isEmpty { return path }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/vectorsearch/all-MiniLM-L6-v2").path
+    }
+
+    /// Loads the model in `directory`: `config.json`, `model.safetensors` (memory-mapped),
+    /// `vocab.txt`, and where present `tokenizer_config.json`, `special_tokens_map.json`,
+    /// `sentence_bert_config.json`, `modules.json` and the pooling module's `config.json`.
+    public init(directory: String = SentenceEmbedder.defaultDirectory) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw EmbeddingModelError.missingFile(path: directory)
+        }
+        let root = URL(fileURLWithPath: directory)
+        func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+
+        let configuration = try BertConfiguration(json: try Self.readObject(path("config.json")), path: path("config.json"))
+        let sentenceConfig = try Self.readObject(path("sentence_bert_config.json"), optional: true)
+        let tokenizerConfig = try Self.readObject(path("tokenizer_config.json"), optional: true)
+        let specialTokens = try Self.readObject(path("special_tokens_map.json"), optional: true)
+
+        // modules.json lists Transformer → Pooling → (Normalize); without it, mean pooling.
+        var pooling = Pooling.mean, normalizes = false
+        let modulesPath = path("modules.json")
+        if FileManager.default.fileExists(atPath: modulesPath) {
+            let modules = try Self.readJSON(modulesPath).array ?? []
+            for module in modules {
+                let type = module["type"]?.string ?? ""
+                if type.hasSuffix("Normalize") { normalizes = true }
+                if type.hasSuffix("Pooling") {
+                    let poolingPath = root.appendingPathComponent(module["path"]?.string ?? "1_Pooling").appendingPathComponent("config.json").path
+                    pooling = try Self.pooling(from: try Self.readObject(poolingPath), path: poolingPath)
+                } else if !type.hasSuffix("Transformer") && !type.hasSuffix("Normalize") {
+                    throw EmbeddingModelError.unsupported(path: modulesPath, reason: "module \(type); Transformer, Pooling and Normalize are implemented")
+                }
+            }
+        }
+
+        func token(_ key: String, _ fallback: String) -> String {
+            let value = specialTokens[key] ?? tokenizerConfig[key]
+            return value?.string ?? value?["content"]?.string ?? fallback
+        }
+        let lowercase = tokenizerConfig["do_lower_case"]?.bool ?? true
+        let tokenizer = try WordPieceTokenizer(
+            vocabularyFile: path("vocab.txt"), lowercase: lowercase, stripAccents: tokenizerConfig["strip_accents"]?.bool,
+            specialTokens: ["pad_token", "unk_token", "cls_token", "sep_token", "mask_token"].map { token($0, "") }.filter { !$0.isEmpty },
+            unknownToken: token("unk_token", "[UNK]"), clsToken: token("cls_token", "[CLS]"),
+            sepToken: token("sep_token", "[SEP]"), padToken: token("pad_token", "[PAD]"))
+        guard tokenizer.vocabularySize <= configuration.vocabularySize else {
+            throw EmbeddingModelError.malformed(
+                path: path("vocab.txt"), reason: "\(tokenizer.vocabularySize) tokens, the model's vocab_size is \(configuration.vocabularySize)")
+        }
+
+        let weights = try SafeTensorsFile(path: path("model.safetensors"))
+        self.encoder = try BertEncoder(configuration: configuration, weights: weights)
+        self.weights = weights
+        self.directory = directory
+        self.dimension = configuration.hiddenSize
+        self.maxSequenceLength = min(sentenceConfig["max_seq_length"]?.int ?? 512, configuration.maxPositions)
+        self.lowercasesInput = sentenceConfig["do_lower_case"]?.bool ?? false
+        self.pooling = pooling
+        self.normalizes = normalizes
+        self.tokenizer = tokenizer
+    }
+
+    /// The token ids the model sees for `text` (`[CLS]` … `[SEP]`, truncated to `maxSequenceLength`).
+    public func tokenize(_ text: String) -> [Int32] {
+        tokenizer.encode(lowercasesInput ? text.lowercased() : text, maxLength: maxSequenceLength)
+    }
+
+    /// The embedding of one text.
+    public func embed(_ text: String) -> [Float] {
+        let scratch = BertEncoder.Scratch()
+        var vector = [Float](repeating: 0, count: dimension)
+        vector.withUnsafeMutableBufferPointer { out in
+            BLAS.withSingleThreadedBLAS { encode([tokenize(text)], scratch: scratch, into: out.baseAddress!) }
+        }
+        return vector
+    }
+
+    /// Embeddings of `texts`, row i for text i.
+    ///
+    /// Texts are tokenized, sorted by token count and cut into batches of `batchSize`, so each
+    /// batch holds texts of similar length; `threads` workers take batches in turn, each
+    /// running single-threaded sgemm. `progress` is called (from any thread) after each batch
+    /// with the texts done so far and the total. The result does not depend on `batchSize`
+    /// or `threads` beyond float rounding in sgemm.
+    public func embed(
+        _ texts: [String], batchSize: Int = 32, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> VectorMatrix {
+        guard batchSize >= 1 else { throw VectorSearchError.invalidArgument("batch size must be at least 1, got \(batchSize)") }
+        guard threads >= 1 else { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        guard !texts.isEmpty else { return VectorMatrix(dimension: dimension) }
+        var values = [Float](repeating: 0, count: texts.count * dimension)
+        let workers = min(threads, (texts.count + batchSize - 1) / batchSize)
+
+        let sequences = tokenizeAll(texts, workers: workers)
+        let order = sequences.indices.sorted { (sequences[$0].count, $0) < (sequences[$1].count, $1) }
+        let batches = stride(from: 0, to: order.count, by: batchSize).map { order[$0..<min($0 + batchSize, order.count)] }
+        let next = Atomic<Int>(0), done = Atomic<Int>(0)
+        values.withUnsafeMutableBufferPointer { buffer in
+            let output = UnsafeSendablePointer(buffer.baseAddress!)
+            BLAS.withSingleThreadedBLAS {
+                DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                    let scratch = BertEncoder.Scratch()
+                    var pooled = [Float](repeating: 0, count: batchSize * dimension)
+                    while true {
+                        let b = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                        guard b < batches.count else { break }
+                        let batch = batches[b]
+                        pooled.withUnsafeMutableBufferPointer { rows in
+                            encode(batch.map { sequences[$0] }, scratch: scratch, into: rows.baseAddress!)
+                            for (row, text) in batch.enumerated() {
+                                (output.pointer + text * dimension).update(from: rows.baseAddress! + row * dimension, count: dimension)
+                            }
+                        }
+                        let finished = done.wrappingAdd(batch.count, ordering: .relaxed).newValue
+                        progress?(finished, texts.count)
+                    }
+                }
+            }
+        }
+        return try VectorMatrix(dimension: dimension, values: values)
+    }
+
+    private func tokenizeAll(_ texts: [String], workers: Int) -> [[Int32]] {
+        var sequences = [[Int32]](repeating: [], count: texts.count)
+        sequences.withUnsafeMutableBufferPointer { buffer in
+            let output = UnsafeSendablePointer(buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let range = (texts.count * worker / workers)..<(texts.count * (worker + 1) / workers)
+                for i in range { (output.pointer + i).pointee = tokenize(texts[i]) }
+            }
+        }
+        return sequences
+    }
+
+    /// Encodes `sequences` and writes their pooled (and normalised) embeddings to `out`, row by row.
+    private func encode(_ sequences: [[Int32]], scratch: BertEncoder.Scratch, into out: UnsafeMutablePointer<Float>) {
+        let starts = encoder.forward(sequences, scratch: scratch)
+        let h = dimension
+        for (s, sequence) in sequences.enumerated() {
+            let target = out + s * h
+            let first = scratch.hidden + starts[s] * h
+            switch pooling {
+            case .cls:
+                target.update(from: first, count: h)
+            case .mean:
+                target.update(repeating: 0, count: h)
+                for t in 0..<sequence.count {
+                    let row = first + t * h
+                    for j in 0..<h { target[j] += row[j] }
+                }
+                let scale = 1 / Float(max(sequence.count, 1))
+                for j in 0..<h { target[j] *= scale }
+            }
+            if normalizes {
+                var squares: Float = 0
+                for j in 0..<h { squares += target[j] * target[j] }
+                let norm = squares.squareRoot()
+                if norm > 0 { for j in 0..<h { target[j] /= norm } }
+            }
+        }
+    }
+
+    private static func pooling(from json: [String: AnyJSON], path: String) throws -> Pooling {
+        let enabled = json.filter { $0.key.hasPrefix("pooling_mode_") && $0.value.bool == true }.map(\.key)
+        switch enabled {
+        case ["pooling_mode_mean_tokens"]: return .mean
+        case ["pooling_mode_cls_token"]: return .cls
+        default:
+            throw EmbeddingModelError.unsupported(
+                path: path, reason: "pooling \(enabled.sorted()); one of pooling_mode_mean_tokens or pooling_mode_cls_token is implemented")
+        }
+    }
+
+    private static func readJSON(_ path: String) throws -> AnyJSON {
+        guard FileManager.default.fileExists(atPath: path) else { throw EmbeddingModelError.missingFile(path: path) }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw EmbeddingModelError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        do { return try JSONDecoder().decode(AnyJSON.self, from: data) } catch {
+            throw EmbeddingModelError.malformed(path: path, reason: "not valid JSON")
+        }
+    }
+
+    private static func readObject(_ path: String, optional: Bool = false) throws -> [String: AnyJSON] {
+        if optional && !FileManager.default.fileExists(atPath: path) { return [:] }
+        guard let object = try readJSON(path).object else {
+            throw EmbeddingModelError.malformed(path: path, reason: "expected a JSON object")
+        }
+        return object
+    }
+}
+
+/// A raw pointer handed to concurrent workers that write disjoint rows.
+private struct UnsafeSendablePointer<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+}
+
+/// A parsed JSON value from a model's configuration files (booleans, integers and other
+/// numbers kept apart, as the configuration keys need).
+enum AnyJSON: Decodable {
+    case null, bool(Bool), int(Int), double(Double), string(String), array([AnyJSON]), object([String: AnyJSON])
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int.self) { self = .int(value) }
+        else if let value = try? container.decode(Double.self) { self = .double(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([AnyJSON].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: AnyJSON].self)) }
+    }
+
+    var string: String? { if case let .string(v) = self { v } else { nil } }
+    var bool: Bool? { if case let .bool(v) = self { v } else { nil } }
+    var int: Int? { if case let .int(v) = self { v } else { nil } }
+    var double: Double? {
+        switch self {
+        case let .double(v): v
+        case let .int(v): Double(v)
+        default: nil
+        }
+    }
+    var array: [AnyJSON]? { if case let .array(v) = self { v } else { nil } }
+    var object: [String: AnyJSON]? { if case let .object(v) = self { v } else { nil } }
+    subscript(key: String) -> AnyJSON? { object?[key] }
+}

@@ -1,0 +1,204 @@
+import CVectorKernels
+import Foundation
+import Testing
+@testable import VectorSearchEmbeddings
+
+/// Writes a safetensors file: the header JSON, then each tensor's raw bytes in order.
+private func writeSafeTensors(_ path: String, _ tensors: [(name: String, dtype: String, shape: [Int], bytes: [UInt8])]) throws {
+    var header: [String] = []
+    var data: [UInt8] = []
+    for tensor in tensors {
+        header.append("\"\(tensor.name)\":{\"dtype\":\"\(tensor.dtype)\",\"shape\":\(tensor.shape),\"data_offsets\":[\(data.count),\(data.count + tensor.bytes.count)]}")
+        data += tensor.bytes
+    }
+    let json = Array(("{" + header.joined(separator: ",") + "}").utf8)
+    var file = withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init)
+    file += json + data
+    try Data(file).write(to: URL(fileURLWithPath: path))
+}
+
+private func bytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes(Array.init) }
+
+private func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("vs-embed-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A copy of the model directory (files linked, not copied) with some files replaced.
+private func modelCopy(replacing files: [String: Data] = [:], dropping dropped: [String] = []) throws -> URL {
+    let source = URL(fileURLWithPath: SentenceEmbedder.defaultDirectory)
+    let copy = try temporaryDirectory()
+    for name in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
+                 "sentence_bert_config.json", "modules.json", "1_Pooling"] where !dropped.contains(name) {
+        try FileManager.default.createSymbolicLink(at: copy.appendingPathComponent(name), withDestinationURL: source.appendingPathComponent(name))
+    }
+    for (name, data) in files {
+        try? FileManager.default.removeItem(at: copy.appendingPathComponent(name))
+        try data.write(to: copy.appendingPathComponent(name))
+    }
+    return copy
+}
+
+private func config(_ change: (inout [String: Any]) -> Void) throws -> Data {
+    let path = URL(fileURLWithPath: SentenceEmbedder.defaultDirectory).appendingPathComponent("config.json")
+    var object = try JSONSerialization.jsonObject(with: Data(contentsOf: path)) as! [String: Any]
+    change(&object)
+    return try JSONSerialization.data(withJSONObject: object)
+}
+
+private func loadError(_ directory: URL) -> EmbeddingModelError? {
+    defer { try? FileManager.default.removeItem(at: directory) }
+    do {
+        _ = try SentenceEmbedder(directory: directory.path)
+        return nil
+    } catch let error as EmbeddingModelError {
+        return error
+    } catch {
+        Issue.record("unexpected error \(error)")
+        return nil
+    }
+}
+
+@Suite("Model loading and kernels")
+struct ModelLoadingTests {
+    @Test("GELU and softmax kernels match float64 references, any length")
+    func activations() {
+        typealias Kernel = (UnsafeMutablePointer<Float>?, Int) -> Void
+        let gelus: [Kernel] = [vs_gelu_erf, vs_gelu_erf_portable]
+        for kernel in gelus {
+            var x: [Float] = (0..<1_003).map { Float($0 - 501) / 50 }   // -10.02 ... 10.02, not a multiple of 8
+            let reference: [Double] = x.map { v in
+                let z = Double(v)
+                return 0.5 * z * (1 + erf(z / 2.0.squareRoot()))
+            }
+            kernel(&x, x.count)
+            for (got, want) in zip(x, reference) {
+                let tolerance = 1e-6 * max(1, abs(want))
+                #expect(abs(Double(got) - want) <= tolerance, "gelu: \(got) vs \(want)")
+            }
+        }
+        let softmaxes: [Kernel] = [vs_softmax, vs_softmax_portable]
+        for kernel in softmaxes {
+            for n in [1, 7, 8, 9, 300] {
+                var x: [Float] = (0..<n).map { i in Float((i * 37) % 23) - 11 + (i == 3 ? 60 : 0) }
+                let top = Double(x.max()!)
+                let weights: [Double] = x.map { exp(Double($0) - top) }
+                let sum = weights.reduce(0, +)
+                kernel(&x, n)
+                for (got, weight) in zip(x, weights) {
+                    let want = weight / sum
+                    #expect(abs(Double(got) - want) <= 1e-6 * max(want, 1e-3), "softmax n=\(n): \(got) vs \(want)")
+                }
+            }
+        }
+        var empty: [Float] = []
+        vs_softmax(&empty, 0)
+    }
+
+    @Test("safetensors: F32 in place, F16 and BF16 widened, bad files named with their tensor")
+    func safeTensors() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("w.safetensors").path
+        let values: [Float] = [1, -2.5, 0.125, 65504]
+        try writeSafeTensors(path, [
+            ("f32", "F32", [2, 2], bytes(values)),
+            ("f16", "F16", [4], bytes(values.map { Float16($0).bitPattern })),
+            ("bf16", "BF16", [4], bytes(values.map { UInt16($0.bitPattern >> 16) })),
+            ("ints", "I32", [2], bytes([Int32(1), 2])),
+        ])
+        let file = try SafeTensorsFile(path: path)
+        for name in ["f32", "f16"] {
+            let tensor = try file.tensor(name, shape: name == "f32" ? [2, 2] : [4])
+            #expect(Array(UnsafeBufferPointer(start: tensor.pointer, count: tensor.count)) == values)
+        }
+        let bf16 = try file.tensor("bf16", shape: [4])
+        #expect(Array(UnsafeBufferPointer(start: bf16.pointer, count: 3)) == [1, -2.5, 0.125])
+        #expect(throws: EmbeddingModelError.wrongShape(path: path, tensor: "f32", expected: [4], actual: [2, 2])) {
+            try file.tensor("f32", shape: [4])
+        }
+        #expect(throws: EmbeddingModelError.missingTensor(path: path, tensor: "nope")) { try file.tensor("nope", shape: [1]) }
+        do {
+            _ = try file.tensor("ints", shape: [2])
+            Issue.record("an I32 tensor was accepted")
+        } catch let error as EmbeddingModelError {
+            #expect(error.description.contains(path) && error.description.contains("ints") && error.description.contains("I32"))
+        }
+        // Truncated: the header promises more bytes than the file has; a header cut short; garbage.
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        for (cut, expectation) in [(whole.count - 3, "ints"), (20, "header"), (4, "truncated")] {
+            try whole.prefix(cut).write(to: URL(fileURLWithPath: path))
+            #expect(throws: EmbeddingModelError.self) { try SafeTensorsFile(path: path) }
+            do { _ = try SafeTensorsFile(path: path) } catch {
+                #expect("\(error)".contains(path) && "\(error)".contains(expectation), "\(error)")
+            }
+        }
+        try Data(withUnsafeBytes(of: UInt64(8).littleEndian, Array.init) + Array("not json".utf8)).write(to: URL(fileURLWithPath: path))
+        #expect(throws: EmbeddingModelError.malformed(path: path, reason: "safetensors header is not a JSON object")) {
+            try SafeTensorsFile(path: path)
+        }
+    }
+
+    @Test("a missing model says how to fetch it; damaged model files name the file and tensor")
+    func damagedModels() throws {
+        let missing = "/nonexistent/model-\(UUID().uuidString)"
+        #expect(throws: EmbeddingModelError.missingFile(path: missing)) { try SentenceEmbedder(directory: missing) }
+        #expect(EmbeddingModelError.missingFile(path: missing).description.contains("scripts/fetch-model.sh"))
+        guard FileManager.default.fileExists(atPath: SentenceEmbedder.defaultDirectory) else {
+            Issue.record("no model at \(SentenceEmbedder.defaultDirectory); run scripts/fetch-model.sh")
+            return
+        }
+        let relu = loadError(try modelCopy(replacing: ["config.json": try config { $0["hidden_act"] = "relu" }]))
+        #expect(relu.map { "\($0)".contains("config.json") && "\($0)".contains("relu") } == true, "\(String(describing: relu))")
+        let gpt = loadError(try modelCopy(replacing: ["config.json": try config { $0["architectures"] = ["GPT2Model"]; $0["model_type"] = "gpt2" }]))
+        #expect(gpt.map { "\($0)".contains("GPT2Model") } == true, "\(String(describing: gpt))")
+        let shape = loadError(try modelCopy(replacing: ["config.json": try config { $0["intermediate_size"] = 1535 }]))
+        if case let .wrongShape(path, tensor, expected, actual)? = shape {
+            #expect(path.hasSuffix("model.safetensors") && tensor == "encoder.layer.0.intermediate.dense.weight")
+            #expect(expected == [1535, 384] && actual == [1536, 384])
+        } else { Issue.record("expected wrongShape, got \(String(describing: shape))") }
+        let layers = loadError(try modelCopy(replacing: ["config.json": try config { $0["num_hidden_layers"] = 7 }]))
+        if case let .missingTensor(_, tensor)? = layers {
+            #expect(tensor.hasPrefix("encoder.layer.6."))
+        } else { Issue.record("expected missingTensor, got \(String(describing: layers))") }
+        let weights = try Data(contentsOf: URL(fileURLWithPath: SentenceEmbedder.defaultDirectory).appendingPathComponent("model.safetensors"))
+        let truncated = loadError(try modelCopy(replacing: ["model.safetensors": weights.prefix(weights.count / 2)]))
+        #expect(truncated.map { "\($0)".contains("model.safetensors") && "\($0)".contains("truncated") && "\($0)".contains("tensor") } == true,
+                "\(String(describing: truncated))")
+        let noVocab = loadError(try modelCopy(dropping: ["vocab.txt"]))
+        #expect(noVocab.map { if case let .missingFile(path) = $0 { path.hasSuffix("vocab.txt") } else { false } } == true)
+        let badJSON = loadError(try modelCopy(replacing: ["config.json": Data("{\"hidden_size\": ".utf8)]))
+        #expect(badJSON.map { if case let .malformed(path, _) = $0 { path.hasSuffix("config.json") } else { false } } == true)
+        let pooling = loadError(try modelCopy(replacing: ["1_Pooling": Data()], dropping: ["1_Pooling"]))
+        #expect(pooling != nil)
+    }
+
+    @Test("a model stored as float16 loads by its file alone and agrees with float32 to f16 precision")
+    func float16Model() throws {
+        guard FileManager.default.fileExists(atPath: SentenceEmbedder.defaultDirectory) else {
+            Issue.record("no model at \(SentenceEmbedder.defaultDirectory); run scripts/fetch-model.sh")
+            return
+        }
+        let original = try SafeTensorsFile(path: URL(fileURLWithPath: SentenceEmbedder.defaultDirectory).appendingPathComponent("model.safetensors").path)
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let converted = directory.appendingPathComponent("model.safetensors")
+        // Every float tensor halved; others (position_ids, I64, unused) left out.
+        let floats = original.entries.keys.sorted().filter { original.entries[$0]!.dtype == "F32" }
+        try writeSafeTensors(converted.path, try floats.map { name in
+            let entry = original.entries[name]!
+            let tensor = try original.tensor(name, shape: entry.shape)
+            let halves = UnsafeBufferPointer(start: tensor.pointer, count: tensor.count).map { Float16($0).bitPattern }
+            return (name, "F16", entry.shape, bytes(halves))
+        })
+        let model = try modelCopy(replacing: ["model.safetensors": try Data(contentsOf: converted)])
+        defer { try? FileManager.default.removeItem(at: model) }
+        let half = try SentenceEmbedder(directory: model.path)
+        let full = try SentenceEmbedder()
+        let text = "Half-precision weights widen to float32 once, at load."
+        let a = half.embed(text), b = full.embed(text)
+        let dot = zip(a, b).map { $0 * $1 }.reduce(0, +)
+        #expect(dot > 0.999, "cosine \(dot)")
+    }
+}
