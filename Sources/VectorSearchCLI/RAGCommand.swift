@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VectorSearch
+import VectorSearchEmbeddings
 import VectorSearchRAG
 
 struct RAGCommand: AsyncParsableCommand {
@@ -32,7 +33,7 @@ struct DocumentInput: ParsableArguments {
     /// Adds (or replaces) every document, then saves: those with a vector as one chunk each, the
     /// others chunked and embedded by `embedder`. Nothing is saved unless all are taken.
     func store(
-        _ entries: [(document: Document, embedding: [Float]?)], into collection: DocumentCollection, embedder: OpenAIEmbedder?,
+        _ entries: [(document: Document, embedding: [Float]?)], into collection: DocumentCollection, embedder: any Embedder,
         replacing: Bool
     ) async throws {
         var vectors = VectorMatrix(dimension: collection.dimension)
@@ -48,32 +49,28 @@ struct DocumentInput: ParsableArguments {
             try vectors.append(embedding)
             precomputed.append(document)
         }
-        if let first = toEmbed.first, embedder == nil { throw Self.missingEmbedding(first) }
         if !precomputed.isEmpty {
             if replacing { try collection.replace(precomputed, embeddings: vectors) } else { try collection.add(precomputed, embeddings: vectors) }
         }
-        if let embedder, !toEmbed.isEmpty {
+        if !toEmbed.isEmpty {
             if replacing { try await collection.replace(toEmbed, embedder: embedder) } else { try await collection.add(toEmbed, embedder: embedder) }
         }
         try collection.save()
     }
 }
 
-extension DocumentInput {
-    static func missingEmbedding(_ document: Document) -> CLIError {
-        CLIError(
-            "document \"\(document.id)\" has no \"embedding\": give each line one, all vectors with --embeddings FILE, "
-                + "or an embedding server with --embedder-url URL --embedder-model MODEL")
-    }
-}
-
-/// OpenAI-compatible servers: one for embeddings (ingest, update, query by text), one for chat (query --generate).
+/// How text becomes vectors (ingest, update, query by text): the built-in model, or an
+/// OpenAI-compatible embedding server; and the chat server for query --generate.
 struct EndpointOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "The built-in embedder's model directory (a sentence-transformers BERT model), used when no --embedder-url is given; default $VECTORSEARCH_MODEL or ~/.cache/vectorsearch/all-MiniLM-L6-v2 (scripts/fetch-model.sh).",
+        valueName: "dir"))
+    var model: String?
     @Option(name: .customLong("embedder-url"), help: ArgumentHelp(
         "An OpenAI-compatible server that embeds text (/v1/embeddings), e.g. http://localhost:11434 (Ollama).", valueName: "url"))
     var embedderURL: String?
     @Option(name: .customLong("embedder-model"), help: "The embedding model it serves.") var embedderModel: String?
-    @Option(name: .customLong("embed-batch"), help: "Texts per embedding request.") var embedBatch: Int = 64
+    @Option(name: .customLong("embed-batch"), help: "Texts per embedding request (or per batch of the built-in model).") var embedBatch: Int = 32
     @Option(name: .customLong("api-key-env"), help: ArgumentHelp(
         "Environment variable whose value is sent as the servers' API key, when set.", valueName: "name"))
     var apiKeyEnvironment: String = "OPENAI_API_KEY"
@@ -82,6 +79,7 @@ struct EndpointOptions: ParsableArguments {
 
     func validate() throws {
         if (embedderURL == nil) != (embedderModel == nil) { throw ValidationError("--embedder-url and --embedder-model go together") }
+        if model != nil, embedderURL != nil { throw ValidationError("--model (the built-in embedder) and --embedder-url are two embedders: give one") }
         guard embedBatch >= 1 else { throw ValidationError("--embed-batch must be at least 1") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard retries >= 0 else { throw ValidationError("--retries must be non-negative") }
@@ -94,17 +92,20 @@ struct EndpointOptions: ParsableArguments {
             maxRetries: retries)
     }
 
-    /// The embedder, if a server is given, with a progress line for long runs.
-    func embedder(dimension: Int?) throws -> OpenAIEmbedder? {
-        guard let embedderURL, let embedderModel else { return nil }
-        let progress = ProgressLine("embedding", total: 0)
+    /// The server's embedder when --embedder-url is given, else the built-in model (loaded on
+    /// first use), with a progress line for long runs.
+    func embedder(dimension: Int?) throws -> any Embedder {
+        let line = ProgressLine("embedding", total: 0)
+        let progress: @Sendable (Int, Int) -> Void = { done, total in
+            line.update(done, of: total)
+            if done == total { line.finish() }
+        }
+        guard let embedderURL, let embedderModel else {
+            return try BuiltInEmbedder(directory: model ?? SentenceEmbedder.defaultDirectory, batchSize: embedBatch, progress: progress)
+        }
         return try OpenAIEmbedder(
             endpoint: try endpoint(url: embedderURL, model: embedderModel, option: "--embedder-url"), batchSize: embedBatch,
-            dimension: dimension,
-            progress: { done, total in
-                progress.update(done, of: total)
-                if done == total { progress.finish() }
-            })
+            dimension: dimension, progress: progress)
     }
 }
 
@@ -114,7 +115,8 @@ struct RAGIngestCommand: AsyncParsableCommand {
         discussion: """
             A document with a precomputed embedding (an "embedding" key, or a row of --embeddings) \
             is stored as one chunk (its whole text). Any other document is split into chunks, and \
-            the chunks are embedded by the server given with --embedder-url and --embedder-model. \
+            the chunks are embedded by the built-in model (all-MiniLM-L6-v2, 384-d; --model DIR for \
+            another), or by the server given with --embedder-url and --embedder-model. \
             The collection's index kind, metric and chunking are fixed when it is created.
             """)
 
@@ -137,12 +139,12 @@ struct RAGIngestCommand: AsyncParsableCommand {
             let dimension: Int
             if let embedding = entries.lazy.compactMap(\.embedding).first {
                 dimension = embedding.count
-            } else if let embedder = try endpoints.embedder(dimension: nil) {
+            } else if endpoints.embedderURL == nil {
+                dimension = try BuiltInEmbedder(directory: endpoints.model ?? SentenceEmbedder.defaultDirectory).model().dimension
+            } else {
                 // A new collection takes the server's dimension: one short request to learn it.
                 let probe = chunker.chunks(of: first.document).first?.text ?? first.document.id
-                dimension = try await embedder.embed([probe])[0].count
-            } else {
-                throw DocumentInput.missingEmbedding(first.document)
+                dimension = try await endpoints.embedder(dimension: nil).embed([probe])[0].count
             }
             collection = try DocumentCollection.create(
                 at: input.collection, dimension: dimension, metric: metric, index: IndexKind(rawValue: index.rawValue)!,
@@ -192,8 +194,8 @@ struct RAGQueryCommand: AsyncParsableCommand {
             --vector is the query's embedding: numbers separated by commas, or FILE:ROW for a row of \
             an embedding file. --text is the question: it goes into the prompt and, with --hybrid, \
             into BM25 keyword search fused with the vector ranking; without --vector it is embedded \
-            by the server given with --embedder-url and --embedder-model (use the model the \
-            collection was embedded with). --generate sends the prompt to a chat server and prints \
+            by the built-in model (--model DIR), or by the server given with --embedder-url and \
+            --embedder-model (use the model the collection was embedded with). --generate sends the prompt to a chat server and prints \
             its answer after the sources.
             """)
 
@@ -227,9 +229,6 @@ struct RAGQueryCommand: AsyncParsableCommand {
         guard budget > 0 else { throw ValidationError("--budget must be positive") }
         if vector == nil {
             if text == nil { throw ValidationError("give the query's --text or its --vector (or both)") }
-            if endpoints.embedderURL == nil {
-                throw ValidationError("--text without --vector needs an embedding server: --embedder-url URL --embedder-model MODEL")
-            }
         }
         if generate, chatURL == nil || chatModel == nil { throw ValidationError("--generate needs --chat-url and --chat-model") }
         if !generate, chatURL != nil || chatModel != nil { throw ValidationError("--chat-url and --chat-model go with --generate") }
@@ -246,7 +245,7 @@ struct RAGQueryCommand: AsyncParsableCommand {
         if let vector {
             chunks = try opened.retrieve(vector: try Self.parseVector(vector), text: text, options: options)
         } else {
-            chunks = try await opened.retrieve(text: text!, embedder: try endpoints.embedder(dimension: opened.dimension)!, options: options)
+            chunks = try await opened.retrieve(text: text!, embedder: try endpoints.embedder(dimension: opened.dimension), options: options)
         }
         let context = ContextBuilder(budget: .tokens(budget)).build(question: text ?? "", chunks: chunks)
         var answer: Answer?

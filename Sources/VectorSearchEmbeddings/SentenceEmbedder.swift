@@ -127,7 +127,7 @@ public final class SentenceEmbedder: Sendable {
     /// with the texts done so far and the total. The result does not depend on `batchSize`
     /// or `threads` beyond float rounding in sgemm.
     public func embed(
-        _ texts: [String], batchSize: Int = 32, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        _ texts: [String], batchSize: Int = 32, threads: Int = VectorSearchLibrary.coreCount,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> VectorMatrix {
         guard batchSize >= 1 else { throw VectorSearchError.invalidArgument("batch size must be at least 1, got \(batchSize)") }

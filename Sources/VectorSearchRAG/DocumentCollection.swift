@@ -361,6 +361,10 @@ public final class DocumentCollection: @unchecked Sendable {
         guard let vector = vectors.first, vectors.count == 1 else {
             throw VectorSearchError.invalidArgument("the embedder returned \(vectors.count) vectors for 1 text")
         }
+        guard vector.count == dimension else {
+            throw VectorSearchError.invalidArgument(
+                "the embedder gives \(vector.count)-d vectors, this collection holds \(dimension)-d ones: query it with the model it was embedded with")
+        }
         return try retrieve(vector: vector, text: text, options: options)
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import TestHTTPServer
 import VectorSearch
+import VectorSearchEmbeddings
 @testable import VectorSearchCLI
 import VectorSearchRAG
 
@@ -303,11 +304,51 @@ struct CLITests {
             try await run(["rag", "query", "--collection", kb, "--text", "x", "--embedder-url", url])
         }
         #expect(server.requests.count == before)
-        // Documents without vectors and no server: refused, nothing written.
-        await #expect(throws: (any Error).self) {
-            try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", "\(dir)/none"])
+        // Documents without vectors, no server and no model where --model points: refused, nothing written.
+        let error2 = await #expect(throws: EmbeddingModelError.self) {
+            try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", "\(dir)/none", "--model", "\(dir)/no-model"])
         }
+        #expect(error2?.description.contains("scripts/fetch-model.sh") == true)
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/none/manifest.json"))
+    }
+
+    @Test("rag with the built-in model: ingest plain text, query by text; embed writes the vectors of a text file")
+    func ragBuiltInModel() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            {"id": "swift", "text": "Swift is a programming language for servers and apps.", "topic": "code"}
+            {"id": "bread", "text": "To bake bread, knead the dough and let it rise overnight.", "topic": "food"}
+            {"id": "rust", "text": "Rust is a systems programming language with ownership.", "topic": "code"}
+            """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
+        let kb = "\(dir)/kb"
+        try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat"])
+        #expect(try DocumentCollection.open(at: kb).dimension == 384)
+        let output = try await captureStandardOutput {
+            try await run(["rag", "query", "--collection", kb, "--text", "how long should dough rise?", "--k", "1"])
+        }
+        #expect(output.hasPrefix("1. score") && output.contains("bread [0..<57]"), "\(output)")
+        let filtered = try await captureStandardOutput {
+            try await run(["rag", "query", "--collection", kb, "--text", "memory safety", "--k", "3", "--filter", #"{"topic": "code"}"#])
+        }
+        #expect(filtered.contains("rust") && filtered.contains("swift") && !filtered.contains("bread"), "\(filtered)")
+
+        // embed: a .txt file, one text per line, to fvecs; the rows equal the library's embeddings.
+        try "Swift is a programming language for servers and apps.\n\nsecond line\n".write(toFile: "\(dir)/texts.txt", atomically: true, encoding: .utf8)
+        try await run(["embed", "--input", "\(dir)/texts.txt", "--output", "\(dir)/v.fvecs", "--batch", "2", "--threads", "1"])
+        let vectors = try EmbeddingFile.read("\(dir)/v.fvecs").vectors
+        let embedder = try SentenceEmbedder()
+        #expect(vectors.count == 3 && vectors.dimension == 384)
+        #expect(zip(vectors[2], embedder.embed("second line")).allSatisfy { abs($0 - $1) < 1e-6 })
+        try await run(["embed", "--input", "\(dir)/docs.jsonl", "--output", "\(dir)/v.jsonl"])
+        #expect(try EmbeddingFile.read("\(dir)/v.jsonl").vectors.count == 3)
+        await #expect(throws: VectorSearchError.self) {
+            try await run(["embed", "--input", "\(dir)/docs.jsonl", "--field", "body", "--output", "\(dir)/w.npy"])
+        }
+        await #expect(throws: EmbeddingModelError.self) {
+            try await run(["embed", "--input", "\(dir)/texts.txt", "--output", "\(dir)/w.npy", "--model", "\(dir)/nothing"])
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/w.npy"))
     }
 
     @Test("kmeans writes centroids that cluster the data")
@@ -365,7 +406,7 @@ struct CLITests {
         await #expect(throws: VectorSearchError.self) { try await run(["search", "--index", "\(dir)/none.vsidx", "--queries", "\(dir)/bad.fvecs"]) }
     }
 
-    @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench", "kmeans", "rag"])
+    @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench", "kmeans", "embed", "rag"])
     func help(command: String) async throws {
         let text = VectorSearchCommand.helpMessage(for: try #require(
             VectorSearchCommand.configuration.subcommands.first { $0.configuration.commandName == command }))
