@@ -6,13 +6,15 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/Sources/MyApp" "$work/Sources/MyRAG" "$work/Sources/MyServerRAG"
+mkdir -p "$work/Sources/MyApp" "$work/Sources/MyRAG" "$work/Sources/MyServerRAG" "$work/Sources/MyEmbedder"
 # The README's swift blocks: 1 the dependency, 2 the engine program, 3 the RAG target, 4 the RAG
-# program, 5 the RAG program with servers.
+# program, 5 the RAG program with servers, 6 the built-in embedder's program (needs the model:
+# scripts/fetch-model.sh).
 block() { awk -v want="$1" '/^```swift$/ { n++; keep = (n == want); next } /^```$/ { keep = 0 } keep' "$repo/README.md"; }
 block 2 > "$work/Sources/MyApp/main.swift"
 block 4 > "$work/Sources/MyRAG/main.swift"
 block 5 > "$work/Sources/MyServerRAG/main.swift"
+block 6 > "$work/Sources/MyEmbedder/main.swift"
 cat > "$work/Package.swift" <<SWIFT
 // swift-tools-version: 6.0
 import PackageDescription
@@ -24,6 +26,9 @@ let package = Package(
         $(block 3)
         .executableTarget(name: "MyServerRAG", dependencies: [
             .product(name: "VectorSearch", package: "VectorSearch"), .product(name: "VectorSearchRAG", package: "VectorSearch"),
+        ]),
+        .executableTarget(name: "MyEmbedder", dependencies: [
+            .product(name: "VectorSearch", package: "VectorSearch"), .product(name: "VectorSearchEmbeddings", package: "VectorSearch"),
         ]),
     ]
 )
@@ -50,3 +55,11 @@ echo "README RAG example: OK"
 
 swift build --package-path "$work" --scratch-path "$repo/.build-readme" --product MyServerRAG 2>&1 | tail -n 3
 echo "README server example: builds"
+
+bash "$repo/scripts/fetch-model.sh"
+output=$(swift run --package-path "$work" --scratch-path "$repo/.build-readme" MyEmbedder 2>/dev/null)
+echo "$output"
+sed -n 1p <<<"$output" | grep -q "Swift is a programming language"
+sed -n 2p <<<"$output" | grep -q "Rust is a systems"
+grep -q '^tokens: \[101, 7592, 1010, 2088, 999, 102\]' <<<"$output"
+echo "README embedder example: OK"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled sample: build an exact index from an embedding file, search it,
 # and benchmark it against the exact ground truth; then the same with metadata filters; then the
-# sample as a RAG knowledge base, queried with a filter.
+# sample as a RAG knowledge base, queried with a filter and by a question typed as text.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -35,3 +35,6 @@ rm -rf .build/demo-kb
 $bin rag ingest --documents $data/meta.jsonl --embeddings $data/base.fvecs --collection .build/demo-kb --index hnsw
 $bin rag query --collection .build/demo-kb --vector $data/query.fvecs:0 --text "A package for maf files io" \
   --filter '{"year": {"$gte": 2020}}' --k 3 --hybrid
+echo "--- RAG: a question typed as text, embedded in process by the built-in all-MiniLM-L6-v2 ---"
+bash scripts/fetch-model.sh
+$bin rag query --collection .build/demo-kb --text "read and write YAML configuration files" --k 3
