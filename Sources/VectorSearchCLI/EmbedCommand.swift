@@ -20,6 +20,7 @@ struct EmbedCommand: ParsableCommand {
     var model: String?
     @Option(help: "Texts per batch.") var batch = 32
     @Option(help: "Threads (default: every core).") var threads: Int?
+    @Option(help: "Also write a JSON report (texts/s, load time, peak memory) to this file.") var json: String?
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
@@ -39,6 +40,15 @@ struct EmbedCommand: ParsableCommand {
         progress.finish()
         let seconds = monotonicSeconds() - start
         try EmbeddingFile.write(vectors, to: output, ids: ids)
+        if let json {
+            let report: [String: Any] = [
+                "system": "vectorsearch", "batch": batch, "threads": threads ?? VectorSearchLibrary.coreCount, "texts": texts.count,
+                "tokens": texts.reduce(0) { $0 + embedder.tokenize($1).count }, "seconds": seconds,
+                "texts_per_s": Double(texts.count) / max(seconds, 1e-9), "load_s": loadSeconds,
+                "peak_rss_mib": Double(peakResidentBytes()) / 1_048_576,
+            ]
+            try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]).write(to: URL(fileURLWithPath: json))
+        }
         status(String(
             format: "embedded %d texts (%d-d) in %.2fs: %.1f texts/s; model loaded in %.2fs; wrote %@",
             texts.count, vectors.dimension, seconds, Double(texts.count) / max(seconds, 1e-9), loadSeconds, output))
