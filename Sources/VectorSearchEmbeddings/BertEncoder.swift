@@ -57,7 +57,9 @@ public struct BertConfiguration: Sendable, Equatable {
 /// sequence over its own tokens only, which is what a padding mask computes, without the work.
 struct BertEncoder: Sendable {
     struct Layer: Sendable {
-        var query, queryBias, key, keyBias, value, valueBias: Tensor
+        /// Query, key and value stacked into one [3h, h] weight (and [3h] bias), so one sgemm
+        /// computes all three and packs the hidden states once.
+        var queryKeyValue, queryKeyValueBias: Tensor
         var attentionOutput, attentionOutputBias, attentionNormWeight, attentionNormBias: Tensor
         var intermediate, intermediateBias, output, outputBias, outputNormWeight, outputNormBias: Tensor
     }
@@ -90,13 +92,12 @@ struct BertEncoder: Sendable {
             let p = "encoder.layer.\(l)."
             let (attentionNormWeight, attentionNormBias) = try norm(p + "attention.output.LayerNorm")
             let (outputNormWeight, outputNormBias) = try norm(p + "output.LayerNorm")
+            let parts = try ["query", "key", "value"].map { part in
+                (try tensor(p + "attention.self.\(part).weight", [h, h]), try tensor(p + "attention.self.\(part).bias", [h]))
+            }
             return Layer(
-                query: try tensor(p + "attention.self.query.weight", [h, h]),
-                queryBias: try tensor(p + "attention.self.query.bias", [h]),
-                key: try tensor(p + "attention.self.key.weight", [h, h]),
-                keyBias: try tensor(p + "attention.self.key.bias", [h]),
-                value: try tensor(p + "attention.self.value.weight", [h, h]),
-                valueBias: try tensor(p + "attention.self.value.bias", [h]),
+                queryKeyValue: Tensor(concatenating: parts.map(\.0)),
+                queryKeyValueBias: Tensor(concatenating: parts.map(\.1)),
                 attentionOutput: try tensor(p + "attention.output.dense.weight", [h, h]),
                 attentionOutputBias: try tensor(p + "attention.output.dense.bias", [h]),
                 attentionNormWeight: attentionNormWeight, attentionNormBias: attentionNormBias,
@@ -112,23 +113,23 @@ struct BertEncoder: Sendable {
     final class Scratch {
         private(set) var capacity = 0   // tokens
         private(set) var longest = 0    // tokens of one sequence
-        var hidden, query, key, value, context, sum, intermediate: UnsafeMutablePointer<Float>
+        var hidden, queryKeyValue, context, sum: UnsafeMutablePointer<Float>
         var scores: UnsafeMutablePointer<Float>
+        /// One tile of the feed-forward layer's activations, `feedForwardRows` × intermediate size.
+        let intermediate: UnsafeMutablePointer<Float>
 
-        init() {
-            hidden = .allocate(capacity: 1); query = .allocate(capacity: 1); key = .allocate(capacity: 1)
-            value = .allocate(capacity: 1); context = .allocate(capacity: 1); sum = .allocate(capacity: 1)
-            intermediate = .allocate(capacity: 1); scores = .allocate(capacity: 1)
+        init(intermediateSize: Int) {
+            hidden = .allocate(capacity: 1); queryKeyValue = .allocate(capacity: 1); context = .allocate(capacity: 1)
+            sum = .allocate(capacity: 1); scores = .allocate(capacity: 1)
+            intermediate = .allocate(capacity: BertEncoder.feedForwardRows * intermediateSize)
         }
 
-        func reserve(tokens: Int, longest sequence: Int, hiddenSize h: Int, intermediateSize i: Int) {
+        func reserve(tokens: Int, longest sequence: Int, hiddenSize h: Int) {
             if tokens > capacity {
-                for buffer in [hidden, query, key, value, context, sum, intermediate] { buffer.deallocate() }
+                for buffer in [hidden, queryKeyValue, context, sum] { buffer.deallocate() }
                 capacity = tokens
-                hidden = .allocate(capacity: tokens * h); query = .allocate(capacity: tokens * h)
-                key = .allocate(capacity: tokens * h); value = .allocate(capacity: tokens * h)
+                hidden = .allocate(capacity: tokens * h); queryKeyValue = .allocate(capacity: tokens * 3 * h)
                 context = .allocate(capacity: tokens * h); sum = .allocate(capacity: tokens * h)
-                intermediate = .allocate(capacity: tokens * i)
             }
             if sequence > longest {
                 scores.deallocate()
@@ -138,7 +139,7 @@ struct BertEncoder: Sendable {
         }
 
         deinit {
-            for buffer in [hidden, query, key, value, context, sum, intermediate, scores] { buffer.deallocate() }
+            for buffer in [hidden, queryKeyValue, context, sum, scores, intermediate] { buffer.deallocate() }
         }
     }
 
@@ -157,7 +158,7 @@ struct BertEncoder: Sendable {
             tokens += sequence.count
         }
         guard tokens > 0 else { return starts }
-        scratch.reserve(tokens: tokens, longest: sequences.map(\.count).max() ?? 0, hiddenSize: h, intermediateSize: inner)
+        scratch.reserve(tokens: tokens, longest: sequences.map(\.count).max() ?? 0, hiddenSize: h)
 
         // Embeddings: word + position + token type 0, then LayerNorm.
         for (s, sequence) in sequences.enumerated() {
@@ -173,9 +174,8 @@ struct BertEncoder: Sendable {
 
         for layer in layers {
             let x = scratch.hidden
-            dense(x, rows: tokens, inputs: h, weight: layer.query, bias: layer.queryBias, outputs: h, into: scratch.query)
-            dense(x, rows: tokens, inputs: h, weight: layer.key, bias: layer.keyBias, outputs: h, into: scratch.key)
-            dense(x, rows: tokens, inputs: h, weight: layer.value, bias: layer.valueBias, outputs: h, into: scratch.value)
+            dense(x, rows: tokens, inputs: h, weight: layer.queryKeyValue, bias: layer.queryKeyValueBias, outputs: 3 * h,
+                  into: scratch.queryKeyValue)
             for (s, sequence) in sequences.enumerated() where !sequence.isEmpty {
                 attention(start: starts[s], count: sequence.count, scratch: scratch)
             }
@@ -186,19 +186,27 @@ struct BertEncoder: Sendable {
                 transposeB: true, beta: 1, c: scratch.sum, ldc: h)
             layerNorm(scratch.sum, rows: tokens, weight: layer.attentionNormWeight, bias: layer.attentionNormBias)
             swap(&scratch.hidden, &scratch.sum)
-            // Feed-forward: GELU(x·W1ᵀ + b1)·W2ᵀ + b2 + x, normalised.
+            // Feed-forward: GELU(x·W1ᵀ + b1)·W2ᵀ + b2 + x, normalised. Tokens are independent
+            // here, so it runs in tiles of rows whose activations stay in cache between the two products.
             let y = scratch.hidden
-            dense(y, rows: tokens, inputs: h, weight: layer.intermediate, bias: layer.intermediateBias, outputs: inner, into: scratch.intermediate)
-            vs_gelu_erf(scratch.intermediate, tokens * inner)
             add(y, layer.outputBias, rows: tokens, into: scratch.sum)
-            BLAS.multiply(
-                m: tokens, n: h, k: inner, a: scratch.intermediate, lda: inner, b: layer.output.pointer, ldb: inner,
-                transposeB: true, beta: 1, c: scratch.sum, ldc: h)
+            for first in stride(from: 0, to: tokens, by: Self.feedForwardRows) {
+                let rows = min(Self.feedForwardRows, tokens - first)
+                dense(y + first * h, rows: rows, inputs: h, weight: layer.intermediate, bias: layer.intermediateBias,
+                      outputs: inner, into: scratch.intermediate)
+                vs_gelu_erf(scratch.intermediate, rows * inner)
+                BLAS.multiply(
+                    m: rows, n: h, k: inner, a: scratch.intermediate, lda: inner, b: layer.output.pointer, ldb: inner,
+                    transposeB: true, beta: 1, c: scratch.sum + first * h, ldc: h)
+            }
             layerNorm(scratch.sum, rows: tokens, weight: layer.outputNormWeight, bias: layer.outputNormBias)
             swap(&scratch.hidden, &scratch.sum)
         }
         return starts
     }
+
+    /// Rows per feed-forward tile: 256 × 1,536 activations are 1.5 MiB, about one core's L2.
+    static let feedForwardRows = 256
 
     /// out = x·Wᵀ + b for `rows` rows (W is [outputs, inputs], as PyTorch stores Linear).
     private func dense(
@@ -221,19 +229,22 @@ struct BertEncoder: Sendable {
     }
 
     /// Multi-head self-attention of one sequence's `count` tokens (rows start..<start+count of
-    /// query, key and value), written to the same rows of `context`.
+    /// queryKeyValue), written to the same rows of `context`.
     private func attention(start: Int, count n: Int, scratch: Scratch) {
         let h = configuration.hiddenSize, d = configuration.headSize
         let scale = 1 / Float(d).squareRoot()
         let scores = scratch.scores
         for head in 0..<configuration.headCount {
-            let offset = start * h + head * d
+            // Row t of queryKeyValue is [q | k | v] for token t.
+            let query = scratch.queryKeyValue + start * 3 * h + head * d
             // scores = q·kᵀ / √d, one row per query token
             BLAS.multiply(
-                m: n, n: n, k: d, alpha: scale, a: scratch.query + offset, lda: h, b: scratch.key + offset, ldb: h,
+                m: n, n: n, k: d, alpha: scale, a: query, lda: 3 * h, b: query + h, ldb: 3 * h,
                 transposeB: true, c: scores, ldc: n)
             for row in 0..<n { vs_softmax(scores + row * n, n) }
-            BLAS.multiply(m: n, n: d, k: n, a: scores, lda: n, b: scratch.value + offset, ldb: h, c: scratch.context + offset, ldc: h)
+            BLAS.multiply(
+                m: n, n: d, k: n, a: scores, lda: n, b: query + 2 * h, ldb: 3 * h,
+                c: scratch.context + start * h + head * d, ldc: h)
         }
     }
 

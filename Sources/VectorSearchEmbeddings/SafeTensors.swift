@@ -143,6 +143,15 @@ final class Tensor: @unchecked Sendable {  // read-only after init
         self.owned = storage
     }
 
+    /// The tensors' values one after another (query, key and value weights stacked into one).
+    convenience init(concatenating parts: [Tensor]) {
+        let offsets = parts.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+        self.init(widening: offsets.last!) { i in
+            let part = offsets.lastIndex { $0 <= i }!
+            return parts[part].pointer[i - offsets[part]]
+        }
+    }
+
     deinit { owned?.deallocate() }
 
     /// Whether any value is NaN or infinite (a damaged or unconverted file).
