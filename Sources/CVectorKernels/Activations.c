@@ -47,8 +47,9 @@ static inline float gelu_portable(float x) {
     return 0.5f * x * (1.0f + erf);
 }
 
-void vs_gelu_erf_portable(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = gelu_portable(x[i]);
+void vs_gelu_erf_portable(float *x, size_t rows, size_t columns, const float *bias) {
+    for (size_t r = 0; r < rows; r++, x += columns)
+        for (size_t c = 0; c < columns; c++) x[c] = gelu_portable(x[c] + (bias ? bias[c] : 0.0f));
 }
 
 void vs_softmax_portable(float *x, size_t n) {
@@ -97,13 +98,20 @@ AVX2 static inline __m256 gelu_avx2(__m256 x) {
     return _mm256_fmadd_ps(half_x, erf, half_x);
 }
 
-AVX2 void vs_gelu_erf_avx2(float *x, size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu_avx2(_mm256_loadu_ps(x + i)));
-    for (; i < n; i++) x[i] = gelu_portable(x[i]);
+AVX2 static void vs_gelu_erf_avx2(float *x, size_t rows, size_t columns, const float *bias) {
+    for (size_t r = 0; r < rows; r++, x += columns) {
+        size_t c = 0;
+        if (bias) {
+            for (; c + 8 <= columns; c += 8)
+                _mm256_storeu_ps(x + c, gelu_avx2(_mm256_add_ps(_mm256_loadu_ps(x + c), _mm256_loadu_ps(bias + c))));
+        } else {
+            for (; c + 8 <= columns; c += 8) _mm256_storeu_ps(x + c, gelu_avx2(_mm256_loadu_ps(x + c)));
+        }
+        for (; c < columns; c++) x[c] = gelu_portable(x[c] + (bias ? bias[c] : 0.0f));
+    }
 }
 
-AVX2 void vs_softmax_avx2(float *x, size_t n) {
+AVX2 static void vs_softmax_avx2(float *x, size_t n) {
     if (n < 8) { vs_softmax_portable(x, n); return; }
     __m256 max8 = _mm256_loadu_ps(x);
     size_t i = 8;
@@ -129,11 +137,11 @@ AVX2 void vs_softmax_avx2(float *x, size_t n) {
 }
 #endif
 
-void vs_gelu_erf(float *x, size_t n) {
+void vs_gelu_erf(float *x, size_t rows, size_t columns, const float *bias) {
 #if defined(VS_HAVE_X86_KERNELS)
-    if (vs_detect_simd_level() >= VS_SIMD_AVX2) { vs_gelu_erf_avx2(x, n); return; }
+    if (vs_detect_simd_level() >= VS_SIMD_AVX2) { vs_gelu_erf_avx2(x, rows, columns, bias); return; }
 #endif
-    vs_gelu_erf_portable(x, n);
+    vs_gelu_erf_portable(x, rows, columns, bias);
 }
 
 void vs_softmax(float *x, size_t n) {

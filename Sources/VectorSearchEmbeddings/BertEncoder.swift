@@ -192,9 +192,10 @@ struct BertEncoder: Sendable {
             add(y, layer.outputBias, rows: tokens, into: scratch.sum)
             for first in stride(from: 0, to: tokens, by: Self.feedForwardRows) {
                 let rows = min(Self.feedForwardRows, tokens - first)
-                dense(y + first * h, rows: rows, inputs: h, weight: layer.intermediate, bias: layer.intermediateBias,
-                      outputs: inner, into: scratch.intermediate)
-                vs_gelu_erf(scratch.intermediate, rows * inner)
+                BLAS.multiply(
+                    m: rows, n: inner, k: h, a: y + first * h, lda: h, b: layer.intermediate.pointer, ldb: h,
+                    transposeB: true, c: scratch.intermediate, ldc: inner)
+                vs_gelu_erf(scratch.intermediate, rows, inner, layer.intermediateBias.pointer)
                 BLAS.multiply(
                     m: rows, n: h, k: inner, a: scratch.intermediate, lda: inner, b: layer.output.pointer, ldb: inner,
                     transposeB: true, beta: 1, c: scratch.sum + first * h, ldc: h)
@@ -205,8 +206,9 @@ struct BertEncoder: Sendable {
         return starts
     }
 
-    /// Rows per feed-forward tile: 256 × 1,536 activations are 1.5 MiB, about one core's L2.
-    static let feedForwardRows = 256
+    /// Rows per feed-forward tile. sgemm repacks the weights for every tile, so tiles are
+    /// large: 1,024 × 1,536 activations are 6 MiB, where a batch of long texts would need 150.
+    static let feedForwardRows = 1024
 
     /// out = x·Wᵀ + b for `rows` rows (W is [outputs, inputs], as PyTorch stores Linear).
     private func dense(

@@ -62,22 +62,28 @@ private func loadError(_ directory: URL) -> EmbeddingModelError? {
 
 @Suite("Model loading and kernels")
 struct ModelLoadingTests {
-    @Test("GELU and softmax kernels match float64 references, any length")
+    @Test("GELU (with and without a bias) and softmax kernels match float64 references, any length")
     func activations() {
-        typealias Kernel = (UnsafeMutablePointer<Float>?, Int) -> Void
-        let gelus: [Kernel] = [vs_gelu_erf, vs_gelu_erf_portable]
+        typealias Gelu = (UnsafeMutablePointer<Float>?, Int, Int, UnsafePointer<Float>?) -> Void
+        let gelus: [Gelu] = [vs_gelu_erf, vs_gelu_erf_portable]
+        // 59 rows of 17 columns (not a multiple of 8), values -10.02 ... 10.02 before the bias.
+        let (rows, columns) = (59, 17)
+        let bias: [Float] = (0..<columns).map { Float($0) / 8 - 1 }
         for kernel in gelus {
-            var x: [Float] = (0..<1_003).map { Float($0 - 501) / 50 }   // -10.02 ... 10.02, not a multiple of 8
-            let reference: [Double] = x.map { v in
-                let z = Double(v)
-                return 0.5 * z * (1 + erf(z / 2.0.squareRoot()))
-            }
-            kernel(&x, x.count)
-            for (got, want) in zip(x, reference) {
-                let tolerance = 1e-6 * max(1, abs(want))
-                #expect(abs(Double(got) - want) <= tolerance, "gelu: \(got) vs \(want)")
+            for withBias in [false, true] {
+                var x: [Float] = (0..<(rows * columns)).map { Float($0 - 501) / 50 }
+                let reference: [Double] = x.indices.map { i in
+                    let z = Double(x[i]) + (withBias ? Double(bias[i % columns]) : 0)
+                    return 0.5 * z * (1 + erf(z / 2.0.squareRoot()))
+                }
+                if withBias { bias.withUnsafeBufferPointer { kernel(&x, rows, columns, $0.baseAddress) } } else { kernel(&x, rows, columns, nil) }
+                for (got, want) in zip(x, reference) {
+                    let tolerance = 1e-6 * max(1, abs(want))
+                    #expect(abs(Double(got) - want) <= tolerance, "gelu (bias \(withBias)): \(got) vs \(want)")
+                }
             }
         }
+        typealias Kernel = (UnsafeMutablePointer<Float>?, Int) -> Void
         let softmaxes: [Kernel] = [vs_softmax, vs_softmax_portable]
         for kernel in softmaxes {
             for n in [1, 7, 8, 9, 300] {

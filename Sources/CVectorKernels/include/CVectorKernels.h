@@ -43,10 +43,12 @@ size_t vs_next_at_or_below_avx512(const float *values, const float *offsets, siz
 size_t vs_next_at_or_below_avx2(const float *values, const float *offsets, size_t start, size_t n, float threshold);
 #endif
 
-/// GELU in its exact form, x·Φ(x) = ½x(1 + erf(x/√2)), in place over n floats (erf within 1.5e-7).
-/// Picks the AVX2 kernel when the CPU has it; the _portable version is the reference.
-void vs_gelu_erf(float *x, size_t n);
-void vs_gelu_erf_portable(float *x, size_t n);
+/// GELU in its exact form, x·Φ(x) = ½x(1 + erf(x/√2)) (erf within 1.5e-7), in place over a
+/// rows × columns matrix after adding bias[c] to column c (bias may be NULL): a dense layer's
+/// bias and activation in one pass. Picks the AVX2 kernel when the CPU has it; the _portable
+/// version is the reference.
+void vs_gelu_erf(float *x, size_t rows, size_t columns, const float *bias);
+void vs_gelu_erf_portable(float *x, size_t rows, size_t columns, const float *bias);
 /// Softmax in place over n floats: exp(x − max) / Σ exp(x − max).
 void vs_softmax(float *x, size_t n);
 void vs_softmax_portable(float *x, size_t n);
