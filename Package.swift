@@ -26,10 +26,14 @@ let package = Package(
         // Documents, chunks, retrieval with citations and prompt context, on the public API of
         // VectorSearch; the built-in embedder is its default when no embedding server is named.
         .target(name: "VectorSearchRAG", dependencies: ["VectorSearch", "VectorSearchEmbeddings"]),
+        // ann-benchmarks HDF5 files through libhdf5 (libhdf5-dev), for the CLI only: users who
+        // link the library products never need libhdf5.
+        .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "VectorSearchHDF5", dependencies: ["VectorSearch", "CHDF5"]),
         .executableTarget(
             name: "VectorSearchCLI",
             dependencies: [
-                "VectorSearch", "VectorSearchRAG", "VectorSearchEmbeddings",
+                "VectorSearch", "VectorSearchRAG", "VectorSearchEmbeddings", "VectorSearchHDF5",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -37,7 +41,10 @@ let package = Package(
         // A real HTTP server on 127.0.0.1 for the endpoint tests (not a product).
         .target(name: "TestHTTPServer", path: "Tests/TestHTTPServer"),
         .testTarget(name: "VectorSearchRAGTests", dependencies: ["VectorSearch", "VectorSearchRAG", "TestHTTPServer"]),
-        .testTarget(name: "VectorSearchCLITests", dependencies: ["VectorSearchCLI", "VectorSearchRAG", "VectorSearchEmbeddings", "TestHTTPServer"]),
+        .testTarget(
+            name: "VectorSearchCLITests",
+            dependencies: ["VectorSearchCLI", "VectorSearchRAG", "VectorSearchEmbeddings", "VectorSearchHDF5", "TestHTTPServer"]),
+        .testTarget(name: "VectorSearchHDF5Tests", dependencies: ["VectorSearchHDF5", "VectorSearch"]),
         .testTarget(
             name: "VectorSearchEmbeddingsTests", dependencies: ["VectorSearchEmbeddings", "VectorSearch", "CVectorKernels"],
             exclude: ["Resources"]),

@@ -93,7 +93,8 @@ class StEmbedder:
         self.model = SentenceTransformer(model_dir, device="cpu")
 
     def token_counts(self, texts):
-        return self.model.tokenize(texts)["attention_mask"].sum(axis=1).tolist()
+        tokenize = getattr(self.model, "preprocess", None) or self.model.tokenize   # renamed in sentence-transformers 6
+        return tokenize(texts)["attention_mask"].sum(axis=1).tolist()
 
     def embed(self, texts, batch):
         import torch

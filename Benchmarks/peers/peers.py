@@ -15,7 +15,7 @@ selectivity s admits bench_label < s*100,000, with exact filtered ground truth b
 hnswlib filters with its filter callable (a Python list's __getitem__, the cheapest callable),
 FAISS HNSW with an IDSelectorBitmap.
 
-usage: peers.py SYSTEM --base B --queries Q [--groundtruth G] --metric cosine|ip|l2 [--k 10] [--threads 2] [--json OUT]
+usage: peers.py SYSTEM (--base B --queries Q [--groundtruth G] --metric cosine|ip|l2 | --dataset F.hdf5) [--k 10] [--threads 2] [--json OUT]
                 [--m 16 --ef-construction 200 --sweep-ef 10,16,...]          (hnswlib, faiss, usearch)
                 [--nlist N --train-size S --sweep-nprobe 1,2,4,...]          (faiss-ivf)
                 [--filter-selectivity 0.5,0.1,0.01,0.001]                    (hnswlib, faiss)
@@ -287,16 +287,31 @@ def sweep_points(system, xq, k, values, threads, truth, allowed=None):
     return points
 
 
+def read_hdf5(path):
+    """train, test, neighbors and the metric of an ann-benchmarks file (as `vectorsearch bench --dataset` reads it)."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        distance = f.attrs["distance"]
+        distance = distance.decode() if isinstance(distance, bytes) else str(distance)
+        metric = {"euclidean": "l2", "angular": "cosine", "dot": "ip"}.get(distance)
+        if metric is None:
+            raise SystemExit(f"{path}: distance '{distance}' is not euclidean, angular or dot")
+        neighbors = np.asarray(f["neighbors"], dtype=np.int32) if "neighbors" in f else None
+        return (np.ascontiguousarray(f["train"], dtype=np.float32), np.ascontiguousarray(f["test"], dtype=np.float32),
+                neighbors, metric)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("system", choices=sorted(SYSTEMS))
-    p.add_argument("--base", required=True)
-    p.add_argument("--queries", required=True)
+    p.add_argument("--base")
+    p.add_argument("--queries")
     p.add_argument("--groundtruth")
+    p.add_argument("--dataset", help="an ann-benchmarks HDF5 file: train, test, neighbors and the metric from its distance attribute")
     p.add_argument("--filter-selectivity")
     p.add_argument("--metadata")
     p.add_argument("--filter", action="append", default=[])
-    p.add_argument("--metric", default="l2", choices=["l2", "ip", "cosine"])
+    p.add_argument("--metric", choices=["l2", "ip", "cosine"])
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--sweep-ef", default="10,16,32,64,128,256,512")
@@ -309,7 +324,18 @@ def main():
     p.add_argument("--json")
     a = p.parse_args()
 
-    xb, xq = read_vecs(a.base, np.float32), read_vecs(a.queries, np.float32)
+    truth_rows = None
+    if a.dataset:
+        if a.base or a.queries or a.groundtruth:
+            p.error("--dataset holds the base, queries and ground truth: give it alone")
+        xb, xq, truth_rows, a.metric = read_hdf5(a.dataset)
+    else:
+        if not (a.base and a.queries):
+            p.error("give --base and --queries, or --dataset FILE.hdf5")
+        xb, xq = read_vecs(a.base, np.float32), read_vecs(a.queries, np.float32)
+        if a.groundtruth:
+            truth_rows = read_vecs(a.groundtruth, np.int32)
+    a.metric = a.metric or "l2"
     n, d = xb.shape
     before = rss_bytes()
     t0 = time.perf_counter()
@@ -320,8 +346,8 @@ def main():
 
     sweep = [int(x) for x in (a.sweep_ef if system.knob == "ef" else a.sweep_nprobe).split(",")]
     points = []
-    if a.groundtruth:
-        truth = [set(map(int, g)) for g in read_vecs(a.groundtruth, np.int32)[:, :a.k]]
+    if truth_rows is not None:
+        truth = [set(map(int, g)) for g in truth_rows[:, :a.k]]
         points = sweep_points(system, xq, a.k, sweep, a.threads, truth)
     filtered = []
     if a.filter:

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VectorSearch
+import VectorSearchHDF5
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,12 +20,16 @@ struct BenchCommand: ParsableCommand {
             filters on `bench_label < s·100000`. Each filter is measured over the same sweep \
             against its exact filtered ground truth (computed here by a flat scan), and the \
             strategy the index plans for it is shown.
+
+            --dataset F.hdf5 takes an ann-benchmarks file instead of --base/--queries/--groundtruth:             train, test and neighbors from the file, and the metric from its distance attribute             (euclidean: l2, angular: cosine).
             """)
 
-    @Option(help: "Base vectors (fvecs, bvecs, fbin, npy, jsonl).") var base: String
-    @Option(help: "Query vectors.") var queries: String
+    @Option(help: "Base vectors (fvecs, bvecs, fbin, npy, jsonl).") var base: String?
+    @Option(help: "Query vectors.") var queries: String?
     @Option(help: "Ground truth (.ivecs, .ibin or .npy): exact neighbour rows per query (needed for the unfiltered points).")
     var groundtruth: String?
+    @Option(help: "An ann-benchmarks HDF5 file (train, test, neighbors, distance attribute) in place of --base, --queries and --groundtruth.")
+    var dataset: String?
     @OptionGroup var options: IndexOptions
     @Option(help: "Neighbours per query.") var k: Int = 10
     @Option(help: "HNSW: candidate list size for a single point.") var ef: Int = HNSWSearchParameters.default.ef
@@ -84,8 +89,15 @@ struct BenchCommand: ParsableCommand {
         if filterStrategy == .unfiltered { throw ValidationError("--filter-strategy is exact or index") }
         _ = try sweep
         _ = try selectivities
-        if groundtruth == nil, filter.isEmpty, filterSelectivity.isEmpty {
-            throw ValidationError("give --groundtruth, or a --filter or --filter-selectivity to measure")
+        if dataset != nil {
+            guard base == nil, queries == nil, groundtruth == nil else {
+                throw ValidationError("--dataset holds the base, queries and ground truth: give it alone, or --base and --queries")
+            }
+        } else {
+            guard base != nil, queries != nil else { throw ValidationError("give --base and --queries, or --dataset FILE.hdf5") }
+            if groundtruth == nil, filter.isEmpty, filterSelectivity.isEmpty {
+                throw ValidationError("give --groundtruth, or a --filter or --filter-selectivity to measure")
+            }
         }
     }
 
@@ -113,15 +125,32 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    /// The base, the queries, the ground truth (where there is one, and the file it came from)
+    /// and the index options: from --base/--queries/--groundtruth, or from --dataset, whose
+    /// distance attribute sets the metric.
+    private func inputs() throws -> (base: EmbeddingSet, queries: VectorMatrix, truth: (IntegerMatrix, String)?, options: IndexOptions) {
+        var options = self.options
+        if let dataset {
+            let file = try ANNBenchmarksDataset.read(dataset)
+            options.metric = file.metric
+            if file.neighbors == nil, filter.isEmpty, filterSelectivity.isEmpty {
+                throw CLIError("\(dataset) has no 'neighbors' dataset: give a --filter or --filter-selectivity to measure")
+            }
+            return (EmbeddingSet(vectors: file.train, ids: nil), file.test, file.neighbors.map { ($0, "\(dataset):neighbors") }, options)
+        }
+        guard let base, let queries else { throw ValidationError("give --base and --queries, or --dataset FILE.hdf5") }
         let baseSet = try EmbeddingFile.read(base)
-        let querySet = try EmbeddingFile.read(queries)
-        let queryVectors = querySet.vectors
+        let queryVectors = try EmbeddingFile.read(queries).vectors
         guard queryVectors.dimension == baseSet.vectors.dimension else {
             throw VectorSearchError.dimensionMismatch(expected: baseSet.vectors.dimension, actual: queryVectors.dimension, row: nil)
         }
+        return (baseSet, queryVectors, try groundtruth.map { (try EmbeddingFile.readIntegers($0), $0) }, options)
+    }
+
+    func run() throws {
+        let (baseSet, queryVectors, truthFile, options) = try inputs()
         let ids = baseSet.ids ?? (0..<baseSet.vectors.count).map { VectorID($0) }
-        let truth = try groundtruth.map { try readTruth($0, queryCount: queryVectors.count, ids: ids) }
+        let truth = try truthFile.map { try truthSets($0.0, path: $0.1, queryCount: queryVectors.count, ids: ids) }
         let filters = try self.filters
         var attributes = try options.attributes(for: baseSet)
         if !filterSelectivity.isEmpty { attributes = Self.addingLabels(to: attributes, count: baseSet.vectors.count) }
@@ -191,16 +220,15 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    /// The ground-truth file's rows as sets of ids (its first k per query).
-    private func readTruth(_ path: String, queryCount: Int, ids: [VectorID]) throws -> [Set<VectorID>] {
-        let truth = try EmbeddingFile.readIntegers(path)
+    /// The ground truth's rows as sets of ids (its first k per query); `path` names it in errors.
+    private func truthSets(_ truth: IntegerMatrix, path: String, queryCount: Int, ids: [VectorID]) throws -> [Set<VectorID>] {
         guard truth.count == queryCount else {
-            throw CLIError("\(path) has \(truth.count) rows but \(queries) has \(queryCount) queries")
+            throw CLIError("\(path) has \(truth.count) rows but there are \(queryCount) queries")
         }
         guard truth.dimension >= k else { throw CLIError("\(path) holds top-\(truth.dimension), fewer than --k \(k)") }
         return try (0..<queryCount).map { q in
             Set(try truth.values[(q * truth.dimension)..<(q * truth.dimension + k)].map { row in
-                guard row >= 0, Int(row) < ids.count else { throw CLIError("\(path): row \(row) is not a row of \(base)") }
+                guard row >= 0, Int(row) < ids.count else { throw CLIError("\(path): row \(row) is not a row of the base (\(ids.count) rows)") }
                 return ids[Int(row)]
             })
         }

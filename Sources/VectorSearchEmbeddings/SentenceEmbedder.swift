@@ -119,10 +119,15 @@ public final class SentenceEmbedder: Sendable {
         return vector
     }
 
+    /// Most tokens one forward pass takes: a batch with more is cut, because beyond about this
+    /// many rows the activations leave the cache (measured on short texts, batch 128 on 2
+    /// threads: 3 % faster cut at 1,024 tokens than whole, 2,900; cut at 2,048 no better).
+    static let maxBatchTokens = 1024
+
     /// Embeddings of `texts`, row i for text i.
     ///
-    /// Texts are tokenized, sorted by token count and cut into batches of `batchSize`, so each
-    /// batch holds texts of similar length; `threads` workers take batches in turn, each
+    /// Texts are tokenized, sorted by token count and cut into batches of `batchSize` (and at
+    /// most 1,024 tokens), so each batch holds texts of similar length; `threads` workers take batches in turn, each
     /// running single-threaded sgemm. `progress` is called (from any thread) after each batch
     /// with the texts done so far and the total. The result does not depend on `batchSize`
     /// or `threads` beyond float rounding in sgemm.
@@ -138,7 +143,7 @@ public final class SentenceEmbedder: Sendable {
 
         let sequences = tokenizeAll(texts, workers: workers)
         let order = sequences.indices.sorted { (sequences[$0].count, $0) < (sequences[$1].count, $1) }
-        let batches = stride(from: 0, to: order.count, by: batchSize).map { order[$0..<min($0 + batchSize, order.count)] }
+        let batches = Self.batches(order, sequences: sequences, batchSize: batchSize)
         let next = Atomic<Int>(0), done = Atomic<Int>(0)
         values.withUnsafeMutableBufferPointer { buffer in
             let output = UnsafeSendablePointer(buffer.baseAddress!)
@@ -163,6 +168,23 @@ public final class SentenceEmbedder: Sendable {
             }
         }
         return try VectorMatrix(dimension: dimension, values: values)
+    }
+
+    /// `order` cut into runs of at most `batchSize` texts and `maxBatchTokens` tokens (one text at least).
+    private static func batches(_ order: [Int], sequences: [[Int32]], batchSize: Int) -> [ArraySlice<Int>] {
+        var batches: [ArraySlice<Int>] = []
+        var first = 0, tokens = 0
+        for (position, text) in order.enumerated() {
+            let count = sequences[text].count
+            if position > first, position - first == batchSize || tokens + count > maxBatchTokens {
+                batches.append(order[first..<position])
+                first = position
+                tokens = 0
+            }
+            tokens += count
+        }
+        batches.append(order[first...])
+        return batches
     }
 
     private func tokenizeAll(_ texts: [String], workers: Int) -> [[Int32]] {

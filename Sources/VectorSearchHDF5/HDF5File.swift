@@ -159,7 +159,7 @@ public final class HDF5File: @unchecked Sendable {
             guard H5Aread(attribute, memory, &bytes) >= 0 else {
                 throw VectorSearchError.malformedFile(path: path, row: nil, byteOffset: nil, reason: "attribute '\(name)' cannot be read")
             }
-            return String(cString: bytes)
+            return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
     }
 

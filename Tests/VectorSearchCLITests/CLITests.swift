@@ -4,6 +4,7 @@ import Testing
 import TestHTTPServer
 import VectorSearch
 import VectorSearchEmbeddings
+import VectorSearchHDF5
 @testable import VectorSearchCLI
 import VectorSearchRAG
 
@@ -351,6 +352,59 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/w.npy"))
     }
 
+    @Test("convert: vectors and neighbours to and from HDF5, an ann-benchmarks file; bench --dataset equals bench on the same fvecs")
+    func hdf5() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await run(["gen", "--n", "1500", "--dim", "12", "--clusters", "10", "--queries", "30", "--seed", "8", "--output", dir])
+        let base = try EmbeddingFile.read("\(dir)/base.fvecs").vectors, queries = try EmbeddingFile.read("\(dir)/query.fvecs").vectors
+        let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
+
+        try await run(["convert", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
+                       "\(dir)/groundtruth.ivecs", "--metric", "l2", "--output", "\(dir)/d.hdf5"])
+        let dataset = try ANNBenchmarksDataset.read("\(dir)/d.hdf5")
+        #expect(dataset.train == base && dataset.test == queries && dataset.neighbors == truth && dataset.metric == .l2)
+        // Without --groundtruth the neighbours are computed: the same top-10 as the generator's.
+        try await run(["convert", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--metric", "l2", "--k", "10",
+                       "--output", "\(dir)/computed.h5"])
+        let computed = try #require(try ANNBenchmarksDataset.read("\(dir)/computed.h5").neighbors)
+        #expect(computed.dimension == 10 && (0..<30).allSatisfy { Set(computed[$0]) == Set(truth[$0].prefix(10)) })
+        // One matrix at a time, out of and into HDF5.
+        try await run(["convert", "--input", "\(dir)/d.hdf5", "--dataset", "test", "--output", "\(dir)/q.npy"])
+        #expect(try EmbeddingFile.read("\(dir)/q.npy").vectors == queries)
+        try await run(["convert", "--input", "\(dir)/d.hdf5", "--dataset", "neighbors", "--output", "\(dir)/n.ibin"])
+        #expect(try EmbeddingFile.readIntegers("\(dir)/n.ibin") == truth)
+        try await run(["convert", "--input", "\(dir)/base.fvecs", "--output", "\(dir)/b.h5"])
+        try await run(["convert", "--input", "\(dir)/b.h5", "--output", "\(dir)/b.fbin"])
+        #expect(try EmbeddingFile.read("\(dir)/b.fbin").vectors == base)
+
+        func recalls(_ arguments: [String], _ json: String) async throws -> [Double] {
+            try await run(["bench"] + arguments + ["--index", "hnsw", "--sweep-ef", "10,20,80", "--build-threads", "1", "--seed", "3",
+                                                   "--runs", "1", "--json", json])
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+            #expect(report["metric"] as? String == "l2" && report["n_base"] as? Int == 1500)
+            return (report["points"] as? [[String: Any]] ?? []).compactMap { $0["recall"] as? Double }
+        }
+        let fromHDF5 = try await recalls(["--dataset", "\(dir)/d.hdf5"], "\(dir)/a.json")
+        let fromFvecs = try await recalls(
+            ["--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth", "\(dir)/groundtruth.ivecs", "--metric", "l2"],
+            "\(dir)/b.json")
+        #expect(fromHDF5.count == 3 && fromHDF5 == fromFvecs)
+
+        await #expect(throws: (any Error).self) {
+            try await run(["convert", "--input", "\(dir)/base.fvecs", "--base", "\(dir)/base.fvecs", "--output", "\(dir)/x.h5"])
+        }
+        await #expect(throws: (any Error).self) {
+            try await run(["convert", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--metric", "l2", "--output", "\(dir)/x.fvecs"])
+        }
+        await #expect(throws: (any Error).self) {
+            try await run(["bench", "--dataset", "\(dir)/d.hdf5", "--base", "\(dir)/base.fvecs"])
+        }
+        await #expect(throws: (any Error).self) {
+            try await run(["bench", "--dataset", "\(dir)/base.fvecs", "--index", "flat"])
+        }
+    }
+
     @Test("kmeans writes centroids that cluster the data")
     func kmeans() async throws {
         let dir = temporaryDirectory()
@@ -406,7 +460,7 @@ struct CLITests {
         await #expect(throws: VectorSearchError.self) { try await run(["search", "--index", "\(dir)/none.vsidx", "--queries", "\(dir)/bad.fvecs"]) }
     }
 
-    @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench", "kmeans", "embed", "rag"])
+    @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench", "kmeans", "embed", "convert", "rag"])
     func help(command: String) async throws {
         let text = VectorSearchCommand.helpMessage(for: try #require(
             VectorSearchCommand.configuration.subcommands.first { $0.configuration.commandName == command }))

@@ -71,4 +71,9 @@ public struct EmbeddingSet: Sendable {
     public var vectors: VectorMatrix
     /// Ids from the file, one per row; nil when the file has none (use row numbers).
     public var ids: [VectorID]?
+
+    public init(vectors: VectorMatrix, ids: [VectorID]? = nil) {
+        self.vectors = vectors
+        self.ids = ids
+    }
 }

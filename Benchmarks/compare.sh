@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Every engine on one ann-benchmarks HDF5 file, interleaved over repeats, then the plots and the
+# table. HNSW: ours, hnswlib, FAISS IndexHNSWFlat and USearch (M 16, efConstruction 200, one ef
+# sweep); IVF: ours and FAISS IndexIVFFlat (the same nlist, default 4·√N, and training sample, one
+# nprobe sweep). Builds and batches on --threads threads; single queries one at a time on one
+# thread (peers: one native batch call with one thread).
+# Writes Benchmarks/results/<dataset>/<index>/<system>-<repeat>.json (the schema of bench --json),
+# plot.png, plot.svg and table.md beside them.
+# usage: Benchmarks/compare.sh DATASET.hdf5 [--index hnsw|ivf] [--repeats 3] [--threads 2] [--sweep LIST] [--nlist N]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -ge 1 ] || { sed -n 2,9p "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+dataset=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); shift
+index=hnsw repeats=3 threads=2 sweep="" nlist=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --index) index=$2 ;;
+    --repeats) repeats=$2 ;;
+    --threads) threads=$2 ;;
+    --sweep) sweep=$2 ;;
+    --nlist) nlist=$2 ;;
+    *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+bash "$here/peers/setup.sh" >/dev/null
+py="$here/peers/.venv/bin/python"
+(cd "$here/.." && swift build -c release --product vectorsearch >/dev/null)
+bin="$here/../.build/release/vectorsearch"
+name=$(basename "$dataset"); name=${name%.*}
+out="$here/results/$name/$index"
+mkdir -p "$out"
+case $index in
+  hnsw)
+    sweep=${sweep:-10,16,32,48,64,96,128,256,512}
+    ours=(--index hnsw --m 16 --ef-construction 200 --sweep-ef "$sweep")
+    theirs=(--m 16 --ef-construction 200 --sweep-ef "$sweep")
+    peers=(hnswlib faiss usearch) ;;
+  ivf)
+    sweep=${sweep:-1,2,4,8,16,32,64,128}
+    nlist=${nlist:-$("$py" -c "import h5py, sys; n = len(h5py.File(sys.argv[1])['train']); print(min(max(1, round(4 * n ** 0.5)), n))" "$dataset")}
+    ours=(--index ivf --nlist "$nlist" --sweep-nprobe "$sweep")
+    theirs=(--nlist "$nlist" --sweep-nprobe "$sweep")
+    peers=(faiss-ivf) ;;
+  *) echo "compare.sh: --index is hnsw or ivf" >&2; exit 2 ;;
+esac
+for r in $(seq 1 "$repeats"); do
+  echo "== repeat $r of $repeats"
+  "$bin" bench --dataset "$dataset" "${ours[@]}" --k 10 --threads "$threads" --build-threads "$threads" --runs 1 \
+    --json "$out/vectorsearch-$r.json" > "$out/vectorsearch-$r.log" 2>&1 || { cat "$out/vectorsearch-$r.log"; exit 1; }
+  grep -E "^build|at recall" "$out/vectorsearch-$r.log" || true
+  for system in "${peers[@]}"; do
+    "$py" "$here/peers/peers.py" "$system" --dataset "$dataset" "${theirs[@]}" --k 10 --threads "$threads" \
+      --json "$out/$system-$r.json" | sed 's/; \(ef\|nprobe\)=.*; at/; at/'
+  done
+done
+"$py" "$here/plot.py" "$out" --title "$name, $index, k=10"
+"$py" "$here/peers/table.py" "$out" > "$out/table.md"
+cat "$out/table.md"
+echo "wrote $out/plot.png, $out/plot.svg and $out/table.md"
