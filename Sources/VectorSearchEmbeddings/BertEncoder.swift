@@ -113,23 +113,21 @@ struct BertEncoder: Sendable {
     final class Scratch {
         private(set) var capacity = 0   // tokens
         private(set) var longest = 0    // tokens of one sequence
-        var hidden, queryKeyValue, context, sum: UnsafeMutablePointer<Float>
+        var hidden, queryKeyValue, context, sum, intermediate: UnsafeMutablePointer<Float>
         var scores: UnsafeMutablePointer<Float>
-        /// One tile of the feed-forward layer's activations, `feedForwardRows` × intermediate size.
-        let intermediate: UnsafeMutablePointer<Float>
 
-        init(intermediateSize: Int) {
+        init() {
             hidden = .allocate(capacity: 1); queryKeyValue = .allocate(capacity: 1); context = .allocate(capacity: 1)
-            sum = .allocate(capacity: 1); scores = .allocate(capacity: 1)
-            intermediate = .allocate(capacity: BertEncoder.feedForwardRows * intermediateSize)
+            sum = .allocate(capacity: 1); intermediate = .allocate(capacity: 1); scores = .allocate(capacity: 1)
         }
 
-        func reserve(tokens: Int, longest sequence: Int, hiddenSize h: Int) {
+        func reserve(tokens: Int, longest sequence: Int, hiddenSize h: Int, intermediateSize i: Int) {
             if tokens > capacity {
-                for buffer in [hidden, queryKeyValue, context, sum] { buffer.deallocate() }
+                for buffer in [hidden, queryKeyValue, context, sum, intermediate] { buffer.deallocate() }
                 capacity = tokens
                 hidden = .allocate(capacity: tokens * h); queryKeyValue = .allocate(capacity: tokens * 3 * h)
                 context = .allocate(capacity: tokens * h); sum = .allocate(capacity: tokens * h)
+                intermediate = .allocate(capacity: tokens * i)
             }
             if sequence > longest {
                 scores.deallocate()
@@ -158,7 +156,7 @@ struct BertEncoder: Sendable {
             tokens += sequence.count
         }
         guard tokens > 0 else { return starts }
-        scratch.reserve(tokens: tokens, longest: sequences.map(\.count).max() ?? 0, hiddenSize: h)
+        scratch.reserve(tokens: tokens, longest: sequences.map(\.count).max() ?? 0, hiddenSize: h, intermediateSize: inner)
 
         // Embeddings: word + position + token type 0, then LayerNorm.
         for (s, sequence) in sequences.enumerated() {
@@ -186,29 +184,21 @@ struct BertEncoder: Sendable {
                 transposeB: true, beta: 1, c: scratch.sum, ldc: h)
             layerNorm(scratch.sum, rows: tokens, weight: layer.attentionNormWeight, bias: layer.attentionNormBias)
             swap(&scratch.hidden, &scratch.sum)
-            // Feed-forward: GELU(x·W1ᵀ + b1)·W2ᵀ + b2 + x, normalised. Tokens are independent
-            // here, so it runs in tiles of rows whose activations stay in cache between the two products.
+            // Feed-forward: GELU(x·W1ᵀ + b1)·W2ᵀ + b2 + x, normalised.
             let y = scratch.hidden
+            BLAS.multiply(
+                m: tokens, n: inner, k: h, a: y, lda: h, b: layer.intermediate.pointer, ldb: h,
+                transposeB: true, c: scratch.intermediate, ldc: inner)
+            vs_gelu_erf(scratch.intermediate, tokens, inner, layer.intermediateBias.pointer)
             add(y, layer.outputBias, rows: tokens, into: scratch.sum)
-            for first in stride(from: 0, to: tokens, by: Self.feedForwardRows) {
-                let rows = min(Self.feedForwardRows, tokens - first)
-                BLAS.multiply(
-                    m: rows, n: inner, k: h, a: y + first * h, lda: h, b: layer.intermediate.pointer, ldb: h,
-                    transposeB: true, c: scratch.intermediate, ldc: inner)
-                vs_gelu_erf(scratch.intermediate, rows, inner, layer.intermediateBias.pointer)
-                BLAS.multiply(
-                    m: rows, n: h, k: inner, a: scratch.intermediate, lda: inner, b: layer.output.pointer, ldb: inner,
-                    transposeB: true, beta: 1, c: scratch.sum + first * h, ldc: h)
-            }
+            BLAS.multiply(
+                m: tokens, n: h, k: inner, a: scratch.intermediate, lda: inner, b: layer.output.pointer, ldb: inner,
+                transposeB: true, beta: 1, c: scratch.sum, ldc: h)
             layerNorm(scratch.sum, rows: tokens, weight: layer.outputNormWeight, bias: layer.outputNormBias)
             swap(&scratch.hidden, &scratch.sum)
         }
         return starts
     }
-
-    /// Rows per feed-forward tile. sgemm repacks the weights for every tile, so tiles are
-    /// large: 1,024 × 1,536 activations are 6 MiB, where a batch of long texts would need 150.
-    static let feedForwardRows = 1024
 
     /// out = x·Wᵀ + b for `rows` rows (W is [outputs, inputs], as PyTorch stores Linear).
     private func dense(

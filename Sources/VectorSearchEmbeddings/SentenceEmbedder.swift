@@ -111,7 +111,7 @@ public final class SentenceEmbedder: Sendable {
 
     /// The embedding of one text.
     public func embed(_ text: String) -> [Float] {
-        let scratch = BertEncoder.Scratch(intermediateSize: encoder.configuration.intermediateSize)
+        let scratch = BertEncoder.Scratch()
         var vector = [Float](repeating: 0, count: dimension)
         vector.withUnsafeMutableBufferPointer { out in
             BLAS.withSingleThreadedBLAS { encode([tokenize(text)], scratch: scratch, into: out.baseAddress!) }
@@ -149,7 +149,7 @@ public final class SentenceEmbedder: Sendable {
             let output = UnsafeSendablePointer(buffer.baseAddress!)
             BLAS.withSingleThreadedBLAS {
                 DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                    let scratch = BertEncoder.Scratch(intermediateSize: encoder.configuration.intermediateSize)
+                    let scratch = BertEncoder.Scratch()
                     var pooled = [Float](repeating: 0, count: batchSize * dimension)
                     while true {
                         let b = next.wrappingAdd(1, ordering: .relaxed).oldValue
