@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarises embed-vs-peers.sh results: per text set, threads and batch, the median texts/s of
 each system over repeats with ours / peer ratios (and the per-repeat ratios, repeat r of ours
-against repeat r of the peer, run back to back); model load time and peak memory; and the
+against repeat r of the peer, run back to back); model load time and peak memory (medians); and the
 agreement of the vectors (cosine of matching rows, largest per-component difference).
 usage: embed_table.py RESULTS_DIR"""
 import glob, json, os, re, statistics, sys
@@ -38,14 +38,13 @@ for config in configs:
     print(f"| {config[0]} | {config[1]} | {config[2]} | {sample['tokens'] / sample['texts']:.0f} | " + " | ".join(cells + cols) + " |")
 
 print()
-print("| system | model load s (median) | peak RSS MiB (median, max over runs) |")
-print("| --- | ---: | ---: |")
-for system in systems:
-    reports = [r for k, v in runs.items() if k[0] == system for r in v.values()]
-    if reports:
-        loads = [r["load_s"] for r in reports]
-        peaks = [r["peak_rss_mib"] for r in reports]
-        print(f"| {system} | {statistics.median(loads):.3f} | {statistics.median(peaks):.0f}, {max(peaks):.0f} |")
+print("| texts | threads | batch | load s: ours | ORT | ST | peak RSS MiB: ours | ORT | ST |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for config in configs:
+    loads = [med(s, config, "load_s") for s in systems]
+    peaks = [med(s, config, "peak_rss_mib") for s in systems]
+    print(f"| {config[0]} | {config[1]} | {config[2]} | " + " | ".join(f"{v:.3f}" if v is not None else "-" for v in loads)
+          + " | " + " | ".join(f"{v:.0f}" if v is not None else "-" for v in peaks) + " |")
 
 def read_fvecs(path):
     raw = np.fromfile(path, dtype=np.int32)

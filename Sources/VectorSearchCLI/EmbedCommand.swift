@@ -18,7 +18,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Model directory (default $VECTORSEARCH_MODEL or ~/.cache/vectorsearch/all-MiniLM-L6-v2).", valueName: "dir"))
     var model: String?
-    @Option(help: "Texts per batch.") var batch = 32
+    @Option(help: "Texts per batch (texts of similar length together; a batch is cut at 1,024 tokens).") var batch = 32
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Option(help: "Also write a JSON report (texts/s, load time, peak memory) to this file.") var json: String?
 
