@@ -43,7 +43,8 @@ let package = Package(
         .testTarget(name: "VectorSearchRAGTests", dependencies: ["VectorSearch", "VectorSearchRAG", "TestHTTPServer"]),
         .testTarget(
             name: "VectorSearchCLITests",
-            dependencies: ["VectorSearchCLI", "VectorSearchRAG", "VectorSearchEmbeddings", "VectorSearchHDF5", "TestHTTPServer"]),
+            dependencies: ["VectorSearchCLI", "VectorSearchRAG", "VectorSearchEmbeddings", "VectorSearchHDF5", "TestHTTPServer"],
+            exclude: ["Resources"]),
         .testTarget(name: "VectorSearchHDF5Tests", dependencies: ["VectorSearchHDF5", "VectorSearch"]),
         .testTarget(
             name: "VectorSearchEmbeddingsTests", dependencies: ["VectorSearchEmbeddings", "VectorSearch", "CVectorKernels"],

@@ -37,7 +37,7 @@ case $index in
     theirs=(--m 16 --ef-construction 200 --sweep-ef "$sweep")
     peers=(hnswlib faiss usearch) ;;
   ivf)
-    sweep=${sweep:-1,2,4,8,16,32,64,128}
+    sweep=${sweep:-1,2,4,8,16,32,64,128,256}
     nlist=${nlist:-$("$py" -c "import h5py, sys; n = len(h5py.File(sys.argv[1])['train']); print(min(max(1, round(4 * n ** 0.5)), n))" "$dataset")}
     ours=(--index ivf --nlist "$nlist" --sweep-nprobe "$sweep")
     theirs=(--nlist "$nlist" --sweep-nprobe "$sweep")

@@ -82,8 +82,9 @@ def main():
         ax.set_ylabel(label)
         ax.tick_params(axis="x", labelrotation=15)
     r0 = next(iter(systems.values()))[0]
+    repeats = min(len(v) for v in systems.values())
     fig.suptitle(f"{a.title or os.path.basename(a.directory)}: {r0['n_base']:,} × {r0['dimension']}, "
-                 f"{r0['n_queries']:,} queries, {r0['metric']}; medians of {min(len(v) for v in systems.values())} repeats")
+                 f"{r0['n_queries']:,} queries, {r0['metric']}; " + ("one run" if repeats == 1 else f"medians of {repeats} repeats"))
     fig.tight_layout()
     for ext in ["png", "svg"]:
         fig.savefig(os.path.join(a.directory, f"plot.{ext}"), dpi=110)

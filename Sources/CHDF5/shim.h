@@ -12,6 +12,7 @@ static inline hid_t vs_h5_std_i64le(void) { return H5T_STD_I64LE; }
 static inline hid_t vs_h5_std_u8le(void) { return H5T_STD_U8LE; }
 static inline hid_t vs_h5_c_s1(void) { return H5T_C_S1; }
 static inline hid_t vs_h5_dataset_create(void) { return H5P_DATASET_CREATE; }
+static inline hid_t vs_h5_file_access(void) { return H5P_FILE_ACCESS; }
 static inline hid_t vs_h5_default(void) { return H5P_DEFAULT; }   // also H5S_ALL
 static inline unsigned vs_h5_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned vs_h5_acc_trunc(void) { return H5F_ACC_TRUNC; }

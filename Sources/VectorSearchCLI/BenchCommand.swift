@@ -21,7 +21,9 @@ struct BenchCommand: ParsableCommand {
             against its exact filtered ground truth (computed here by a flat scan), and the \
             strategy the index plans for it is shown.
 
-            --dataset F.hdf5 takes an ann-benchmarks file instead of --base/--queries/--groundtruth:             train, test and neighbors from the file, and the metric from its distance attribute             (euclidean: l2, angular: cosine).
+            --dataset F.hdf5 takes an ann-benchmarks file instead of --base/--queries/--groundtruth: \
+            train, test and neighbors from the file, and the metric from its distance attribute \
+            (euclidean: l2, angular: cosine); --metric is then ignored.
             """)
 
     @Option(help: "Base vectors (fvecs, bvecs, fbin, npy, jsonl).") var base: String?
@@ -392,8 +394,10 @@ struct BenchmarkReport: Codable {
         var recall: Double
         var qps: Double
         var batchQPS: Double
-        var p50Milliseconds: Double
-        var p99Milliseconds: Double
+        /// Latency percentiles of the single queries; null in the peers' reports, which time all
+        /// queries in one native batch call and so have no per-query latencies.
+        var p50Milliseconds: Double?
+        var p99Milliseconds: Double?
         /// Filtered runs: the strategy the index planned (`exact`, `index`, `unfiltered`).
         var strategy: String?
 
@@ -440,9 +444,10 @@ struct BenchmarkReport: Codable {
         ]
         for point in points {
             let params = point.params.isEmpty ? "-" : point.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            let latency = [point.p50Milliseconds, point.p99Milliseconds].map { $0.map { String(format: "%6.3f", $0) } ?? "     -" }
             lines.append(params.padding(toLength: max(12, params.count), withPad: " ", startingAt: 0) + String(
-                format: "  %9.4f   %14.1f   %25.1f   %6.3f   %6.3f",
-                point.recall, point.qps, point.batchQPS, point.p50Milliseconds, point.p99Milliseconds)
+                format: "  %9.4f   %14.1f   %25.1f   %@   %@",
+                point.recall, point.qps, point.batchQPS, latency[0], latency[1])
                 + (point.strategy.map { "   " + $0 } ?? ""))
         }
         if let qpsAtRecall {

@@ -145,11 +145,8 @@ final class Tensor: @unchecked Sendable {  // read-only after init
 
     /// The tensors' values one after another (query, key and value weights stacked into one).
     convenience init(concatenating parts: [Tensor]) {
-        let offsets = parts.reduce(into: [0]) { $0.append($0.last! + $1.count) }
-        self.init(widening: offsets.last!) { i in
-            let part = offsets.lastIndex { $0 <= i }!
-            return parts[part].pointer[i - offsets[part]]
-        }
+        let values = parts.flatMap { UnsafeBufferPointer(start: $0.pointer, count: $0.count) }
+        self.init(widening: values.count) { values[$0] }
     }
 
     deinit { owned?.deallocate() }

@@ -126,9 +126,9 @@ public final class SentenceEmbedder: Sendable {
 
     /// Embeddings of `texts`, row i for text i.
     ///
-    /// Texts are tokenized, sorted by token count and cut into batches of `batchSize` (and at
-    /// most 1,024 tokens), so each batch holds texts of similar length; `threads` workers take batches in turn, each
-    /// running single-threaded sgemm. `progress` is called (from any thread) after each batch
+    /// Texts are tokenized, sorted by token count and cut into batches of `batchSize` texts (and
+    /// at most 1,024 tokens), so each batch holds texts of similar length; `threads` workers take
+    /// batches in turn, each running single-threaded sgemm. `progress` is called (from any thread) after each batch
     /// with the texts done so far and the total. The result does not depend on `batchSize`
     /// or `threads` beyond float rounding in sgemm.
     public func embed(

@@ -52,7 +52,12 @@ public final class HDF5File: @unchecked Sendable {
                 throw VectorSearchError.io(path: path, reason: "no such file")
             }
             guard H5Fis_hdf5(path) > 0 else { throw VectorSearchError.malformedFile(path: path, row: nil, byteOffset: nil, reason: "not an HDF5 file") }
-            let id = H5Fopen(path, vs_h5_acc_rdonly(), vs_h5_default())
+            // Closing the file closes everything in it, even after a failed read of a damaged file
+            // (otherwise libhdf5 cannot shut down cleanly at exit).
+            let access = H5Pcreate(vs_h5_file_access())
+            defer { H5Pclose(access) }
+            H5Pset_fclose_degree(access, H5F_CLOSE_STRONG)
+            let id = H5Fopen(path, vs_h5_acc_rdonly(), access)
             guard id >= 0 else { throw VectorSearchError.io(path: path, reason: "libhdf5 could not open it") }
             return HDF5File(path: path, id: id)
         }

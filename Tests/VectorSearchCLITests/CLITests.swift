@@ -405,6 +405,28 @@ struct CLITests {
         }
     }
 
+    @Test("the peers' reports (Benchmarks/peers/peers.py) read back in the bench --json schema",
+          arguments: ["hnswlib", "faiss", "usearch", "faiss-ivf"])
+    func peerReports(system: String) throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Resources/peer-reports/\(system).json")
+        let data = try Data(contentsOf: path)
+        let report = try JSONDecoder().decode(BenchmarkReport.self, from: data)
+        let knob = system == "faiss-ivf" ? "nprobe" : "ef"
+        #expect(report.index == (system == "faiss-ivf" ? "ivf" : "hnsw") && report.metric == "cosine" && report.k == 10)
+        #expect(report.nBase == 50_000 && report.nQueries == 1_000 && report.dimension == 384 && report.buildSeconds > 0)
+        #expect(!report.points.isEmpty && report.points.allSatisfy { Array($0.params.keys) == [knob] })
+        #expect(report.points.allSatisfy { (0...1).contains($0.recall) && $0.qps > 0 && $0.batchQPS > 0 })
+        #expect(report.qpsAtRecall?["0.90"] != nil)
+        // Every key our encoder writes is in the peer's report, with the same value.
+        let ours = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as! [String: Any]
+        let theirs = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        for (key, value) in ours {
+            #expect(theirs[key] != nil, "\(system): no \(key)")
+            if let number = value as? Double { #expect((theirs[key] as? Double) == number, "\(system): \(key)") }
+        }
+    }
+
     @Test("kmeans writes centroids that cluster the data")
     func kmeans() async throws {
         let dir = temporaryDirectory()
