@@ -18,5 +18,6 @@ static inline unsigned vs_h5_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned vs_h5_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline size_t vs_h5_variable(void) { return H5T_VARIABLE; }
 
-// Turns off HDF5's printing of its error stack to stderr: callers report errors themselves.
+// Turns off HDF5's printing of its error stack to stderr (for the calling thread, in a
+// thread-safe build): callers report errors themselves.
 static inline void vs_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }

@@ -5,8 +5,8 @@ import VectorSearch
 /// A file in HDF5 format, read and written through libhdf5: two-dimensional numeric datasets
 /// and string attributes, which is what ann-benchmarks files hold.
 ///
-/// Debian's libhdf5 is built without thread safety, so every call into it here holds one
-/// process-wide lock; an `HDF5File` can be used from any thread.
+/// libhdf5 builds without thread safety exist (Debian's is thread-safe), so every call into it
+/// here holds one process-wide lock; an `HDF5File` can be used from any thread.
 public final class HDF5File: @unchecked Sendable {
     /// How a dataset's elements are stored in the file.
     public enum ElementType: String, Sendable, CaseIterable {
@@ -27,16 +27,12 @@ public final class HDF5File: @unchecked Sendable {
     private let id: hid_t
 
     private static let lock = NSLock()
-    private static let initialised: Bool = {
-        H5open()
-        vs_h5_silence_errors()
-        return true
-    }()
 
     private static func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
-        _ = initialised
+        // Per call: a thread-safe libhdf5 keeps this setting per thread.
+        vs_h5_silence_errors()
         return try body()
     }
 
