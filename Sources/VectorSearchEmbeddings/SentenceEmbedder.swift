@@ -171,7 +171,7 @@ public final class SentenceEmbedder: Sendable {
     }
 
     /// `order` cut into runs of at most `batchSize` texts and `maxBatchTokens` tokens (one text at least).
-    private static func batches(_ order: [Int], sequences: [[Int32]], batchSize: Int) -> [ArraySlice<Int>] {
+    static func batches(_ order: [Int], sequences: [[Int32]], batchSize: Int) -> [ArraySlice<Int>] {
         var batches: [ArraySlice<Int>] = []
         var first = 0, tokens = 0
         for (position, text) in order.enumerated() {

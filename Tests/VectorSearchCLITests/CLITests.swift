@@ -336,11 +336,19 @@ struct CLITests {
 
         // embed: a .txt file, one text per line, to fvecs; the rows equal the library's embeddings.
         try "Swift is a programming language for servers and apps.\n\nsecond line\n".write(toFile: "\(dir)/texts.txt", atomically: true, encoding: .utf8)
-        try await run(["embed", "--input", "\(dir)/texts.txt", "--output", "\(dir)/v.fvecs", "--batch", "2", "--threads", "1"])
+        try await run(["embed", "--input", "\(dir)/texts.txt", "--output", "\(dir)/v.fvecs", "--batch", "2", "--threads", "1",
+                       "--json", "\(dir)/embed.json"])
         let vectors = try EmbeddingFile.read("\(dir)/v.fvecs").vectors
         let embedder = try SentenceEmbedder()
         #expect(vectors.count == 3 && vectors.dimension == 384)
         #expect(zip(vectors[2], embedder.embed("second line")).allSatisfy { abs($0 - $1) < 1e-6 })
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/embed.json"))) as! [String: Any]
+        let texts = try EmbedCommand.readTexts("\(dir)/texts.txt", field: "text").texts
+        #expect(report["system"] as? String == "vectorsearch" && report["texts"] as? Int == 3)
+        #expect(report["batch"] as? Int == 2 && report["threads"] as? Int == 1)
+        #expect(report["tokens"] as? Int == texts.reduce(0) { $0 + embedder.tokenize($1).count })
+        #expect((report["texts_per_s"] as? Double ?? 0) > 0 && (report["peak_rss_mib"] as? Double ?? 0) > 0)
+        #expect((report["load_s"] as? Double).map { $0 >= 0 } == true)
         try await run(["embed", "--input", "\(dir)/docs.jsonl", "--output", "\(dir)/v.jsonl"])
         #expect(try EmbeddingFile.read("\(dir)/v.jsonl").vectors.count == 3)
         await #expect(throws: VectorSearchError.self) {

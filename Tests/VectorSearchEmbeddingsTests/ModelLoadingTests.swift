@@ -102,6 +102,25 @@ struct ModelLoadingTests {
         vs_softmax(&empty, 0)
     }
 
+    @Test("batches hold at most batchSize texts and 1,024 tokens (a longer text alone), in order")
+    func batching() {
+        // Lengths as sorted for embedding: many short texts, then long ones, one over the budget.
+        let lengths = Array(repeating: 23, count: 300) + Array(repeating: 200, count: 40) + [1_500]
+        let sequences = lengths.map { [Int32](repeating: 7, count: $0) }
+        let order = Array(sequences.indices)
+        for batchSize in [1, 32, 128, 1_000] {
+            let batches = SentenceEmbedder.batches(order, sequences: sequences, batchSize: batchSize)
+            #expect(batches.flatMap { $0 } == order, "every text once, in order (batch \(batchSize))")
+            for batch in batches {
+                let tokens = batch.reduce(0) { $0 + lengths[$1] }
+                #expect(batch.count <= batchSize && (tokens <= SentenceEmbedder.maxBatchTokens || batch.count == 1),
+                        "batch \(batchSize): \(batch.count) texts, \(tokens) tokens")
+            }
+        }
+        // Batch 128 of short texts is cut by tokens: 1,024 / 23 = 44 texts a pass.
+        #expect(SentenceEmbedder.batches(order, sequences: sequences, batchSize: 128).first?.count == 44)
+    }
+
     @Test("safetensors: F32 in place, F16 and BF16 widened, bad files named with their tensor")
     func safeTensors() throws {
         let directory = try temporaryDirectory()
