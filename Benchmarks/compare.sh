@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every engine on one ann-benchmarks HDF5 file, interleaved over repeats, then the plots and the
 # table. HNSW: ours, hnswlib, FAISS IndexHNSWFlat and USearch (M 16, efConstruction 200, one ef
-# sweep); IVF: ours and FAISS IndexIVFFlat (the same nlist, default 4·√N, and training sample, one
-# nprobe sweep). Builds and batches on --threads threads; single queries one at a time on one
-# thread (peers: one native batch call with one thread).
+# sweep); IVF: ours and FAISS IndexIVFFlat (the nlist ours reports, by default 4·√N, and the same
+# training sample; one nprobe sweep). Builds and batches on --threads threads; single queries one
+# at a time on one thread (peers: one native batch call with one thread).
 # Writes Benchmarks/results/<dataset>/<index>/<system>-<repeat>.json (the schema of bench --json),
 # plot.png, plot.svg and table.md beside them.
 # usage: Benchmarks/compare.sh DATASET.hdf5 [--index hnsw|ivf] [--repeats 3] [--threads 2] [--sweep LIST] [--nlist N]
@@ -38,9 +38,9 @@ case $index in
     peers=(hnswlib faiss usearch) ;;
   ivf)
     sweep=${sweep:-1,2,4,8,16,32,64,128,256}
-    nlist=${nlist:-$("$py" -c "import h5py, sys; n = len(h5py.File(sys.argv[1])['train']); print(min(max(1, round(4 * n ** 0.5)), n))" "$dataset")}
-    ours=(--index ivf --nlist "$nlist" --sweep-nprobe "$sweep")
-    theirs=(--nlist "$nlist" --sweep-nprobe "$sweep")
+    # Without --nlist ours picks its default and FAISS then gets the nlist ours reports.
+    ours=(--index ivf ${nlist:+--nlist "$nlist"} --sweep-nprobe "$sweep")
+    theirs=(--sweep-nprobe "$sweep")
     peers=(faiss-ivf) ;;
   *) echo "compare.sh: --index is hnsw or ivf" >&2; exit 2 ;;
 esac
@@ -49,6 +49,10 @@ for r in $(seq 1 "$repeats"); do
   "$bin" bench --dataset "$dataset" "${ours[@]}" --k 10 --threads "$threads" --build-threads "$threads" --runs 1 \
     --json "$out/vectorsearch-$r.json" > "$out/vectorsearch-$r.log" 2>&1 || { cat "$out/vectorsearch-$r.log"; exit 1; }
   grep -E "^build|at recall" "$out/vectorsearch-$r.log" || true
+  if [ "$index" = ivf ]; then
+    nlist=$("$py" -c "import json, sys; print(json.load(open(sys.argv[1]))['build']['nlist'])" "$out/vectorsearch-$r.json")
+    theirs=(--nlist "$nlist" --sweep-nprobe "$sweep")
+  fi
   for system in "${peers[@]}"; do
     "$py" "$here/peers/peers.py" "$system" --dataset "$dataset" "${theirs[@]}" --k 10 --threads "$threads" \
       --json "$out/$system-$r.json" | sed 's/; \(ef\|nprobe\)=.*; at/; at/'
