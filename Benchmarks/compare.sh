@@ -4,14 +4,19 @@
 # sweep); IVF: ours and FAISS IndexIVFFlat (the nlist ours reports, by default 4·√N, and the same
 # training sample; one nprobe sweep). Builds and batches on --threads threads; single queries one
 # at a time on one thread (peers: one native batch call with one thread).
+# Filtered track: --filter-selectivity 0.5,0.1,0.01,0.001 measures every engine again under each
+# filter `bench_label < s·100000` (the same labels everywhere, exact filtered ground truth):
+# hnswlib's filter callable, FAISS's IDSelectorBitmap, USearch's filtered_search predicate; and
+# --metadata M.jsonl (one object per train row) --filter JSON [--filter JSON ...] real filters.
 # Writes Benchmarks/results/<dataset>/<index>/<system>-<repeat>.json (the schema of bench --json),
-# plot.png, plot.svg and table.md beside them.
+# plot.png, plot.svg and table.md beside them (and plot-filtered.*, table-filtered.md).
 # usage: Benchmarks/compare.sh DATASET.hdf5 [--index hnsw|ivf] [--repeats 3] [--threads 2] [--sweep LIST] [--nlist N]
+#                              [--filter-selectivity LIST] [--metadata M.jsonl --filter JSON ...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -ge 1 ] || { sed -n 2,9p "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 1 ] || { sed -n 2,15p "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 dataset=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); shift
-index=hnsw repeats=3 threads=2 sweep="" nlist=""
+index=hnsw repeats=3 threads=2 sweep="" nlist="" filters=()
 while [ $# -gt 0 ]; do
   case $1 in
     --index) index=$2 ;;
@@ -19,6 +24,7 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2 ;;
     --sweep) sweep=$2 ;;
     --nlist) nlist=$2 ;;
+    --filter-selectivity|--metadata|--filter) filters+=("$1" "$2") ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -47,18 +53,22 @@ esac
 for r in $(seq 1 "$repeats"); do
   echo "== repeat $r of $repeats"
   "$bin" bench --dataset "$dataset" "${ours[@]}" --k 10 --threads "$threads" --build-threads "$threads" --runs 1 \
-    --json "$out/vectorsearch-$r.json" > "$out/vectorsearch-$r.log" 2>&1 || { cat "$out/vectorsearch-$r.log"; exit 1; }
-  grep -E "^build|at recall" "$out/vectorsearch-$r.log" || true
+    ${filters[@]+"${filters[@]}"} --json "$out/vectorsearch-$r.json" > "$out/vectorsearch-$r.log" 2>&1 || { cat "$out/vectorsearch-$r.log"; exit 1; }
+  grep -E "^build|at recall|^filter" "$out/vectorsearch-$r.log" || true
   if [ "$index" = ivf ]; then
     nlist=$("$py" -c "import json, sys; print(json.load(open(sys.argv[1]))['build']['nlist'])" "$out/vectorsearch-$r.json")
     theirs=(--nlist "$nlist" --sweep-nprobe "$sweep")
   fi
   for system in "${peers[@]}"; do
     "$py" "$here/peers/peers.py" "$system" --dataset "$dataset" "${theirs[@]}" --k 10 --threads "$threads" \
-      --json "$out/$system-$r.json" | sed 's/; \(ef\|nprobe\)=.*; at/; at/'
+      ${filters[@]+"${filters[@]}"} --json "$out/$system-$r.json" | sed 's/; \(ef\|nprobe\)=.*; at/; at/' | cut -c1-200
   done
 done
 "$py" "$here/plot.py" "$out" --title "$name, $index, k=10"
 "$py" "$here/peers/table.py" "$out" > "$out/table.md"
 cat "$out/table.md"
-echo "wrote $out/plot.png, $out/plot.svg and $out/table.md"
+if [ ${#filters[@]} -gt 0 ]; then
+  "$py" "$here/peers/filtered_table.py" "$out" > "$out/table-filtered.md"
+  cat "$out/table-filtered.md"
+fi
+echo "wrote $out/plot.png, $out/plot.svg and $out/table.md${filters[@]+ (and plot-filtered.*, table-filtered.md)}"

@@ -1,10 +1,10 @@
-"""Summarises filter-vs-peers.sh results: per selectivity and system, the median over repeats of
+"""Summarises the filtered track of compare.sh results: per selectivity and system, the median over repeats of
 queries/s at recall@10 = 0.90 / 0.95 (1 thread and batched) and the best recall reached, then
 ours / peer ratios, and our planned strategy per point. usage: filtered_table.py RESULTS_DIR"""
 import glob, json, os, statistics, sys
 
 directory = sys.argv[1]
-systems = ["vectorsearch", "hnswlib", "faiss"]
+systems = ["vectorsearch", "hnswlib", "faiss", "usearch", "faiss-ivf"]
 reports = {s: [json.load(open(p)) for p in sorted(glob.glob(os.path.join(directory, f"{s}-[0-9]*.json")))] for s in systems}
 reports = {s: r for s, r in reports.items() if r}
 
@@ -53,4 +53,5 @@ for position in sorted(runs_by_position):
                       f"{ratio(ours['0.90b'], r['0.90b'])} | {ratio(ours['0.95b'], r['0.95b'])} |")
         run = per_system["vectorsearch"][0]
         print("\nour strategy per point: " + ", ".join(
-            f"ef={p['params'].get('ef')} {p.get('strategy')} (recall {p['recall']:.4f})" for p in run["points"]))
+            "{}={} {} (recall {:.4f})".format(*next(iter(p["params"].items())), p.get("strategy"), p["recall"])
+            for p in run["points"]))

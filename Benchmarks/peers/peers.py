@@ -13,13 +13,14 @@ Filtered track (--filter-selectivity 0.5,0.1,...): every base vector gets the sa
 `vectorsearch bench --filter-selectivity` gives it (SplitMix64 of the row number, mod 100,000); each
 selectivity s admits bench_label < s*100,000, with exact filtered ground truth by brute force here.
 hnswlib filters with its filter callable (a Python list's __getitem__, the cheapest callable),
-FAISS HNSW with an IDSelectorBitmap.
+FAISS with an IDSelectorBitmap, USearch with a bitmap predicate in its C++ filtered_search (its
+Python binding has none; see usearch_filtered.cpp).
 
 usage: peers.py SYSTEM (--base B --queries Q [--groundtruth G] --metric cosine|ip|l2 | --dataset F.hdf5) [--k 10] [--threads 2] [--json OUT]
                 [--m 16 --ef-construction 200 --sweep-ef 10,16,...]          (hnswlib, faiss, usearch)
                 [--nlist N --train-size S --sweep-nprobe 1,2,4,...]          (faiss-ivf)
-                [--filter-selectivity 0.5,0.1,0.01,0.001]                    (hnswlib, faiss)
-                [--metadata meta.jsonl --filter JSON [--filter JSON ...]]     (hnswlib, faiss)
+                [--filter-selectivity 0.5,0.1,0.01,0.001]
+                [--metadata meta.jsonl --filter JSON [--filter JSON ...]]
 """
 import argparse, json, time
 import numpy as np
@@ -113,15 +114,49 @@ class USearch:
         self.version = usearch.__version__
         self.index = Index(ndim=d, metric={"cosine": "cos", "ip": "ip", "l2": "l2sq"}[metric], dtype="f32",
                            connectivity=m, expansion_add=efc, expansion_search=64)
+        self.filtered = None
 
     def add(self, xb, threads):
         self.index.add(np.arange(len(xb), dtype=np.uint64), xb, threads=threads)
 
     def search(self, xq, k, ef, threads, allowed=None):
-        if allowed is not None:
-            raise SystemExit("usearch: the filtered track is not wired up for USearch yet")
-        self.index.expansion_search = max(ef, k)
-        return self.index.search(xq, k, threads=threads).keys
+        if allowed is None:
+            self.index.expansion_search = max(ef, k)
+            return self.index.search(xq, k, threads=threads).keys
+        return self.prepare_filtered().search(xq, k, max(ef, k), threads, allowed)
+
+    def prepare_filtered(self):
+        if self.filtered is None:
+            self.filtered = USearchFiltered(self.index, self.version)
+        return self.filtered
+
+
+class USearchFiltered:
+    """USearch's filtered_search with a bitmap predicate, through usearch_filtered.cpp (setup.sh
+    builds it against the same release's headers): the index is saved once and loaded there."""
+
+    def __init__(self, index, version):
+        import ctypes, os, tempfile
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".venv", f"usearch_filtered-{version}.so")
+        self.lib = ctypes.CDLL(path)
+        self.lib.usf_load.restype = ctypes.c_void_p
+        self.lib.usf_load.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        self.lib.usf_search.argtypes = [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3 + [
+            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+        with tempfile.TemporaryDirectory() as directory:
+            saved = os.path.join(directory, "index.usearch")
+            index.save(saved)
+            self.handle = self.lib.usf_load(saved.encode(), os.cpu_count())
+        if not self.handle:
+            raise SystemExit("usearch: the saved index did not load in usearch_filtered")
+
+    def search(self, xq, k, ef, threads, allowed):
+        xq = np.ascontiguousarray(xq, dtype=np.float32)
+        bits = np.packbits(allowed, bitorder="little")
+        keys = np.empty((len(xq), k), dtype=np.uint64)
+        if self.lib.usf_search(self.handle, xq.ctypes.data, len(xq), k, ef, bits.ctypes.data, threads, keys.ctypes.data):
+            raise RuntimeError("usearch filtered_search failed")
+        return keys
 
 
 class FaissIVF:
@@ -269,6 +304,8 @@ def filtered_truth(xb, xq, allowed, metric, k):
 
 
 def sweep_points(system, xq, k, values, threads, truth, allowed=None):
+    if allowed is not None and hasattr(system, "prepare_filtered"):
+        system.prepare_filtered()  # one-off setup, not timed
     points = []
     for value in values:
         try:
