@@ -1,4 +1,4 @@
-"""Summarises hnsw-vs-peers.sh and ivf-vs-faiss.sh results: per system, the median over repeats of queries/s at
+"""Summarises compare.sh results: per system, the median over repeats of queries/s at
 recall@10 = 0.90 / 0.95 / 0.99 (1 thread and batched), build seconds and index bytes per vector
 beyond the raw vectors; then ours / peer ratios. usage: table.py RESULTS_DIR"""
 import glob, json, os, statistics, sys

@@ -57,11 +57,12 @@ public struct BertConfiguration: Sendable, Equatable {
 /// sequence over its own tokens only, which is what a padding mask computes, without the work.
 struct BertEncoder: Sendable {
     struct Layer: Sendable {
-        /// Query, key and value stacked into one [3h, h] weight (and [3h] bias), so one sgemm
-        /// computes all three and packs the hidden states once.
-        var queryKeyValue, queryKeyValueBias: Tensor
-        var attentionOutput, attentionOutputBias, attentionNormWeight, attentionNormBias: Tensor
-        var intermediate, intermediateBias, output, outputBias, outputNormWeight, outputNormBias: Tensor
+        /// Query, key and value stacked into one [3h, h] weight (and [3h] bias), so one product
+        /// computes all three.
+        var queryKeyValue: DenseWeight, queryKeyValueBias: Tensor
+        var attentionOutput: DenseWeight, attentionOutputBias, attentionNormWeight, attentionNormBias: Tensor
+        var intermediate: DenseWeight, intermediateBias: Tensor, output: DenseWeight
+        var outputBias, outputNormWeight, outputNormBias: Tensor
     }
 
     let configuration: BertConfiguration
@@ -96,14 +97,14 @@ struct BertEncoder: Sendable {
                 (try tensor(p + "attention.self.\(part).weight", [h, h]), try tensor(p + "attention.self.\(part).bias", [h]))
             }
             return Layer(
-                queryKeyValue: Tensor(concatenating: parts.map(\.0)),
+                queryKeyValue: DenseWeight(Tensor(concatenating: parts.map(\.0)), outputs: 3 * h, inputs: h),
                 queryKeyValueBias: Tensor(concatenating: parts.map(\.1)),
-                attentionOutput: try tensor(p + "attention.output.dense.weight", [h, h]),
+                attentionOutput: DenseWeight(try tensor(p + "attention.output.dense.weight", [h, h]), outputs: h, inputs: h),
                 attentionOutputBias: try tensor(p + "attention.output.dense.bias", [h]),
                 attentionNormWeight: attentionNormWeight, attentionNormBias: attentionNormBias,
-                intermediate: try tensor(p + "intermediate.dense.weight", [i, h]),
+                intermediate: DenseWeight(try tensor(p + "intermediate.dense.weight", [i, h]), outputs: i, inputs: h),
                 intermediateBias: try tensor(p + "intermediate.dense.bias", [i]),
-                output: try tensor(p + "output.dense.weight", [h, i]),
+                output: DenseWeight(try tensor(p + "output.dense.weight", [h, i]), outputs: h, inputs: i),
                 outputBias: try tensor(p + "output.dense.bias", [h]),
                 outputNormWeight: outputNormWeight, outputNormBias: outputNormBias)
         }
@@ -172,52 +173,23 @@ struct BertEncoder: Sendable {
 
         for layer in layers {
             let x = scratch.hidden
-            dense(x, rows: tokens, inputs: h, weight: layer.queryKeyValue, bias: layer.queryKeyValueBias, outputs: 3 * h,
-                  into: scratch.queryKeyValue)
+            layer.queryKeyValue.apply(x, rows: tokens, bias: layer.queryKeyValueBias, into: scratch.queryKeyValue)
             for (s, sequence) in sequences.enumerated() where !sequence.isEmpty {
                 attention(start: starts[s], count: sequence.count, scratch: scratch)
             }
             // sum = x + context·Woᵀ + bo, normalised: the attention block's output.
-            add(x, layer.attentionOutputBias, rows: tokens, into: scratch.sum)
-            BLAS.multiply(
-                m: tokens, n: h, k: h, a: scratch.context, lda: h, b: layer.attentionOutput.pointer, ldb: h,
-                transposeB: true, beta: 1, c: scratch.sum, ldc: h)
+            layer.attentionOutput.apply(
+                scratch.context, rows: tokens, bias: layer.attentionOutputBias, residual: x, into: scratch.sum)
             layerNorm(scratch.sum, rows: tokens, weight: layer.attentionNormWeight, bias: layer.attentionNormBias)
             swap(&scratch.hidden, &scratch.sum)
             // Feed-forward: GELU(x·W1ᵀ + b1)·W2ᵀ + b2 + x, normalised.
             let y = scratch.hidden
-            BLAS.multiply(
-                m: tokens, n: inner, k: h, a: y, lda: h, b: layer.intermediate.pointer, ldb: h,
-                transposeB: true, c: scratch.intermediate, ldc: inner)
-            vs_gelu_erf(scratch.intermediate, tokens, inner, layer.intermediateBias.pointer)
-            add(y, layer.outputBias, rows: tokens, into: scratch.sum)
-            BLAS.multiply(
-                m: tokens, n: h, k: inner, a: scratch.intermediate, lda: inner, b: layer.output.pointer, ldb: inner,
-                transposeB: true, beta: 1, c: scratch.sum, ldc: h)
+            layer.intermediate.apply(y, rows: tokens, bias: layer.intermediateBias, gelu: true, into: scratch.intermediate)
+            layer.output.apply(scratch.intermediate, rows: tokens, bias: layer.outputBias, residual: y, into: scratch.sum)
             layerNorm(scratch.sum, rows: tokens, weight: layer.outputNormWeight, bias: layer.outputNormBias)
             swap(&scratch.hidden, &scratch.sum)
         }
         return starts
-    }
-
-    /// out = x·Wᵀ + b for `rows` rows (W is [outputs, inputs], as PyTorch stores Linear).
-    private func dense(
-        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: Tensor, bias: Tensor, outputs: Int,
-        into out: UnsafeMutablePointer<Float>
-    ) {
-        for r in 0..<rows { (out + r * outputs).update(from: bias.pointer, count: outputs) }
-        BLAS.multiply(
-            m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weight.pointer, ldb: inputs,
-            transposeB: true, beta: 1, c: out, ldc: outputs)
-    }
-
-    /// out[r] = x[r] + bias, the residual and bias that an sgemm with beta = 1 then adds to.
-    private func add(_ x: UnsafePointer<Float>, _ bias: Tensor, rows: Int, into out: UnsafeMutablePointer<Float>) {
-        let h = configuration.hiddenSize
-        for r in 0..<rows {
-            let source = x + r * h, target = out + r * h
-            for j in 0..<h { target[j] = source[j] + bias.pointer[j] }
-        }
     }
 
     /// Multi-head self-attention of one sequence's `count` tokens (rows start..<start+count of
@@ -266,5 +238,70 @@ struct BertEncoder: Sendable {
             let inverse = 1 / (variance / Float(h) + epsilon).squareRoot()
             for k in 0..<h { row[k] = (row[k] - mean) * inverse * weight.pointer[k] + bias.pointer[k] }
         }
+    }
+}
+
+/// A Linear layer's weight [outputs, inputs] (as PyTorch stores it). On AVX-512 machines it is
+/// packed once at load for vs_gemm_packed_avx512, which then skips what a general sgemm does on
+/// every call (repacking the weight); elsewhere the products go through BLAS sgemm.
+final class DenseWeight: @unchecked Sendable {  // read-only after init
+    let outputs, inputs: Int
+    private let tensor: Tensor?
+    private let packed: UnsafeMutablePointer<Float>?
+
+    /// Whether this CPU runs the packed kernel (AVX-512F).
+    static let canPack = vs_detect_simd_level() == VS_SIMD_AVX512
+
+    /// `packing: false` keeps the BLAS path even where the packed kernel runs (for tests).
+    init(_ weight: Tensor, outputs: Int, inputs: Int, packing: Bool = DenseWeight.canPack) {
+        precondition(outputs > 0 && inputs > 0 && weight.count == outputs * inputs)
+        self.outputs = outputs
+        self.inputs = inputs
+        #if arch(x86_64)
+        if packing && Self.canPack {
+            let packed = UnsafeMutablePointer<Float>.allocate(capacity: vs_gemm_packed_count(outputs, inputs))
+            vs_gemm_pack(weight.pointer, outputs, inputs, packed)
+            self.packed = packed
+            self.tensor = nil
+            return
+        }
+        #endif
+        self.packed = nil
+        self.tensor = weight
+    }
+
+    deinit { packed?.deallocate() }
+
+    /// out = x·Wᵀ + bias + residual, then GELU when `gelu`, for `rows` rows (x's row stride is
+    /// `inputs`; out's and residual's `outputs`). `residual` may be `out` itself.
+    func apply(
+        _ x: UnsafePointer<Float>, rows: Int, bias: Tensor? = nil, residual: UnsafePointer<Float>? = nil, gelu: Bool = false,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        precondition(bias.map { $0.count == outputs } ?? true)
+        #if arch(x86_64)
+        if let packed {
+            vs_gemm_packed_avx512(rows, outputs, inputs, x, inputs, packed, bias?.pointer, residual, gelu ? 1 : 0, out, outputs)
+            return
+        }
+        #endif
+        // BLAS: out starts as residual + bias, and sgemm adds the product to it.
+        for r in 0..<rows where residual != nil || bias != nil {
+            let row = out + r * outputs
+            switch (residual, bias) {
+            case (let residual?, let bias?):
+                for j in 0..<outputs { row[j] = residual[r * outputs + j] + bias.pointer[j] }
+            case (let residual?, nil) where residual != UnsafePointer(out):
+                row.update(from: residual + r * outputs, count: outputs)
+            case (nil, let bias?):
+                row.update(from: bias.pointer, count: outputs)
+            default:
+                break
+            }
+        }
+        BLAS.multiply(
+            m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: tensor!.pointer, ldb: inputs,
+            transposeB: true, beta: residual != nil || bias != nil ? 1 : 0, c: out, ldc: outputs)
+        if gelu { vs_gelu_erf(out, rows, outputs, nil) }
     }
 }

@@ -1,6 +1,7 @@
 import CVectorKernels
 import Foundation
 import Testing
+@testable import VectorSearch
 @testable import VectorSearchEmbeddings
 
 /// Writes a safetensors file: the header JSON, then each tensor's raw bytes in order.
@@ -100,6 +101,59 @@ struct ModelLoadingTests {
         }
         var empty: [Float] = []
         vs_softmax(&empty, 0)
+    }
+
+    @Test("dense layers (bias, residual apart or in place, GELU), through BLAS and the packed kernel, equal a float64 reference, any shape")
+    func denseLayers() {
+        enum Residual { case none, apart, inPlace }
+        let cases: [(bias: Bool, residual: Residual, gelu: Bool)] = [
+            (false, .none, false), (true, .none, false), (true, .apart, false), (true, .inPlace, false),
+            (false, .inPlace, false), (true, .none, true),
+        ]
+        // Rows around the 14-row tile, outputs around the 32-column panel, inputs around the 256 block.
+        for (rows, outputs, inputs) in [(1, 1, 1), (13, 31, 7), (14, 32, 256), (15, 33, 257), (29, 100, 600), (3, 64, 1536), (0, 32, 8)] {
+            var random = SplitMix64(seed: UInt64(rows * 1_000_003 + outputs * 1_009 + inputs))
+            func values(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1..<1, using: &random) } }
+            let w = values(outputs * inputs), biasValues = values(outputs)
+            // One spare element past the rows keeps the buffers non-empty and catches writes past the end.
+            let x = values(rows * inputs + 1), start = values(rows * outputs + 1), apart = values(rows * outputs + 1)
+            let bias = Tensor(widening: outputs) { biasValues[$0] }
+            for packing in [false, true] {
+                let weight = DenseWeight(Tensor(widening: w.count) { w[$0] }, outputs: outputs, inputs: inputs, packing: packing)
+                for c in cases {
+                    var out = start
+                    x.withUnsafeBufferPointer { x in
+                        apart.withUnsafeBufferPointer { apart in
+                            out.withUnsafeMutableBufferPointer { out in
+                                let residual: UnsafePointer<Float>? = switch c.residual {
+                                case .none: nil
+                                case .apart: apart.baseAddress!
+                                case .inPlace: UnsafePointer(out.baseAddress!)
+                                }
+                                weight.apply(x.baseAddress!, rows: rows, bias: c.bias ? bias : nil, residual: residual, gelu: c.gelu,
+                                             into: out.baseAddress!)
+                            }
+                        }
+                    }
+                    #expect(out[rows * outputs] == start[rows * outputs], "wrote past the last row")
+                    for r in 0..<rows {
+                        for o in 0..<outputs {
+                            var want = c.bias ? Double(biasValues[o]) : 0
+                            switch c.residual {
+                            case .none: break
+                            case .apart: want += Double(apart[r * outputs + o])
+                            case .inPlace: want += Double(start[r * outputs + o])
+                            }
+                            for i in 0..<inputs { want += Double(x[r * inputs + i]) * Double(w[o * inputs + i]) }
+                            if c.gelu { want = 0.5 * want * (1 + erf(want / 2.0.squareRoot())) }
+                            let got = out[r * outputs + o]
+                            #expect(abs(Double(got) - want) <= 2e-6 * Double(inputs + 1).squareRoot() + 1e-6 * abs(want),
+                                    "\(rows)×\(outputs)×\(inputs) packing \(packing) \(c) [\(r), \(o)]: \(got) vs \(want)")
+                        }
+                    }
+                }
+            }
+        }
     }
 
     @Test("batches hold at most batchSize texts and 1,024 tokens (a longer text alone), in order")
@@ -227,3 +281,4 @@ struct ModelLoadingTests {
         #expect(dot > 0.999, "cosine \(dot)")
     }
 }
+

@@ -37,6 +37,16 @@ void vs_dot_gather_avx512(const float *query, const float *base, const uint32_t 
 void vs_l2sq_gather_avx2(const float *query, const float *base, const uint32_t *slots, size_t n, size_t d, float *out);
 void vs_dot_gather_avx2(const float *query, const float *base, const uint32_t *slots, size_t n, size_t d, float *out);
 
+/// Single-threaded C = A·Bᵀ + bias + residual, then GELU (vs_gelu_erf) when `gelu` is nonzero,
+/// with B [n, k] packed once by vs_gemm_pack into vs_gemm_packed_count(n, k) floats: A is m × k
+/// with row stride lda; C, and residual, are m × n with row stride ldc. bias (n floats) and
+/// residual may be NULL; residual may be C itself (C += A·Bᵀ + bias). For constant weights (the
+/// encoder's dense layers), where a general sgemm packs B again on every call. k ≥ 1; AVX-512F only.
+size_t vs_gemm_packed_count(size_t n, size_t k);
+void vs_gemm_pack(const float *b, size_t n, size_t k, float *packed);
+void vs_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                           const float *bias, const float *residual, int gelu, float *c, size_t ldc);
+
 /// Index of the first i in [start, n) with values[i] + (offsets ? offsets[i] : 0) <= threshold,
 /// or n: the top-k prefilter, which rejects sixteen (eight) candidates per compare.
 size_t vs_next_at_or_below_avx512(const float *values, const float *offsets, size_t start, size_t n, float threshold);
