@@ -184,6 +184,7 @@ struct FilterTests {
                 #expect(try ivf.search(queries[q], k: k, nprobe: 20, filter: filter).map(\.id) == truth, "ivf \(filter.json)")
                 let probed = try ivf.search(queries[q], k: k, nprobe: 1, filter: filter)
                 #expect(probed.count == truth.count, "ivf nprobe 1 \(filter.json)")
+                #expect(Set(probed.map(\.id)).count == probed.count, "no list scanned twice")
                 #expect(probed.allSatisfy { filter.matches(attributes[Int($0.id)]) })
                 #expect(Array(ivfBatch[q]).map(\.id) == probed.map(\.id))
             }

@@ -119,7 +119,9 @@ extension IVFIndex {
     }
 
     /// Scans lists nearest first, scoring only matching entries: the `nprobe` nearest, then more
-    /// until `k` matches have been seen (or every list).
+    /// until `k` matches have been seen (or every list). Only the `nprobe` nearest are ranked at
+    /// first (ranking all of them cost more than the scan at small nprobe); when they hold
+    /// fewer than `k` matches, four times as many are ranked, and so on, skipping lists scanned.
     private func scanListsFiltered(
         _ query: UnsafePointer<Float>, k: Int, nprobe: Int, matching: SlotBitset, ids: UnsafePointer<VectorID>,
         into out: UnsafeMutablePointer<Neighbor>
@@ -129,18 +131,27 @@ extension IVFIndex {
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(nlist, Self.scanChunk)) { scratch in
             withUnsafeTemporaryAllocation(of: Neighbor.self, capacity: nlist) { order in
                 withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * Self.scanChunk) { buffer in
-                    let scratch = scratch.baseAddress!
-                    let ranked = rankLists(query, nprobe: nlist, scratch: scratch, into: order.baseAddress!)
-                    var seen = 0
-                    matching.words.withUnsafeBufferPointer { bits in
-                        for p in 0..<ranked {
-                            if p >= nprobe && seen >= k { break }
-                            seen &+= scanMatching(
-                                query, list: Int(order[p].id), bits: bits.baseAddress!, heap: &heap, ids: ids,
-                                scratch: scratch, buffer: buffer.baseAddress!)
+                    withUnsafeTemporaryAllocation(of: Bool.self, capacity: nlist) { scanned in
+                        let scratch = scratch.baseAddress!, scanned = scanned.baseAddress!
+                        scanned.initialize(repeating: false, count: nlist)
+                        var seen = 0, visited = 0, wanted = min(nprobe, nlist)
+                        matching.words.withUnsafeBufferPointer { bits in
+                            while true {
+                                let ranked = rankLists(query, nprobe: wanted, scratch: scratch, into: order.baseAddress!)
+                                for p in 0..<ranked where !scanned[Int(order[p].id)] {
+                                    if visited >= nprobe && seen >= k { break }
+                                    scanned[Int(order[p].id)] = true
+                                    visited &+= 1
+                                    seen &+= scanMatching(
+                                        query, list: Int(order[p].id), bits: bits.baseAddress!, heap: &heap, ids: ids,
+                                        scratch: scratch, buffer: buffer.baseAddress!)
+                                }
+                                if seen >= k || wanted == nlist { break }
+                                wanted = min(nlist, wanted &* 4)
+                            }
                         }
+                        return heap.sortBestFirst()
                     }
-                    return heap.sortBestFirst()
                 }
             }
         }
