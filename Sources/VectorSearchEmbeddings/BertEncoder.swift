@@ -50,7 +50,8 @@ public struct BertConfiguration: Sendable, Equatable {
     var headSize: Int { hiddenSize / headCount }
 }
 
-/// A BERT encoder's forward pass over float32 weights, every large product one sgemm.
+/// A BERT encoder's forward pass over float32 weights, every large product one matrix-product
+/// call (the dense layers through `DenseWeight`, attention through sgemm).
 ///
 /// The tokens of a batch are packed one sequence after another with no padding: the dense
 /// layers run over all of them at once (one tall matrix product each), and attention runs per
