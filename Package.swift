@@ -18,7 +18,8 @@ let package = Package(
             name: "CBLAS",
             providers: [.apt(["libblas-dev", "liblapack-dev", "libopenblas-dev"])]
         ),
-        // Distance kernels for AVX2 and AVX-512, chosen at run time (no compiler flags needed).
+        // Distance kernels for AVX2 and AVX-512 chosen at run time (no compiler flags needed), the
+        // encoder's packed matrix product, GELU and softmax.
         .target(name: "CVectorKernels"),
         .target(name: "VectorSearch", dependencies: ["CBLAS", "CVectorKernels"]),
         // A sentence-embedding model (BERT encoders such as all-MiniLM-L6-v2) run in process on sgemm.
