@@ -106,7 +106,7 @@ public final class TestHTTPServer: @unchecked Sendable {
     }
 
     private func serve(_ connection: Int32) {
-        defer { close(connection) }
+        defer { closeGracefully(connection) }
         guard let request = readRequest(connection) else { return }
         let number = lock.withLock {
             recorded.append(request)
@@ -131,6 +131,19 @@ public final class TestHTTPServer: @unchecked Sendable {
                 sent += n
             }
         }
+    }
+
+    /// Ends the connection as HTTP servers do ("lingering close"): stop sending, read what the
+    /// client still sends (up to a second), then close. Closing with unread bytes in the receive
+    /// buffer makes the kernel reset the connection, and a client still writing then fails with
+    /// a broken pipe instead of reading the response.
+    private func closeGracefully(_ connection: Int32) {
+        shutdown(connection, Int32(SHUT_WR))
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while recv(connection, &scratch, scratch.count, 0) > 0 {}
+        close(connection)
     }
 
     /// Reads the head and a `Content-Length` body; nil if the client went away first.
