@@ -250,3 +250,119 @@ struct IVFIndexTests {
         #expect(index.count == 620)
     }
 }
+
+/// Sketch pruning (``ListSketch``): where the data's variance lies in few directions, list
+/// scans skip rows by a bound from their sketches; results must equal an unpruned scan's.
+@Suite("IVF sketch pruning")
+struct IVFSketchTests {
+    static let dimension = 150  // sketch width 80: neither is a multiple of the bf16 kernel's 32
+
+    /// Rows near a 12-dimensional subspace of `dimension` (off the origin), as text embeddings
+    /// hold most of their variance in few directions.
+    static func lowRank(rows: Int, dimension: Int = dimension, seed: UInt64) -> VectorMatrix {
+        var random = SplitMix64(seed: 77)
+        let mixing = (0..<(12 * dimension)).map { _ in random.nextGaussian() }
+        let offset = (0..<dimension).map { _ in random.nextGaussian() }
+        random = SplitMix64(seed: seed)
+        var values = [Float]()
+        for _ in 0..<rows {
+            let latent = (0..<12).map { _ in random.nextGaussian() }
+            for j in 0..<dimension {
+                var v = offset[j] + 0.05 * random.nextGaussian()
+                for t in 0..<12 { v += latent[t] * mixing[t * dimension + j] }
+                values.append(v)
+            }
+        }
+        return try! VectorMatrix(dimension: dimension, values: values)
+    }
+
+    /// An index over the same lists as `index`, without sketches.
+    static func unpruned(like index: IVFIndex, _ base: VectorMatrix, ids: [VectorID]) throws -> IVFIndex {
+        let plain = try IVFIndex(dimension: index.dimension, metric: index.metric, parameters: index.parameters)
+        let centroids = try VectorMatrix(
+            dimension: index.dimension, values: Array(UnsafeBufferPointer(start: index.centroids.base, count: index.listCount * index.dimension)))
+        plain.install(centroids: centroids, sketch: nil)
+        try plain.add(base, ids: ids)
+        return plain
+    }
+
+    static func expectSameResults(_ a: IVFIndex, _ b: IVFIndex, _ queries: VectorMatrix, _ note: String) throws {
+        for nprobe in [1, 3, 16] {
+            for q in 0..<queries.count {
+                let found = try a.search(queries[q], k: 10, nprobe: nprobe), expected = try b.search(queries[q], k: 10, nprobe: nprobe)
+                #expect(found == expected, "\(note), nprobe \(nprobe), query \(q)")
+            }
+        }
+    }
+
+    @Test("the bound never falls below the true distance, and prunes most rows of a near query", arguments: Metric.allCases)
+    func bound(metric: Metric) throws {
+        let base = Self.lowRank(rows: 2000, seed: 1)
+        let query = Self.lowRank(rows: 1, seed: 2)[0]
+        let d = Self.dimension, kernels = DistanceKernels.best
+        let sketch = try #require(base.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: 2000, dimension: d, seed: 3) })
+        #expect(sketch.width == 80)
+        var projected = [Float](repeating: 0, count: sketch.width), stored = [UInt16](repeating: 0, count: sketch.width)
+        var distances: [Float] = [], bounds: [Float] = []
+        try projected.withUnsafeMutableBufferPointer { projected in
+            let q = sketch.prepare(query, into: projected.baseAddress!, kernels: kernels)
+            for r in 0..<base.count {
+                let row = base[r]
+                var rowProjection = [Float](repeating: 0, count: sketch.width)
+                sketch.basis.withUnsafeBufferPointer { kernels.dotMany(row, $0.baseAddress!, sketch.width, d, &rowProjection) }
+                var terms = ListSketch.Terms(error: 0, perpendicular: 0, normSquared: 0)
+                sketch.store(rowProjection, of: row, into: &stored, terms: &terms, kernels: kernels)
+                var dot: Float = 0
+                kernels.sketchDotMany(q.projected, stored, 1, sketch.width, &dot)
+                let bound = q.distanceBound(sketchDot: dot, terms, l2: metric == .l2)
+                let exact = try #require(referenceSearch(base: rows([row]), ids: [0], query: query, metric: metric == .l2 ? .l2 : .innerProduct, k: 1).first)
+                let distance = Float(metric == .l2 ? exact.score : -exact.score)
+                #expect(bound <= distance, "row \(r): bound \(bound) above distance \(distance)")
+                distances.append(distance)
+                bounds.append(bound)
+            }
+        }
+        let tenth = distances.sorted()[9]
+        let kept = bounds.filter { $0 <= tenth }.count
+        #expect(kept < base.count / 2, "a tenth-nearest threshold keeps \(kept) of \(base.count) rows")
+    }
+
+    @Test("data without few dominant directions, or of low dimension, gets no sketch")
+    func notUsed() {
+        let isotropic = randomMatrix(rows: 2000, dimension: Self.dimension, seed: 4)
+        #expect(isotropic.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: 2000, dimension: Self.dimension, seed: 1) } == nil)
+        let narrow = Self.lowRank(rows: 2000, dimension: 100, seed: 5)
+        #expect(narrow.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: 2000, dimension: 100, seed: 1) } == nil)
+    }
+
+    @Test("pruned scans equal unpruned ones, and flat search at nprobe = nlist; after removals, adds and a reload", arguments: Metric.allCases)
+    func pruning(metric: Metric) throws {
+        let base = Self.lowRank(rows: 3000, seed: 11), queries = Self.lowRank(rows: 30, seed: 12)
+        let ids = (0..<3000).map { VectorID(3 * $0 + 1) }
+        let index = try IVFIndex(dimension: Self.dimension, metric: metric, parameters: IVFParameters(nlist: 16))
+        try index.train(base)
+        try index.add(base, ids: ids)
+        #expect(index.lists.sketch != nil, "low-rank data gets sketches")
+        let plain = try Self.unpruned(like: index, base, ids: ids)
+        #expect(plain.lists.sketch == nil)
+        try Self.expectSameResults(index, plain, queries, "\(metric)")
+        let flat = try FlatIndex(dimension: Self.dimension, metric: metric)
+        try flat.add(base, ids: ids)
+        for q in 0..<queries.count { #expect(try index.search(queries[q], k: 10, nprobe: 16) == flat.search(queries[q], k: 10)) }
+
+        // Removal moves a list's last row, sketch and all, into the gap; later adds extend lists.
+        let removed = ids.enumerated().filter { $0.offset % 4 == 0 }.map(\.element)
+        #expect(index.remove(ids: removed) == removed.count && plain.remove(ids: removed) == removed.count)
+        let more = Self.lowRank(rows: 300, seed: 13), moreIDs = (0..<300).map { VectorID(100_000 + $0) }
+        try index.add(more, ids: moreIDs)
+        try plain.add(more, ids: moreIDs)
+        try Self.expectSameResults(index, plain, queries, "\(metric) after removals and adds")
+
+        let directory = temporaryDirectory()
+        defer { cleanup(directory) }
+        try index.save(to: directory + "/index.vsidx")
+        let loaded = try IVFIndex.load(from: directory + "/index.vsidx")
+        #expect(loaded.lists.sketch != nil, "a loaded index finds its sketch basis again")
+        try Self.expectSameResults(loaded, plain, queries, "\(metric) after a reload")
+    }
+}

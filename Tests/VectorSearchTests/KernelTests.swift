@@ -50,6 +50,36 @@ struct KernelTests {
         }
     }
 
+    @Test("bfloat16 sketch kernels equal a scalar reference", arguments: SIMDLevel.supported)
+    func sketchDot(level: SIMDLevel) throws {
+        let kernels = try #require(DistanceKernels(level: level))
+        for p in [1, 7, 15, 16, 17, 31, 32, 33, 80, 176] {
+            let rows = 13
+            let values = randomMatrix(rows: rows, dimension: p, seed: 500 + UInt64(p)).values
+            let sketches = values.map(\.bfloat16)
+            let query = randomMatrix(rows: 1, dimension: p, seed: 600 + UInt64(p))[0]
+            var out = [Float](repeating: .nan, count: rows)
+            kernels.sketchDotMany(query, sketches, rows, p, &out)
+            for r in 0..<rows {
+                let widened = sketches[(r * p)..<((r + 1) * p)].map { Double(Float(bfloat16: $0)) }
+                let ref = Self.reference(query, widened.map { Float($0) })
+                #expect(abs(Double(out[r]) - ref.dot) <= 1e-6 * ref.magnitude + 1e-7, "p=\(p) row \(r) \(level)")
+            }
+        }
+    }
+
+    @Test("bfloat16 rounds to nearest, ties to even, and widens exactly")
+    func bfloat16() {
+        for value: Float in [0, 1, -1, 0.1, 3.14159, -1e-20, 65504, 1e30] {
+            let widened = Float(bfloat16: value.bfloat16)
+            #expect(abs(widened - value) <= abs(value) / 256, "\(value)")
+            #expect(Float(bfloat16: widened.bfloat16) == widened)
+        }
+        // 1 + 2⁻⁸ lies halfway between 1 and 1 + 2⁻⁷: even mantissa wins; just above it rounds up.
+        #expect(Float(bfloat16: Float(1 + 1.0 / 256).bfloat16) == 1)
+        #expect(Float(bfloat16: Float(bitPattern: Float(1 + 1.0 / 256).bitPattern + 1).bfloat16) == 1 + 1.0 / 128)
+    }
+
     @Test("gather kernels equal one-to-one calls on the picked rows", arguments: SIMDLevel.supported)
     func gather(level: SIMDLevel) throws {
         let kernels = try #require(DistanceKernels(level: level))

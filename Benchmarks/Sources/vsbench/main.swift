@@ -152,7 +152,7 @@ func singleQueryPasses<Index: VectorIndex>(_ index: Index, _ args: [String], par
                 let t = now()
                 for q in 0..<queries.count {
                     let query = UnsafeBufferPointer(rebasing: all[(q * queries.dimension)..<((q + 1) * queries.dimension)])
-                    _ = try index.search(query, k: 10, parameters: parameters, into: buffer)
+                    _ = try index.search(query, k: 10, parameters: parameters, filter: nil, into: buffer)
                 }
                 rates.append(Double(queries.count) / (now() - t))
             }
@@ -160,7 +160,7 @@ func singleQueryPasses<Index: VectorIndex>(_ index: Index, _ args: [String], par
     }
     rates.sort()
     for threads in [1, 2] {
-        let t = try best(repeats) { _ = try index.search(batch: queries, k: 10, parameters: parameters, threads: threads) }
+        let t = try best(repeats) { _ = try index.search(batch: queries, k: 10, parameters: parameters, filter: nil, threads: threads) }
         print(String(format: "batch %d threads: %.0f q/s", threads, Double(queries.count) / t))
     }
     print(String(format: "%@: best %.0f q/s, median %.0f q/s (%d passes of %d queries, 1 thread)",

@@ -37,6 +37,11 @@ void vs_dot_gather_avx512(const float *query, const float *base, const uint32_t 
 void vs_l2sq_gather_avx2(const float *query, const float *base, const uint32_t *slots, size_t n, size_t d, float *out);
 void vs_dot_gather_avx2(const float *query, const float *base, const uint32_t *slots, size_t n, size_t d, float *out);
 
+/// Sketch kernels: out[i] = query · row i for n contiguous rows of p bfloat16 values (the high
+/// 16 bits of a float32), the IVF scan's pruning bound.
+void vs_dot_bf16_many_avx512(const float *query, const uint16_t *rows, size_t n, size_t p, float *out);
+void vs_dot_bf16_many_avx2(const float *query, const uint16_t *rows, size_t n, size_t p, float *out);
+
 /// Single-threaded C = A·Bᵀ + bias + residual, then GELU (vs_gelu_erf) when `gelu` is nonzero,
 /// with B [n, k] packed once by vs_gemm_pack into vs_gemm_packed_count(n, k) floats: A is m × k
 /// with row stride lda; C, and residual, are m × n with row stride ldc. bias (n floats) and

@@ -64,6 +64,7 @@ public struct DistanceKernels: @unchecked Sendable {
         UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<UInt32>?, Int, Int, UnsafeMutablePointer<Float>?
     ) -> Void
     public typealias Scan = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Float) -> Int
+    typealias SketchMany = @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt16>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
 
     /// The instruction set these kernels use.
     public let level: SIMDLevel
@@ -82,6 +83,9 @@ public struct DistanceKernels: @unchecked Sendable {
     /// First index in `start..<n` whose value (plus offset, if offsets are given) is at or below
     /// a threshold, else `n`: `(values, offsets, start, n, threshold)`.
     public let nextAtOrBelow: Scan
+    /// Inner products of one float query with `n` contiguous rows of `p` bfloat16 values (IVF
+    /// list sketches): `(query, rows, n, p, out)`.
+    let sketchDotMany: SketchMany
 
     /// The kernels for the best level of this CPU.
     public static let best = DistanceKernels(level: .detected)!
@@ -99,6 +103,7 @@ public struct DistanceKernels: @unchecked Sendable {
             nextAtOrBelow = { x, offsets, start, n, t in SwiftSIMDKernels.nextAtOrBelow(x!, offsets, start, n, t) }
             l2SquaredGather = { q, x, slots, n, d, out in SwiftSIMDKernels.l2SquaredGather(q!, x!, slots!, n, d, out!) }
             dotGather = { q, x, slots, n, d, out in SwiftSIMDKernels.dotGather(q!, x!, slots!, n, d, out!) }
+            sketchDotMany = { q, x, n, p, out in SwiftSIMDKernels.sketchDotMany(q!, x!, n, p, out!) }
         #if arch(x86_64)
         case .avx512:
             l2Squared = vs_l2sq_avx512
@@ -108,6 +113,7 @@ public struct DistanceKernels: @unchecked Sendable {
             nextAtOrBelow = vs_next_at_or_below_avx512
             l2SquaredGather = vs_l2sq_gather_avx512
             dotGather = vs_dot_gather_avx512
+            sketchDotMany = vs_dot_bf16_many_avx512
         case .avx2:
             l2Squared = vs_l2sq_avx2
             dot = vs_dot_avx2
@@ -116,6 +122,7 @@ public struct DistanceKernels: @unchecked Sendable {
             nextAtOrBelow = vs_next_at_or_below_avx2
             l2SquaredGather = vs_l2sq_gather_avx2
             dotGather = vs_dot_gather_avx2
+            sketchDotMany = vs_dot_bf16_many_avx2
         #else
         case .avx512, .avx2:
             return nil

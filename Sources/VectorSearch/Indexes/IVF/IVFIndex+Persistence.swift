@@ -63,19 +63,23 @@ extension IVFIndex {
             seen[Int(slot)] = true
         }
 
-        if nlist > 0 { index.install(centroids: centroids) }
+        // The sketch basis is not saved: it changes speed, never results, and is found again
+        // from the stored vectors.
+        let sketch = vectors.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: count, dimension: d, seed: parameters.seed) }
+        if nlist > 0 { index.install(centroids: centroids, sketch: sketch) }
         index.locations = [UInt64](repeating: 0, count: count)
         var row = 0
         index.lists.layOut(rows: sizes.map { Int($0) })
         vectors.withUnsafeBufferPointer { v in
             for list in 0..<nlist {
                 for _ in 0..<Int(sizes[list]) {
-                    let position = index.lists.append(list, row: v.baseAddress! + row * d, slot: slots[row])
+                    let position = index.lists.append(list, row: v.baseAddress! + row * d, slot: slots[row], normalize: false)
                     index.locations[Int(slots[row])] = UInt64(list) << 32 | UInt64(position)
                     row += 1
                 }
             }
         }
+        index.lists.updateSketches(from: [Int](repeating: 0, count: nlist), threads: Parallel.coreCount)
         index.idMap.reserve(count)
         for id in ids { index.idMap.append(id) }
         index.nextID = fields[5]

@@ -1,6 +1,10 @@
+import CVectorKernels
+
 extension IVFIndex {
     /// Rows scored per kernel call in a list scan: the distances stay in L1.
     static let scanChunk = 256
+    /// Rows a pruned scan prefetches ahead of the one it scores.
+    static let survivorLookahead = 4
 
     public func search(
         _ query: UnsafeBufferPointer<Float>, k: Int, parameters: IVFSearchParameters = .default, filter: Filter? = nil,
@@ -252,21 +256,78 @@ extension IVFIndex {
     ) -> Int {
         let lists = self.lists, kernels = self.kernels, dimension = self.dimension
         var heap = TopKHeap(storage: out, capacity: k)
-        for p in 0..<probeCount {
-            let list = Int(probes[p].id)
-            guard let rows = lists.vectors[list], let slots = lists.slots[list] else { continue }
-            let n = lists.counts[list]
-            var start = 0
-            while start < n {
-                let m = min(Self.scanChunk, n &- start)
-                scan(query, rows + start &* dimension, m, into: scratch)
-                heap.offer(distances: scratch, offsets: nil, count: m, slots: slots + start, ids: ids, kernels: kernels)
-                start &+= m
+        if let sketch = lists.sketch {
+            scanListsPruned(query, probes: probes, probeCount: probeCount, sketch: sketch, heap: &heap, ids: ids, scratch: scratch)
+        } else {
+            for p in 0..<probeCount {
+                let list = Int(probes[p].id)
+                guard let rows = lists.vectors[list], let slots = lists.slots[list] else { continue }
+                let n = lists.counts[list]
+                var start = 0
+                while start < n {
+                    let m = min(Self.scanChunk, n &- start)
+                    scan(query, rows + start &* dimension, m, into: scratch)
+                    heap.offer(distances: scratch, offsets: nil, count: m, slots: slots + start, ids: ids, kernels: kernels)
+                    start &+= m
+                }
             }
         }
         let found = heap.sortBestFirst()
         metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
         return found
+    }
+
+    /// The probed lists' scan with sketch pruning (``ListSketch``): once the heap is full, each
+    /// chunk's rows are first bounded from their sketches, and only those whose bound could still
+    /// enter the heap are read and scored, by the kernel the plain scan uses (same distances, same
+    /// results). `scratch` holds `scanChunk` floats.
+    private func scanListsPruned(
+        _ query: UnsafePointer<Float>, probes: UnsafePointer<Neighbor>, probeCount: Int, sketch: ListSketch,
+        heap: inout TopKHeap, ids: UnsafePointer<VectorID>, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let lists = self.lists, kernels = self.kernels, d = dimension, metric = self.metric, width = sketch.width
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: width + Self.scanChunk) { floats in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * Self.scanChunk) { integers in
+                let q = sketch.prepare(query, into: floats.baseAddress!, kernels: kernels)
+                let bounds = floats.baseAddress! + width
+                let positions = integers.baseAddress!, survivors = positions + Self.scanChunk
+                let l2 = metric == .l2
+                for p in 0..<probeCount {
+                    let list = Int(probes[p].id)
+                    guard let rows = lists.vectors[list], let slots = lists.slots[list],
+                          let sketches = lists.sketches[list], let terms = lists.terms[list] else { continue }
+                    let n = lists.counts[list]
+                    var start = 0
+                    while start < n {
+                        let m = min(Self.scanChunk, n &- start)
+                        let threshold = heap.threshold
+                        if threshold == .infinity {
+                            scan(query, rows + start &* d, m, into: scratch)
+                            heap.offer(distances: scratch, offsets: nil, count: m, slots: slots + start, ids: ids, kernels: kernels)
+                        } else {
+                            kernels.sketchDotMany(q.projected, sketches + start &* width, m, width, bounds)
+                            var count = 0
+                            for j in 0..<m {
+                                positions[count] = UInt32(start &+ j)
+                                count &+= q.distanceBound(sketchDot: bounds[j], terms[start &+ j], l2: l2) <= threshold ? 1 : 0
+                            }
+                            // Survivors lie apart: fetch a few ahead so their misses overlap.
+                            for i in 0..<min(count, Self.survivorLookahead) { vs_prefetch_bytes(rows + Int(positions[i]) &* d, d &* 4) }
+                            for i in 0..<count {
+                                let position = Int(positions[i])
+                                if i &+ Self.survivorLookahead < count {
+                                    vs_prefetch_bytes(rows + Int(positions[i &+ Self.survivorLookahead]) &* d, d &* 4)
+                                }
+                                scratch[i] = kernels.distance(metric, query, rows + position &* d, d)
+                                survivors[i] = slots[position]
+                            }
+                            heap.offer(distances: scratch, offsets: nil, count: count, slots: survivors, ids: ids, kernels: kernels)
+                        }
+                        start &+= m
+                    }
+                }
+            }
+        }
     }
 
     /// Internal distances (smaller is closer) of `query` to `n` contiguous rows.

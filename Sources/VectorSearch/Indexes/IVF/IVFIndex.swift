@@ -103,20 +103,23 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
                 maxPointsPerCentroid: IVFParameters.maxTrainingPointsPerList, seed: parameters.seed,
                 spherical: metric == .cosine),
             threads: threads, progress: progress)
+        let sketch = sample.withUnsafeBufferPointer {
+            ListSketch.fit($0.baseAddress!, count: sample.count, dimension: dimension, seed: parameters.seed)
+        }
         try lock.withWriteLock {
             guard idMap.count == 0 else {
                 throw VectorSearchError.invalidArgument("the IVF index holds vectors; retrain only an empty index")
             }
-            install(centroids: kmeans.centroids)
+            install(centroids: kmeans.centroids, sketch: sketch)
         }
     }
 
     /// Sets the centroids (from training or a saved file) and empty lists; call with the lock held.
-    func install(centroids new: VectorMatrix) {
+    func install(centroids new: VectorMatrix, sketch: ListSketch?) {
         if centroids.count > 0 { centroids.removeAll() }
         new.withUnsafeBufferPointer { _ = centroids.append($0.baseAddress!, rows: new.count) }
         centroidNorms = (0..<new.count).map { kernels.dot(centroids.row($0), centroids.row($0), dimension) }
-        lists = InvertedLists(listCount: new.count, dimension: dimension)
+        lists = InvertedLists(listCount: new.count, dimension: dimension, sketch: sketch)
     }
 
     // MARK: Adding and removing
@@ -179,16 +182,17 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         let firstSlot = idMap.count
         idMap.reserve(idMap.count + vectors.count)
         locations.reserveCapacity(idMap.count + vectors.count)
+        let firstNew = (0..<lists.listCount).map { lists.counts[$0] }
         vectors.withUnsafeBufferPointer { x in
             for i in 0..<vectors.count {
                 let slot = idMap.count, list = Int(nearest[i].id)
-                let position = lists.append(list, row: x.baseAddress! + i * dimension, slot: UInt32(slot))
-                if metric == .cosine { kernels.normalize(lists.vectors[list]! + position * dimension, dimension) }
+                let position = lists.append(list, row: x.baseAddress! + i * dimension, slot: UInt32(slot), normalize: metric == .cosine)
                 locations.append(UInt64(list) << 32 | UInt64(position))
                 idMap.append(ids[i])
                 nextID = max(nextID, ids[i] &+ 1)
             }
         }
+        lists.updateSketches(from: firstNew, threads: threads ?? Parallel.coreCount)
         attributeStore.assign(attributes, to: firstSlot..<idMap.count)
     }
 

@@ -2,7 +2,8 @@ import CVectorKernels
 
 /// The lists of an IVF index. List `l` keeps its vectors in one 64-byte-aligned block, rows
 /// contiguous (what the one-to-many kernels and sgemm read), and the slot of each row right
-/// after them in the same allocation, so a scan touches one region per list.
+/// after them in the same allocation, so a scan touches one region per list. With a
+/// ``ListSketch``, each row's sketch and its terms follow in the same region.
 ///
 /// A build (the first add) and a load lay every list out in one arena, back to back, on huge
 /// pages when large: a query then streams its lists with few TLB misses. A list that outgrows
@@ -18,15 +19,27 @@ final class InvertedLists {
     /// Slot of each row of list `l`.
     let slots: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
     let counts: UnsafeMutablePointer<Int>
+    /// The pruning sketch's basis, if the lists keep sketches.
+    let sketch: ListSketch?
+    /// Sketch of each row of list `l` (`sketch.width` bfloat16 values per row).
+    let sketches: UnsafeMutablePointer<UnsafeMutablePointer<UInt16>?>
+    /// Sketch terms of each row of list `l`.
+    let terms: UnsafeMutablePointer<UnsafeMutablePointer<ListSketch.Terms>?>
+    private let kernels = DistanceKernels.best
     private let capacities: UnsafeMutablePointer<Int>
     /// Whether list `l` has a block of its own (else it lives in the arena, or nowhere yet).
     private let ownsBlock: UnsafeMutablePointer<Bool>
     private var arena: UnsafeMutableRawPointer?
     private var arenaBytes = 0
 
-    init(listCount: Int, dimension: Int) {
+    init(listCount: Int, dimension: Int, sketch: ListSketch? = nil) {
         self.listCount = listCount
         self.dimension = dimension
+        self.sketch = sketch
+        sketches = .allocate(capacity: max(listCount, 1))
+        sketches.initialize(repeating: nil, count: max(listCount, 1))
+        terms = .allocate(capacity: max(listCount, 1))
+        terms.initialize(repeating: nil, count: max(listCount, 1))
         vectors = .allocate(capacity: max(listCount, 1))
         vectors.initialize(repeating: nil, count: max(listCount, 1))
         slots = .allocate(capacity: max(listCount, 1))
@@ -44,21 +57,45 @@ final class InvertedLists {
         vs_free_large(arena)
         vectors.deallocate()
         slots.deallocate()
+        sketches.deallocate()
+        terms.deallocate()
         counts.deallocate()
         capacities.deallocate()
         ownsBlock.deallocate()
     }
 
-    /// Bytes of one list's region for `rows` rows: vectors (64-byte aligned), then slots.
-    private func regionBytes(rows: Int) -> (vectors: Int, total: Int) {
-        let vectorBytes = (rows * dimension * 4 + 63) / 64 * 64
-        return (vectorBytes, (vectorBytes + rows * 4 + 63) / 64 * 64)
+    /// One list's region for `rows` rows: vectors, slots, sketches, terms (each 64-byte aligned).
+    private struct Region {
+        var slots = 0, sketches = 0, terms = 0, total = 0
+    }
+
+    private func region(rows: Int) -> Region {
+        func aligned(_ bytes: Int) -> Int { (bytes + 63) / 64 * 64 }
+        var region = Region()
+        region.slots = aligned(rows * dimension * 4)
+        region.sketches = region.slots + aligned(rows * 4)
+        let sketchBytes = sketch.map { aligned(rows * $0.width * 2) } ?? 0
+        region.terms = region.sketches + sketchBytes
+        region.total = region.terms + (sketch == nil ? 0 : aligned(rows * MemoryLayout<ListSketch.Terms>.stride))
+        return region
+    }
+
+    /// Points list `l`'s pointers into a region at `block`, for `rows` rows.
+    private func place(_ l: Int, at block: UnsafeMutableRawPointer, rows: Int) {
+        let region = region(rows: rows)
+        vectors[l] = block.bindMemory(to: Float.self, capacity: rows * dimension)
+        slots[l] = (block + region.slots).bindMemory(to: UInt32.self, capacity: rows)
+        if let sketch {
+            sketches[l] = (block + region.sketches).bindMemory(to: UInt16.self, capacity: rows * sketch.width)
+            terms[l] = (block + region.terms).bindMemory(to: ListSketch.Terms.self, capacity: rows)
+        }
+        capacities[l] = rows
     }
 
     /// Places every list in one arena with room for exactly `rows[l]` rows; all lists must be empty.
     func layOut(rows: [Int]) {
         precondition(rows.count == listCount && totalCount == 0 && arena == nil)
-        let total = rows.reduce(0) { $0 + regionBytes(rows: $1).total }
+        let total = rows.reduce(0) { $0 + region(rows: $1).total }
         guard total > 0, let block = vs_alloc_large(total) else {
             if total > 0 { fatalError("out of memory allocating \(total) bytes of inverted lists") }
             return
@@ -69,20 +106,17 @@ final class InvertedLists {
         for l in 0..<listCount where rows[l] > 0 {
             if ownsBlock[l] { vs_free_large(vectors[l]) }
             ownsBlock[l] = false
-            let region = regionBytes(rows: rows[l])
-            vectors[l] = (block + offset).bindMemory(to: Float.self, capacity: rows[l] * dimension)
-            slots[l] = (block + offset + region.vectors).bindMemory(to: UInt32.self, capacity: rows[l])
-            capacities[l] = rows[l]
-            offset += region.total
+            place(l, at: block + offset, rows: rows[l])
+            offset += region(rows: rows[l]).total
         }
     }
 
     /// Total rows over all lists.
     var totalCount: Int { (0..<listCount).reduce(0) { $0 + counts[$1] } }
 
-    /// Bytes allocated for rows and slots (including spare capacity) and the per-list tables.
+    /// Bytes allocated for rows, slots and sketches (including spare capacity) and the per-list tables.
     var byteCount: Int {
-        (0..<listCount).reduce(arenaBytes) { $0 + (ownsBlock[$1] ? regionBytes(rows: capacities[$1]).total : 0) } + listCount * 41
+        (0..<listCount).reduce(arenaBytes) { $0 + (ownsBlock[$1] ? region(rows: capacities[$1]).total : 0) } + listCount * 57
     }
 
     /// Rows list `l` holds without moving.
@@ -91,31 +125,68 @@ final class InvertedLists {
     /// Makes room for at least `rows` rows in list `l`.
     func reserve(_ l: Int, rows: Int) {
         guard rows > capacities[l] else { return }
-        let region = regionBytes(rows: rows)
-        guard let block = vs_alloc_large(region.total) else {
+        guard let block = vs_alloc_large(region(rows: rows).total) else {
             fatalError("out of memory allocating an inverted list of \(rows) rows")
         }
-        let newVectors = block.bindMemory(to: Float.self, capacity: rows * dimension)
-        let newSlots = (block + region.vectors).bindMemory(to: UInt32.self, capacity: rows)
-        if let old = vectors[l] {
-            newVectors.update(from: old, count: counts[l] * dimension)
-            newSlots.update(from: slots[l]!, count: counts[l])
-            if ownsBlock[l] { vs_free_large(old) }
+        let old = (vectors[l], slots[l], sketches[l], terms[l]), n = counts[l], owned = ownsBlock[l]
+        place(l, at: block, rows: rows)
+        if let oldVectors = old.0 {
+            vectors[l]!.update(from: oldVectors, count: n * dimension)
+            slots[l]!.update(from: old.1!, count: n)
+            if let sketch {
+                sketches[l]!.update(from: old.2!, count: n * sketch.width)
+                terms[l]!.update(from: old.3!, count: n)
+            }
+            if owned { vs_free_large(oldVectors) }
         }
-        vectors[l] = newVectors
-        slots[l] = newSlots
-        capacities[l] = rows
         ownsBlock[l] = true
     }
 
-    /// Appends one row to list `l`; returns its position in the list.
-    func append(_ l: Int, row: UnsafePointer<Float>, slot: UInt32) -> Int {
+    /// Appends one row to list `l`, scaled to unit length if `normalize`; returns its position
+    /// in the list. Its sketch is written by ``updateSketches(_:from:)``.
+    func append(_ l: Int, row: UnsafePointer<Float>, slot: UInt32, normalize: Bool) -> Int {
         let position = counts[l]
         if position == capacities[l] { reserve(l, rows: max(8, position * 2)) }
-        (vectors[l]! + position * dimension).update(from: row, count: dimension)
+        let stored = vectors[l]! + position * dimension
+        stored.update(from: row, count: dimension)
+        if normalize { kernels.normalize(stored, dimension) }
         slots[l]![position] = slot
         counts[l] = position + 1
         return position
+    }
+
+    /// Writes the sketches of every list's rows from position `first[l]` on, over `threads` threads.
+    func updateSketches(from first: [Int], threads: Int) {
+        guard sketch != nil else { return }
+        let lists = UnsafeSendable(self)
+        BLAS.withSingleThreadedBLAS {
+            Parallel.forEachChunk(count: listCount, workers: threads) { _, range in
+                for l in range { lists.value.updateSketches(l, from: first[l]) }
+            }
+        }
+    }
+
+    /// Writes the sketches of list `l`'s rows from position `start` on: their projections come
+    /// from one sgemm per 1,024 rows.
+    func updateSketches(_ l: Int, from start: Int) {
+        guard let sketch, counts[l] > start else { return }
+        let p = sketch.width, block = 1024
+        let projected = UnsafeMutablePointer<Float>.allocate(capacity: min(block, counts[l] - start) * p)
+        defer { projected.deallocate() }
+        sketch.basis.withUnsafeBufferPointer { basis in
+            var first = start
+            while first < counts[l] {
+                let n = min(block, counts[l] - first)
+                let rows = vectors[l]! + first * dimension
+                BLAS.productWithTranspose(m: n, n: p, k: dimension, alpha: 1, a: rows, b: basis.baseAddress!, c: projected, ldc: p)
+                for i in 0..<n {
+                    sketch.store(
+                        projected + i * p, of: rows + i * dimension, into: sketches[l]! + (first + i) * p,
+                        terms: terms[l]! + first + i, kernels: kernels)
+                }
+                first += n
+            }
+        }
     }
 
     /// Removes the row at `position` of list `l` by moving the list's last row into it.
@@ -126,6 +197,10 @@ final class InvertedLists {
         counts[l] = last
         guard position < last else { return nil }
         (vectors[l]! + position * dimension).update(from: vectors[l]! + last * dimension, count: dimension)
+        if let sketch {
+            (sketches[l]! + position * sketch.width).update(from: sketches[l]! + last * sketch.width, count: sketch.width)
+            terms[l]![position] = terms[l]![last]
+        }
         slots[l]![position] = slots[l]![last]
         return slots[l]![position]
     }
