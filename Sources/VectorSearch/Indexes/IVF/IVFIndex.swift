@@ -13,6 +13,11 @@
 /// let hits = try index.search(query, k: 10, nprobe: 16)
 /// ```
 ///
+/// Where the data's variance lies mostly in a few directions (text embeddings, d ≥ 128), each row
+/// also keeps a small bfloat16 sketch (about a quarter of its bytes) from which a single-query scan
+/// bounds its distance and skips rows that cannot make the top k: the same results, fewer bytes
+/// read (see `ListSketch`).
+///
 /// Lists are chosen by squared L2 distance to the centroids for every metric. Under cosine the
 /// vectors are normalised and the centroids come from spherical k-means (unit length), so that is
 /// also the most similar centroid by cosine. The vectors in the lists are compared by the index's
@@ -57,7 +62,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
 
     public var count: Int { lock.withReadLock { idMap.count } }
 
-    /// Approximate bytes of memory held: vectors and slots in the lists, centroids, ids.
+    /// Approximate bytes of memory held: vectors, slots and sketches in the lists, centroids, ids.
     public var memoryBytes: Int {
         lock.withReadLock {
             centroids.capacity * dimension * 4 + centroidNorms.capacity * 4 + lists.byteCount
