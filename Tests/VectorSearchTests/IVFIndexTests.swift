@@ -295,6 +295,30 @@ struct IVFSketchTests {
         }
     }
 
+    @Test("the coarse step through centroid sketches ranks the lists exactly as the full one", arguments: Metric.allCases)
+    func ranking(metric: Metric) throws {
+        let base = Self.lowRank(rows: 3000, seed: 21), queries = Self.lowRank(rows: 20, seed: 22)
+        let index = try IVFIndex(dimension: Self.dimension, metric: metric, parameters: IVFParameters(nlist: 40))
+        try index.train(base)
+        try index.add(base)
+        let sketch = try #require(index.lists.sketch)
+        #expect(index.centroidTerms.count == 40 && index.centroidSketches.count == 40 * sketch.width)
+        var scratch = [Float](repeating: 0, count: 256), projected = [Float](repeating: 0, count: sketch.width)
+        for q in 0..<queries.count {
+            for nprobe in [1, 5, 17, 40] {
+                var full = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: nprobe), pruned = full, candidates = full
+                let fullCount = index.rankLists(queries[q], nprobe: nprobe, scratch: &scratch, into: &full)
+                let prunedCount = projected.withUnsafeMutableBufferPointer { projected in
+                    let prepared = sketch.prepare(queries[q], into: projected.baseAddress!, kernels: index.kernels)
+                    return index.rankListsPruned(
+                        queries[q], prepared, nprobe: nprobe, scratch: &scratch, candidates: &candidates, into: &pruned)
+                }
+                #expect(fullCount == nprobe && prunedCount == nprobe)
+                #expect(full == pruned, "query \(q), nprobe \(nprobe), \(metric)")
+            }
+        }
+    }
+
     @Test("the bound never falls below the true distance, and prunes most rows of a near query", arguments: Metric.allCases)
     func bound(metric: Metric) throws {
         let base = Self.lowRank(rows: 2000, seed: 1)

@@ -1,10 +1,6 @@
-import CVectorKernels
-
 extension IVFIndex {
     /// Rows scored per kernel call in a list scan: the distances stay in L1.
     static let scanChunk = 256
-    /// Rows a pruned scan prefetches ahead of the one it scores.
-    static let survivorLookahead = 4
 
     public func search(
         _ query: UnsafeBufferPointer<Float>, k: Int, parameters: IVFSearchParameters = .default, filter: Filter? = nil,
@@ -224,12 +220,30 @@ extension IVFIndex {
         guard k > 0, idMap.count > 0 else { return 0 }
         let nprobe = min(nprobe, nlist)
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(nlist, Self.scanChunk)) { scratch in
-            withUnsafeTemporaryAllocation(of: Neighbor.self, capacity: nprobe) { probes in
+            withUnsafeTemporaryAllocation(of: Neighbor.self, capacity: 2 * nprobe) { probes in
                 let scratch = scratch.baseAddress!, probes = probes.baseAddress!
-                let probeCount = rankLists(query, nprobe: nprobe, scratch: scratch, into: probes)
-                return scanLists(query, probes: probes, probeCount: probeCount, k: k, ids: ids, scratch: scratch, into: out)
+                var heap = TopKHeap(storage: out, capacity: k)
+                if let sketch = lists.sketch {
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: sketch.width) { projected in
+                        let q = sketch.prepare(query, into: projected.baseAddress!, kernels: kernels)
+                        let probeCount = rankListsPruned(query, q, nprobe: nprobe, scratch: scratch, candidates: probes + nprobe, into: probes)
+                        scanListsPruned(query, q, probes: probes, probeCount: probeCount, sketch: sketch, heap: &heap, ids: ids, scratch: scratch)
+                    }
+                } else {
+                    let probeCount = rankLists(query, nprobe: nprobe, scratch: scratch, into: probes)
+                    scanLists(query, probes: probes, probeCount: probeCount, heap: &heap, ids: ids, scratch: scratch)
+                }
+                let found = heap.sortBestFirst()
+                metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
+                return found
             }
         }
+    }
+
+    /// Scale of q·c in the coarse distance ‖c‖² + scale·q·c: −2, or −2/‖q‖ under cosine.
+    @inline(__always)
+    private func rankingScale(_ query: UnsafePointer<Float>) -> Float {
+        metric == .cosine ? -2 / kernels.dot(query, query, dimension).squareRoot() : -2
     }
 
     /// The `nprobe` lists nearest to one query, best first, into `out` (ids are list numbers);
@@ -239,7 +253,7 @@ extension IVFIndex {
         _ query: UnsafePointer<Float>, nprobe: Int, scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Neighbor>
     ) -> Int {
         let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension
-        let scale: Float = metric == .cosine ? -2 / kernels.dot(query, query, dimension).squareRoot() : -2
+        let scale = rankingScale(query)
         return centroidNorms.withUnsafeBufferPointer { norms in
             var nearest = TopKHeap(storage: out, capacity: nprobe)
             kernels.dotMany(query, centroids.base, nlist, dimension, scratch)
@@ -249,47 +263,75 @@ extension IVFIndex {
         }
     }
 
-    /// Scans the probed lists for one query; writes the best `k` with public scores into `out`.
-    private func scanLists(
-        _ query: UnsafePointer<Float>, probes: UnsafePointer<Neighbor>, probeCount: Int, k: Int, ids: UnsafePointer<VectorID>,
-        scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Neighbor>
+    /// ``rankLists(_:nprobe:scratch:into:)`` through the centroids' sketches, with the same
+    /// result: every centroid is bounded from its sketch, the `nprobe` with the least bounds are
+    /// scored, then only the others whose bound could still rank. `scratch` holds nlist floats,
+    /// `candidates` nprobe entries.
+    func rankListsPruned(
+        _ query: UnsafePointer<Float>, _ q: ListSketch.Query, nprobe: Int, scratch: UnsafeMutablePointer<Float>,
+        candidates: UnsafeMutablePointer<Neighbor>, into out: UnsafeMutablePointer<Neighbor>
     ) -> Int {
-        let lists = self.lists, kernels = self.kernels, dimension = self.dimension
-        var heap = TopKHeap(storage: out, capacity: k)
-        if let sketch = lists.sketch {
-            scanListsPruned(query, probes: probes, probeCount: probeCount, sketch: sketch, heap: &heap, ids: ids, scratch: scratch)
-        } else {
-            for p in 0..<probeCount {
-                let list = Int(probes[p].id)
-                guard let rows = lists.vectors[list], let slots = lists.slots[list] else { continue }
-                let n = lists.counts[list]
-                var start = 0
-                while start < n {
-                    let m = min(Self.scanChunk, n &- start)
-                    scan(query, rows + start &* dimension, m, into: scratch)
-                    heap.offer(distances: scratch, offsets: nil, count: m, slots: slots + start, ids: ids, kernels: kernels)
-                    start &+= m
+        let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension, base = centroids.base
+        let scale = rankingScale(query)
+        return centroidSketches.withUnsafeBufferPointer { sketches in
+            centroidTerms.withUnsafeBufferPointer { terms in
+                centroidNorms.withUnsafeBufferPointer { norms in
+                    kernels.sketchDotMany(q.projected, sketches.baseAddress!, nlist, q.width, scratch)
+                    for c in 0..<nlist { scratch[c] = q.rankingBound(sketchDot: scratch[c], terms[c], scale: -scale / 2) }
+                    var least = TopKHeap(storage: candidates, capacity: nprobe)
+                    least.offer(distances: scratch, offsets: nil, count: nlist, ids: nil, firstID: 0, kernels: kernels)
+                    var nearest = TopKHeap(storage: out, capacity: nprobe)
+                    // The same arithmetic as rankLists, so the same distances.
+                    func score(_ c: Int) {
+                        nearest.push(distance: kernels.dot(query, base + c &* dimension, dimension) * scale + norms[c], id: VectorID(c))
+                        scratch[c] = .infinity  // scored
+                    }
+                    for i in 0..<least.count { score(Int(candidates[i].id)) }
+                    var c = 0
+                    while true {
+                        c = kernels.nextAtOrBelow(scratch, nil, c, nlist, nearest.threshold)
+                        if c >= nlist { break }
+                        score(c)
+                        c &+= 1
+                    }
+                    return nearest.sortBestFirst()
                 }
             }
         }
-        let found = heap.sortBestFirst()
-        metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
-        return found
     }
 
-    /// The probed lists' scan with sketch pruning (``ListSketch``): once the heap is full, each
-    /// chunk's rows are first bounded from their sketches, and only those whose bound could still
-    /// enter the heap are read and scored, by the kernel the plain scan uses (same distances, same
-    /// results). `scratch` holds `scanChunk` floats.
+    /// Scans the probed lists for one query into `heap`. `scratch` holds `scanChunk` floats.
+    private func scanLists(
+        _ query: UnsafePointer<Float>, probes: UnsafePointer<Neighbor>, probeCount: Int, heap: inout TopKHeap,
+        ids: UnsafePointer<VectorID>, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let lists = self.lists, kernels = self.kernels, dimension = self.dimension
+        for p in 0..<probeCount {
+            let list = Int(probes[p].id)
+            guard let rows = lists.vectors[list], let slots = lists.slots[list] else { continue }
+            let n = lists.counts[list]
+            var start = 0
+            while start < n {
+                let m = min(Self.scanChunk, n &- start)
+                scan(query, rows + start &* dimension, m, into: scratch)
+                heap.offer(distances: scratch, offsets: nil, count: m, slots: slots + start, ids: ids, kernels: kernels)
+                start &+= m
+            }
+        }
+    }
+
+    /// ``scanLists(_:probes:probeCount:heap:ids:scratch:)`` with sketch pruning (``ListSketch``):
+    /// once the heap is full, each chunk's rows are first bounded from their sketches, and only
+    /// those whose bound could still enter the heap are read and scored, by the kernel the plain
+    /// scan uses (same distances, same results).
     private func scanListsPruned(
-        _ query: UnsafePointer<Float>, probes: UnsafePointer<Neighbor>, probeCount: Int, sketch: ListSketch,
+        _ query: UnsafePointer<Float>, _ q: ListSketch.Query, probes: UnsafePointer<Neighbor>, probeCount: Int, sketch: ListSketch,
         heap: inout TopKHeap, ids: UnsafePointer<VectorID>, scratch: UnsafeMutablePointer<Float>
     ) {
         let lists = self.lists, kernels = self.kernels, d = dimension, metric = self.metric, width = sketch.width
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: width + Self.scanChunk) { floats in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { bounds in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * Self.scanChunk) { integers in
-                let q = sketch.prepare(query, into: floats.baseAddress!, kernels: kernels)
-                let bounds = floats.baseAddress! + width
+                let bounds = bounds.baseAddress!
                 let positions = integers.baseAddress!, survivors = positions + Self.scanChunk
                 let l2 = metric == .l2
                 for p in 0..<probeCount {
@@ -311,13 +353,8 @@ extension IVFIndex {
                                 positions[count] = UInt32(start &+ j)
                                 count &+= q.distanceBound(sketchDot: bounds[j], terms[start &+ j], l2: l2) <= threshold ? 1 : 0
                             }
-                            // Survivors lie apart: fetch a few ahead so their misses overlap.
-                            for i in 0..<min(count, Self.survivorLookahead) { vs_prefetch_bytes(rows + Int(positions[i]) &* d, d &* 4) }
                             for i in 0..<count {
                                 let position = Int(positions[i])
-                                if i &+ Self.survivorLookahead < count {
-                                    vs_prefetch_bytes(rows + Int(positions[i &+ Self.survivorLookahead]) &* d, d &* 4)
-                                }
                                 scratch[i] = kernels.distance(metric, query, rows + position &* d, d)
                                 survivors[i] = slots[position]
                             }

@@ -35,6 +35,10 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     let centroids: VectorStore
     /// ‖c‖² per centroid: the coarse step ranks lists by ‖c‖² − 2q·c.
     var centroidNorms: [Float] = []
+    /// Sketches of the centroids, with the lists' basis (empty without one): a single query's
+    /// coarse step bounds every centroid from them and scores only those that could rank.
+    var centroidSketches: [UInt16] = []
+    var centroidTerms: [ListSketch.Terms] = []
     var lists = InvertedLists(listCount: 0, dimension: 1)
     var idMap = IDMap()
     var attributeStore = AttributeStore()
@@ -125,6 +129,15 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         new.withUnsafeBufferPointer { _ = centroids.append($0.baseAddress!, rows: new.count) }
         centroidNorms = (0..<new.count).map { kernels.dot(centroids.row($0), centroids.row($0), dimension) }
         lists = InvertedLists(listCount: new.count, dimension: dimension, sketch: sketch)
+        centroidSketches = [UInt16](repeating: 0, count: new.count * (sketch?.width ?? 0))
+        centroidTerms = [ListSketch.Terms](repeating: .init(error: 0, perpendicular: 0, normSquared: 0), count: sketch == nil ? 0 : new.count)
+        if let sketch, new.count > 0 {
+            centroidSketches.withUnsafeMutableBufferPointer { codes in
+                centroidTerms.withUnsafeMutableBufferPointer { terms in
+                    sketch.sketch(centroids.base, count: new.count, into: codes.baseAddress!, terms: terms.baseAddress!, kernels: kernels)
+                }
+            }
+        }
     }
 
     // MARK: Adding and removing

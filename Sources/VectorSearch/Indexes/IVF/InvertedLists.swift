@@ -166,27 +166,12 @@ final class InvertedLists {
         }
     }
 
-    /// Writes the sketches of list `l`'s rows from position `start` on: their projections come
-    /// from one sgemm per 1,024 rows.
+    /// Writes the sketches of list `l`'s rows from position `start` on.
     func updateSketches(_ l: Int, from start: Int) {
         guard let sketch, counts[l] > start else { return }
-        let p = sketch.width, block = 1024
-        let projected = UnsafeMutablePointer<Float>.allocate(capacity: min(block, counts[l] - start) * p)
-        defer { projected.deallocate() }
-        sketch.basis.withUnsafeBufferPointer { basis in
-            var first = start
-            while first < counts[l] {
-                let n = min(block, counts[l] - first)
-                let rows = vectors[l]! + first * dimension
-                BLAS.productWithTranspose(m: n, n: p, k: dimension, alpha: 1, a: rows, b: basis.baseAddress!, c: projected, ldc: p)
-                for i in 0..<n {
-                    sketch.store(
-                        projected + i * p, of: rows + i * dimension, into: sketches[l]! + (first + i) * p,
-                        terms: terms[l]! + first + i, kernels: kernels)
-                }
-                first += n
-            }
-        }
+        sketch.sketch(
+            vectors[l]! + start * dimension, count: counts[l] - start, into: sketches[l]! + start * sketch.width,
+            terms: terms[l]! + start, kernels: kernels)
     }
 
     /// Removes the row at `position` of list `l` by moving the list's last row into it.

@@ -137,19 +137,43 @@ struct ListSketch: Sendable {
     /// Whether the rows are orthonormal to within 1e-4 (Frobenius norm of QQᵀ − I), which the
     /// bound's margins allow for.
     private static func isOrthonormal(_ q: [Float], rows p: Int, dimension d: Int) -> Bool {
+        let kernels = DistanceKernels.best
         var sum = 0.0
         q.withUnsafeBufferPointer { q in
             let q = q.baseAddress!
             for i in 0..<p {
                 for j in 0...i {
-                    var dot = 0.0
-                    for t in 0..<d { dot += Double(q[i * d + t]) * Double(q[j * d + t]) }
-                    let e = dot - (i == j ? 1 : 0)
+                    let e = Double(kernels.dot(q + i * d, q + j * d, d)) - (i == j ? 1 : 0)
                     sum += (i == j ? 1 : 2) * e * e
                 }
             }
         }
         return sum.squareRoot() <= 1e-4
+    }
+
+    /// Writes the sketches and terms of `count` contiguous rows; their projections come from one
+    /// sgemm per 1,024 rows.
+    func sketch(
+        _ rows: UnsafePointer<Float>, count: Int, into sketches: UnsafeMutablePointer<UInt16>,
+        terms: UnsafeMutablePointer<Terms>, kernels: DistanceKernels
+    ) {
+        let block = 1024
+        let projected = UnsafeMutablePointer<Float>.allocate(capacity: min(block, count) * width)
+        defer { projected.deallocate() }
+        basis.withUnsafeBufferPointer { basis in
+            var first = 0
+            while first < count {
+                let n = min(block, count - first)
+                let rows = rows + first * dimension
+                BLAS.productWithTranspose(m: n, n: width, k: dimension, alpha: 1, a: rows, b: basis.baseAddress!, c: projected, ldc: width)
+                for i in 0..<n {
+                    store(
+                        projected + i * width, of: rows + i * dimension, into: sketches + (first + i) * width,
+                        terms: terms + first + i, kernels: kernels)
+                }
+                first += n
+            }
+        }
     }
 
     /// Writes the sketch of `row` from its projection Px (`width` floats): bfloat16 values and terms.
@@ -184,7 +208,7 @@ struct ListSketch: Sendable {
         for i in 0..<width { sum += Double(projected[i]) * Double(projected[i]) }
         let normSquared = kernels.dot(query, query, dimension)
         return Query(
-            projected: projected, norm: normSquared.squareRoot(), normSquared: normSquared,
+            projected: projected, width: width, norm: normSquared.squareRoot(), normSquared: normSquared,
             perpendicular: Self.perpendicular(normSquared: normSquared, projected: sum))
     }
 
@@ -192,6 +216,7 @@ struct ListSketch: Sendable {
     struct Query {
         /// Pq, `width` floats.
         let projected: UnsafeMutablePointer<Float>
+        let width: Int
         let norm: Float
         let normSquared: Float
         /// ‖q⊥‖, rounded up.
@@ -206,6 +231,14 @@ struct ListSketch: Sendable {
             guard l2 else { return -similarity }
             let norms = normSquared + terms.normSquared
             return norms - 2 * similarity - 1e-5 * norms
+        }
+
+        /// The least coarse-step distance ‖c‖² − 2·scale·q·c (how lists are ranked, with scale
+        /// 1/‖q‖ under cosine, else 1) a centroid c can have, from `sketchDot` = Pq·c̃ and its terms.
+        @inline(__always)
+        func rankingBound(sketchDot: Float, _ terms: Terms, scale: Float) -> Float {
+            let similarity = sketchDot + norm * terms.error + perpendicular * terms.perpendicular
+            return terms.normSquared - 2 * scale * similarity - 1e-5 * (terms.normSquared + scale * scale * normSquared)
         }
     }
 }
