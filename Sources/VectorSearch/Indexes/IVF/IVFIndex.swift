@@ -70,6 +70,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     public var memoryBytes: Int {
         lock.withReadLock {
             centroids.capacity * dimension * 4 + centroidNorms.capacity * 4 + lists.byteCount
+                + centroidSketches.capacity * 2 + centroidTerms.capacity * MemoryLayout<ListSketch.Terms>.stride
                 + idMap.byteCount + locations.capacity * 8
         }
     }

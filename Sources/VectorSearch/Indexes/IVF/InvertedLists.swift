@@ -64,7 +64,8 @@ final class InvertedLists {
         ownsBlock.deallocate()
     }
 
-    /// One list's region for `rows` rows: vectors, slots, sketches, terms (each 64-byte aligned).
+    /// Byte offsets in one list's region for `rows` rows (vectors at 0, then slots, sketches and
+    /// terms, each 64-byte aligned) and its size.
     private struct Region {
         var slots = 0, sketches = 0, terms = 0, total = 0
     }
