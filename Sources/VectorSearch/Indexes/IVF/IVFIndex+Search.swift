@@ -242,8 +242,8 @@ extension IVFIndex {
 
     /// Scale of q·c in the coarse distance ‖c‖² + scale·q·c: −2, or −2/‖q‖ under cosine.
     @inline(__always)
-    private func rankingScale(_ query: UnsafePointer<Float>) -> Float {
-        metric == .cosine ? -2 / kernels.dot(query, query, dimension).squareRoot() : -2
+    private func rankingScale(queryNorm: Float) -> Float {
+        metric == .cosine ? -2 / queryNorm : -2
     }
 
     /// The `nprobe` lists nearest to one query, best first, into `out` (ids are list numbers);
@@ -253,7 +253,7 @@ extension IVFIndex {
         _ query: UnsafePointer<Float>, nprobe: Int, scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Neighbor>
     ) -> Int {
         let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension
-        let scale = rankingScale(query)
+        let scale = rankingScale(queryNorm: kernels.dot(query, query, dimension).squareRoot())
         return centroidNorms.withUnsafeBufferPointer { norms in
             var nearest = TopKHeap(storage: out, capacity: nprobe)
             kernels.dotMany(query, centroids.base, nlist, dimension, scratch)
@@ -272,11 +272,12 @@ extension IVFIndex {
         candidates: UnsafeMutablePointer<Neighbor>, into out: UnsafeMutablePointer<Neighbor>
     ) -> Int {
         let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension, base = centroids.base
-        let scale = rankingScale(query)
+        let scale = rankingScale(queryNorm: q.norm)  // q.norm is the same √(q·q) rankLists takes
         return centroidSketches.withUnsafeBufferPointer { sketches in
             centroidTerms.withUnsafeBufferPointer { terms in
                 centroidNorms.withUnsafeBufferPointer { norms in
                     kernels.sketchDotMany(q.projected, sketches.baseAddress!, nlist, q.width, scratch)
+                    // rankingBound wants 1 or 1/‖q‖: −scale/2, exactly.
                     for c in 0..<nlist { scratch[c] = q.rankingBound(sketchDot: scratch[c], terms[c], scale: -scale / 2) }
                     var least = TopKHeap(storage: candidates, capacity: nprobe)
                     least.offer(distances: scratch, offsets: nil, count: nlist, ids: nil, firstID: 0, kernels: kernels)

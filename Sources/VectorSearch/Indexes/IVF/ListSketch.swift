@@ -225,9 +225,15 @@ struct ListSketch: Sendable {
         /// The least internal distance (squared L2, or −q·x) a row can have, from `sketchDot`
         /// = Pq·x̃ and its terms. The L2 form loses a little to rounding in ‖q‖² + ‖x‖² − 2q·x,
         /// and gives that back as a margin.
+        /// The largest q·x a row can have, from `sketchDot` = Pq·x̃ and its terms.
+        @inline(__always)
+        func similarityBound(sketchDot: Float, _ terms: Terms) -> Float {
+            sketchDot + norm * terms.error + perpendicular * terms.perpendicular
+        }
+
         @inline(__always)
         func distanceBound(sketchDot: Float, _ terms: Terms, l2: Bool) -> Float {
-            let similarity = sketchDot + norm * terms.error + perpendicular * terms.perpendicular
+            let similarity = similarityBound(sketchDot: sketchDot, terms)
             guard l2 else { return -similarity }
             let norms = normSquared + terms.normSquared
             return norms - 2 * similarity - 1e-5 * norms
@@ -237,7 +243,7 @@ struct ListSketch: Sendable {
         /// 1/‖q‖ under cosine, else 1) a centroid c can have, from `sketchDot` = Pq·c̃ and its terms.
         @inline(__always)
         func rankingBound(sketchDot: Float, _ terms: Terms, scale: Float) -> Float {
-            let similarity = sketchDot + norm * terms.error + perpendicular * terms.perpendicular
+            let similarity = similarityBound(sketchDot: sketchDot, terms)
             return terms.normSquared - 2 * scale * similarity - 1e-5 * (terms.normSquared + scale * scale * normSquared)
         }
     }
