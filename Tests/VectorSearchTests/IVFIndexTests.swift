@@ -359,6 +359,53 @@ struct IVFSketchTests {
         #expect(narrow.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: 2000, dimension: 100, seed: 1) } == nil)
     }
 
+    @Test("degenerate data: exactly low rank still gets an orthonormal sketch and exact results; constant rows get none")
+    func degenerate() throws {
+        // Rank 12 with no noise: most of the 80 directions vanish under the covariance and are
+        // replaced; the basis must still be orthonormal, so the bound stays exact.
+        var random = SplitMix64(seed: 9)
+        let mixing = (0..<(12 * Self.dimension)).map { _ in random.nextGaussian() }
+        var values = [Float]()
+        for _ in 0..<1500 {
+            let latent = (0..<12).map { _ in random.nextGaussian() }
+            for j in 0..<Self.dimension { values.append((0..<12).reduce(0) { $0 + latent[$1] * mixing[$1 * Self.dimension + j] }) }
+        }
+        let base = try VectorMatrix(dimension: Self.dimension, values: values)
+        let sketch = try #require(base.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: 1500, dimension: Self.dimension, seed: 1) })
+        for i in 0..<sketch.width {
+            for j in 0...i {
+                let dot = (0..<Self.dimension).reduce(0.0) { $0 + Double(sketch.basis[i * Self.dimension + $1]) * Double(sketch.basis[j * Self.dimension + $1]) }
+                #expect(abs(dot - (i == j ? 1 : 0)) < 1e-5, "basis rows \(i), \(j)")
+            }
+        }
+        let index = try IVFIndex(dimension: Self.dimension, metric: .l2, parameters: IVFParameters(nlist: 8))
+        try index.train(base)
+        try index.add(base)
+        let plain = try Self.unpruned(like: index, base, ids: (0..<1500).map { VectorID($0) })
+        let queries = try VectorMatrix(dimension: Self.dimension, values: Array(values.prefix(10 * Self.dimension)))
+        try Self.expectSameResults(index, plain, queries, "rank 12")
+
+        let constant = try VectorMatrix(dimension: Self.dimension, values: [Float](repeating: 0.5, count: 500 * Self.dimension))
+        #expect(constant.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: 500, dimension: Self.dimension, seed: 1) } == nil)
+    }
+
+    @Test("k larger than the probed rows: the heap never fills, every row is scored", arguments: Metric.allCases)
+    func largeK(metric: Metric) throws {
+        let base = Self.lowRank(rows: 1000, seed: 31), queries = Self.lowRank(rows: 5, seed: 32)
+        let index = try IVFIndex(dimension: Self.dimension, metric: metric, parameters: IVFParameters(nlist: 16))
+        try index.train(base)
+        try index.add(base)
+        #expect(index.lists.sketch != nil)
+        let plain = try Self.unpruned(like: index, base, ids: (0..<1000).map { VectorID($0) })
+        for q in 0..<queries.count {
+            let found = try index.search(queries[q], k: 1000, nprobe: 1), expected = try plain.search(queries[q], k: 1000, nprobe: 1)
+            var scratch = [Float](repeating: 0, count: 256), nearest = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: 1)
+            _ = index.rankLists(queries[q], nprobe: 1, scratch: &scratch, into: &nearest)
+            #expect(found == expected && found.count == index.listSizes[Int(nearest[0].id)], "every row of the probed list")
+            #expect(try index.search(queries[q], k: 2000, nprobe: 16).count == 1000)
+        }
+    }
+
     @Test("pruned scans equal unpruned ones, and flat search at nprobe = nlist; after removals, adds and a reload", arguments: Metric.allCases)
     func pruning(metric: Metric) throws {
         let base = Self.lowRank(rows: 3000, seed: 11), queries = Self.lowRank(rows: 30, seed: 12)
