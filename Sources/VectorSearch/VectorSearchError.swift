@@ -9,7 +9,10 @@ public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertib
     case zeroVector(row: Int?)
     /// An id that is already in the index.
     case duplicateID(VectorID)
-    /// An argument outside its valid range.
+    /// A parameter outside its valid range: its name (as the docs and the command line spell
+    /// it), the value given and what it must be ("at least 1").
+    case invalidParameter(name: String, value: String, requirement: String)
+    /// An argument that cannot be used, for a reason the message gives.
     case invalidArgument(String)
     /// A file that cannot be opened, read or written.
     case io(path: String, reason: String)
@@ -40,6 +43,8 @@ public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertib
             return "\(row.map { "row \($0)" } ?? "query") is a zero vector: cosine similarity is undefined for it"
         case let .duplicateID(id):
             return "id \(id) is already in the index"
+        case let .invalidParameter(name, value, requirement):
+            return "\(name) must be \(requirement), got \(value)"
         case let .invalidArgument(message):
             return message
         case let .io(path, reason):

@@ -34,31 +34,29 @@ func buildIndex(_ set: EmbeddingSet, attributes: [Attributes], options: IndexOpt
     let ids = set.ids ?? (0..<vectors.count).map { VectorID($0) }
     let progress = ProgressLine("adding", total: vectors.count)
     defer { progress.finish() }
-    switch options.index {
-    case .flat:
-        let index = try FlatIndex(dimension: vectors.dimension, metric: options.metric)
-        try addInChunks(vectors, ids: ids, attributes: attributes, progress: progress) { try index.add($0, ids: $1, attributes: $2) }
-        return .flat(index)
-    case .ivf:
-        let index = try IVFIndex(dimension: vectors.dimension, metric: options.metric, parameters: options.ivfParameters)
-        let parameters = index.parameters
+    let index = try AnyIndex(
+        kind: options.index, dimension: vectors.dimension, metric: options.metric, hnsw: options.parameters.hnsw,
+        ivf: options.parameters.ivf)
+    switch index {
+    case let .flat(flat):
+        try addInChunks(vectors, ids: ids, attributes: attributes, progress: progress) { try flat.add($0, ids: $1, attributes: $2) }
+    case let .ivf(ivf):
+        let parameters = ivf.parameters
         let nlist = parameters.nlist ?? IVFParameters.defaultListCount(for: vectors.count)
         let training = ProgressLine("training \(nlist) lists (k-means)", total: parameters.iterations)
         try rebasingRowErrors(offset: 0) {
-            try index.train(vectors, threads: threads) { iteration, _ in training.update(iteration) }
+            try ivf.train(vectors, threads: threads) { iteration, _ in training.update(iteration) }
         }
         training.finish()
-        try rebasingRowErrors(offset: 0) { try index.add(vectors, ids: ids, attributes: attributes, threads: threads) }
-        return .ivf(index)
-    case .hnsw:
-        let index = try HNSWIndex(dimension: vectors.dimension, metric: options.metric, parameters: options.hnswParameters)
+        try rebasingRowErrors(offset: 0) { try ivf.add(vectors, ids: ids, attributes: attributes, threads: threads) }
+    case let .hnsw(hnsw):
         // One call, so the whole build runs in parallel; the index reports progress.
         let report = UnsafeProgress(progress)
         try rebasingRowErrors(offset: 0) {
-            try index.add(vectors, ids: ids, attributes: attributes, threads: threads) { done, _ in report.update(done) }
+            try hnsw.add(vectors, ids: ids, attributes: attributes, threads: threads) { done, _ in report.update(done) }
         }
-        return .hnsw(index)
     }
+    return index
 }
 
 /// Adds `vectors` in chunks so the progress line moves; errors name rows of the whole file.
@@ -98,37 +96,4 @@ final class UnsafeProgress: @unchecked Sendable {
     private let line: ProgressLine
     init(_ line: ProgressLine) { self.line = line }
     func update(_ done: Int) { line.update(done) }
-}
-
-extension AnyIndex {
-    /// One query into `out` (at least k slots).
-    func search(
-        _ query: UnsafeBufferPointer<Float>, k: Int, knobs: SearchKnobs, filter: Filter?, into out: UnsafeMutableBufferPointer<Neighbor>
-    ) throws -> Int {
-        switch self {
-        case let .flat(index): try index.search(query, k: k, filter: filter, into: out)
-        case let .ivf(index): try index.search(query, k: k, parameters: IVFSearchParameters(nprobe: knobs.nprobe), filter: filter, into: out)
-        case let .hnsw(index): try index.search(query, k: k, parameters: knobs.hnsw, filter: filter, into: out)
-        }
-    }
-
-    /// A batch over `threads` threads.
-    func search(batch queries: VectorMatrix, k: Int, knobs: SearchKnobs, filter: Filter?, threads: Int?) throws -> SearchResults {
-        switch self {
-        case let .flat(index): try index.search(batch: queries, k: k, filter: filter, threads: threads)
-        case let .ivf(index):
-            try index.search(batch: queries, k: k, parameters: IVFSearchParameters(nprobe: knobs.nprobe), filter: filter, threads: threads)
-        case let .hnsw(index):
-            try index.search(batch: queries, k: k, parameters: knobs.hnsw, filter: filter, threads: threads)
-        }
-    }
-
-    /// How a search with `filter` would run at these knobs.
-    func plan(filter: Filter, knobs: SearchKnobs) throws -> FilterPlan {
-        switch self {
-        case let .flat(index): try index.plan(filter: filter, parameters: FlatSearchParameters())
-        case let .ivf(index): try index.plan(filter: filter, parameters: IVFSearchParameters(nprobe: knobs.nprobe))
-        case let .hnsw(index): try index.plan(filter: filter, parameters: knobs.hnsw)
-        }
-    }
 }

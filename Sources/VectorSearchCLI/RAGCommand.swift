@@ -122,10 +122,11 @@ struct RAGIngestCommand: AsyncParsableCommand {
 
     @OptionGroup var input: DocumentInput
     @OptionGroup var endpoints: EndpointOptions
-    @Option(help: "Index kind of a new collection: flat, ivf or hnsw.") var index: IndexKindArgument = .hnsw
+    @Option(help: "Index kind of a new collection: flat, ivf or hnsw.") var index: IndexKind = .hnsw
     @Option(help: "Metric of a new collection: cosine, ip or l2.") var metric: Metric = .cosine
     @Option(name: .customLong("chunk-size"), help: "Characters per chunk (a new collection).") var chunkSize: Int = 1000
     @Option(name: .customLong("chunk-overlap"), help: "Characters shared by neighbouring chunks (a new collection).") var chunkOverlap: Int = 200
+    @OptionGroup(title: "Index build parameters (a new collection)") var parameters: BuildParameterOptions
 
     func run() async throws {
         let start = monotonicSeconds()
@@ -147,8 +148,8 @@ struct RAGIngestCommand: AsyncParsableCommand {
                 dimension = try await endpoints.embedder(dimension: nil).embed([probe])[0].count
             }
             collection = try DocumentCollection.create(
-                at: input.collection, dimension: dimension, metric: metric, index: IndexKind(rawValue: index.rawValue)!,
-                chunker: chunker)
+                at: input.collection, dimension: dimension, metric: metric, index: index, hnsw: try parameters.hnsw,
+                ivf: try parameters.ivf, chunker: chunker)
         }
         try await input.store(entries, into: collection, embedder: try endpoints.embedder(dimension: collection.dimension), replacing: false)
         status(String(
@@ -211,6 +212,7 @@ struct RAGQueryCommand: AsyncParsableCommand {
     var mmr: Double?
     @Option(name: .customLong("max-per-document"), help: "At most this many chunks of one document.") var maxPerDocument: Int?
     @Flag(help: "Fuse BM25 keyword search on --text with the vector ranking (reciprocal rank fusion).") var hybrid = false
+    @OptionGroup(title: "Search settings") var settings: SearchSettingOptions
     @Option(help: "Prompt budget in approximate tokens (characters / 4).") var budget: Int = 1500
     @Flag(help: "Print JSON: the chunks, the context and any answer.") var json = false
     @OptionGroup var endpoints: EndpointOptions
@@ -240,7 +242,7 @@ struct RAGQueryCommand: AsyncParsableCommand {
         let opened = try DocumentCollection.open(at: collection)
         let options = RetrievalOptions(
             k: k, filter: try filter.map(parseFilter), minScore: minScore, mmrLambda: mmr, maxChunksPerDocument: maxPerDocument,
-            hybrid: hybrid)
+            hybrid: hybrid, search: settings.options)
         let chunks: [RetrievedChunk]
         if let vector {
             chunks = try opened.retrieve(vector: try Self.parseVector(vector), text: text, options: options)

@@ -13,8 +13,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "A saved index.") var index: String
     @Option(help: "Query vectors (fvecs, bvecs, fbin, npy, jsonl).") var queries: String
     @Option(help: "Neighbours per query.") var k: Int = 10
-    @Option(help: "HNSW: candidate list size (raised to k when smaller).") var ef: Int = HNSWSearchParameters.default.ef
-    @Option(help: "IVF: lists scanned per query.") var nprobe: Int = IVFSearchParameters.default.nprobe
+    @OptionGroup var settings: SearchSettingOptions
     @Option(help: ArgumentHelp(
         #"Only vectors whose metadata matches, e.g. '{"year": {"$gte": 2020}}' ($eq $ne $lt $lte $gt $gte $in $nin $contains $exists $and $or $not)."#,
         valueName: "json"))
@@ -27,7 +26,7 @@ struct SearchCommand: ParsableCommand {
         let filter = try self.filter.map(parseFilter)
         let querySet = try EmbeddingFile.read(queries)
         let results = try AnyIndex.load(from: index).search(
-            batch: querySet.vectors, k: k, knobs: SearchKnobs(ef: ef, nprobe: nprobe), filter: filter, threads: threads)
+            batch: querySet.vectors, k: k, options: settings.options, filter: filter, threads: threads)
         if let output {
             var ids = [Int32](repeating: -1, count: querySet.vectors.count * k)
             for (q, neighbours) in results.enumerated() {

@@ -146,7 +146,7 @@ public final class SentenceEmbedder: Sendable {
         let batches = Self.batches(order, sequences: sequences, batchSize: batchSize)
         let next = Atomic<Int>(0), done = Atomic<Int>(0)
         values.withUnsafeMutableBufferPointer { buffer in
-            let output = UnsafeSendablePointer(buffer.baseAddress!)
+            let output = UnsafeSendable(buffer.baseAddress!)
             BLAS.withSingleThreadedBLAS {
                 DispatchQueue.concurrentPerform(iterations: workers) { _ in
                     let scratch = BertEncoder.Scratch()
@@ -158,7 +158,7 @@ public final class SentenceEmbedder: Sendable {
                         pooled.withUnsafeMutableBufferPointer { rows in
                             encode(batch.map { sequences[$0] }, scratch: scratch, into: rows.baseAddress!)
                             for (row, text) in batch.enumerated() {
-                                (output.pointer + text * dimension).update(from: rows.baseAddress! + row * dimension, count: dimension)
+                                (output.value + text * dimension).update(from: rows.baseAddress! + row * dimension, count: dimension)
                             }
                         }
                         let finished = done.wrappingAdd(batch.count, ordering: .relaxed).newValue
@@ -190,10 +190,9 @@ public final class SentenceEmbedder: Sendable {
     private func tokenizeAll(_ texts: [String], workers: Int) -> [[Int32]] {
         var sequences = [[Int32]](repeating: [], count: texts.count)
         sequences.withUnsafeMutableBufferPointer { buffer in
-            let output = UnsafeSendablePointer(buffer.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let range = (texts.count * worker / workers)..<(texts.count * (worker + 1) / workers)
-                for i in range { (output.pointer + i).pointee = tokenize(texts[i]) }
+            let output = UnsafeSendable(buffer.baseAddress!)
+            Parallel.forEachChunk(count: texts.count, workers: workers) { _, range in
+                for i in range { (output.value + i).pointee = tokenize(texts[i]) }
             }
         }
         return sequences
@@ -256,12 +255,6 @@ public final class SentenceEmbedder: Sendable {
         }
         return object
     }
-}
-
-/// A raw pointer handed to concurrent workers that write disjoint rows.
-private struct UnsafeSendablePointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }
 
 /// A parsed JSON value from a model's configuration files (booleans, integers and other

@@ -258,6 +258,44 @@ struct CLITests {
         await #expect(throws: (any Error).self) { try await run(["rag", "update", "--documents", "\(dir)/bad.jsonl", "--collection", kb]) }
     }
 
+    @Test("rag: an IVF and an HNSW collection built with --nlist / --m, queried with any --nprobe / --ef / --filter-strategy")
+    func ragSettings() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var lines: [String] = []
+        var random = SplitMix64(seed: 5)
+        for i in 0..<300 {
+            let vector = (0..<8).map { _ in String(Float(Double(random.next() % 2000) / 1000 - 1)) }.joined(separator: ", ")
+            lines.append(#"{"id": \#(i), "text": "document \#(i)", "lang": "\#(i % 2 == 0 ? "en" : "de")", "embedding": [\#(vector)]}"#)
+        }
+        try lines.joined(separator: "\n").write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
+        func top(_ kb: String, _ extra: [String]) async throws -> [String] {
+            let json = try await captureStandardOutput {
+                try await run(["rag", "query", "--collection", kb, "--vector", "\(dir)/docs.jsonl:7", "--k", "5", "--json"] + extra)
+            }
+            let report = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+            return (report["chunks"] as! [[String: Any]]).map { $0["document"] as! String }
+        }
+        try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", "\(dir)/flat", "--index", "flat"])
+        try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", "\(dir)/ivf", "--index", "ivf", "--nlist", "6"])
+        try await run([
+            "rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", "\(dir)/hnsw", "--index", "hnsw", "--m", "4",
+            "--ef-construction", "20",
+        ])
+        #expect(try DocumentCollection.open(at: "\(dir)/ivf").retrieve(vector: [Float](repeating: 0.5, count: 8)).count == 5)
+        for filter in [[String](), ["--filter", #"{"lang": "de"}"#]] {
+            let exact = try await top("\(dir)/flat", filter)
+            #expect(exact.count == 5)
+            #expect(try await top("\(dir)/ivf", ["--nprobe", "6"] + filter) == exact)
+            #expect(try await top("\(dir)/hnsw", ["--ef", "300"] + filter) == exact)
+            #expect(try await top("\(dir)/ivf", ["--nprobe", "6", "--filter-strategy", "index"] + filter) == exact)
+        }
+        await #expect(throws: (any Error).self) { try await run(["rag", "query", "--collection", "\(dir)/ivf", "--vector", "\(dir)/docs.jsonl:7", "--nprobe", "0"]) }
+        await #expect(throws: (any Error).self) {
+            try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", "\(dir)/bad", "--m", "1"])
+        }
+    }
+
     @Test("rag through servers: chunked ingest embedded over HTTP, query by text, an answer from a chat model; server errors")
     func ragThroughServers() async throws {
         let dir = temporaryDirectory()

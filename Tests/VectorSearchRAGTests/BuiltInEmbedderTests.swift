@@ -26,7 +26,7 @@ struct BuiltInEmbedderTests {
         #expect(zip(direct, via).allSatisfy { abs($0 - $1) < 1e-6 })
 
         let small = try DocumentCollection.create(at: dir + "/small", dimension: 8, index: .flat)
-        await #expect(throws: VectorSearchError.self) {
+        await #expect(throws: CollectionError.embedderDimension(embedder: 384, collection: 8)) {
             _ = try await small.retrieve(text: "anything", embedder: embedder)
         }
         let missing = try BuiltInEmbedder(directory: dir + "/no-model")

@@ -82,6 +82,52 @@ struct DocumentCollectionTests {
         }
     }
 
+    @Test("IVF and HNSW collections take build parameters and any search settings, kept through save and open")
+    func settings() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let documents = sampleDocuments(500, dimension: 12, seed: 9)
+        let vectors = try VectorMatrix(documents.map(\.1))
+        let flat = try DocumentCollection.create(at: dir + "/flat", dimension: 12, index: .flat)
+        let ivf = try DocumentCollection.create(at: dir + "/ivf", dimension: 12, index: .ivf, ivf: IVFParameters(nlist: 10))
+        let hnsw = try DocumentCollection.create(
+            at: dir + "/hnsw", dimension: 12, index: .hnsw, hnsw: HNSWParameters(m: 6, efConstruction: 40))
+        for collection in [flat, ivf, hnsw] {
+            try collection.add(documents.map(\.0), embeddings: vectors)
+            try collection.save()
+        }
+        for (name, collection) in [("ivf", ivf), ("hnsw", hnsw)] {
+            let reopened = try DocumentCollection.open(at: collection.directory)
+            // Exhaustive settings (every list, ef of the whole collection) give the exact answer.
+            let exhaustive = SearchOptions(ef: 500, nprobe: 10)
+            for q in 0..<10 {
+                let query = documents[q * 31].1.map { $0 - 0.03 }
+                for filter in [nil, Filter.field("lang") == "de"] {
+                    let expected = try flat.retrieve(vector: query, options: RetrievalOptions(k: 8, filter: filter)).map(\.chunkID)
+                    for options in [exhaustive, SearchOptions(ef: 500, nprobe: 10, filterStrategy: .index)] {
+                        let found = try reopened.retrieve(vector: query, options: RetrievalOptions(k: 8, filter: filter, search: options))
+                        #expect(found.map(\.chunkID) == expected, "\(name) query \(q) \(String(describing: filter))")
+                    }
+                }
+            }
+        }
+        let lists = try DocumentCollection.open(at: dir + "/ivf")
+        // One list of ten scanned: an approximate answer on some query.
+        let narrow = RetrievalOptions(k: 8, search: SearchOptions(nprobe: 1))
+        let differs = try (0..<20).contains { q in
+            let query = documents[q * 23].1
+            return try lists.retrieve(vector: query, options: narrow).map(\.chunkID)
+                != flat.retrieve(vector: query, options: RetrievalOptions(k: 8)).map(\.chunkID)
+        }
+        #expect(differs)
+        #expect(throws: VectorSearchError.invalidParameter(name: "IVF nprobe", value: "0", requirement: "at least 1")) {
+            try lists.retrieve(vector: documents[0].1, options: RetrievalOptions(filter: .field("lang") == "de", search: SearchOptions(nprobe: 0)))
+        }
+        var bad = HNSWParameters.default
+        bad.m = 1
+        #expect(throws: VectorSearchError.self) { try DocumentCollection.create(at: dir + "/bad", dimension: 12, hnsw: bad) }
+    }
+
     @Test("threshold, per-document limit and MMR re-rank the candidates")
     func reranking() async throws {
         let dir = temporaryDirectory()
@@ -141,7 +187,7 @@ struct DocumentCollectionTests {
         let filtered = try collection.retrieve(
             vector: [1, 0], text: "zyzzyva", options: RetrievalOptions(k: 3, filter: .field("n") < 3, hybrid: true))
         #expect(filtered.map(\.chunk.documentID) == ["a", "b"])
-        #expect(throws: VectorSearchError.self) { try collection.retrieve(vector: [1, 0], options: RetrievalOptions(hybrid: true)) }
+        #expect(throws: CollectionError.hybridNeedsText) { try collection.retrieve(vector: [1, 0], options: RetrievalOptions(hybrid: true)) }
     }
 
     @Test("replace and delete leave no orphan chunks; save and open give identical results", arguments: IndexKind.allCases)
@@ -172,8 +218,12 @@ struct DocumentCollectionTests {
         #expect(collection.chunkCount == before - chunksOfD5 + 1)
         #expect(collection.delete(documentIDs: ["d7", "d8", "nope"]) == 2)
         #expect(collection.document("d7") == nil && collection.documentCount == 298)
-        await #expect(throws: VectorSearchError.self) { try await collection.add([documents[9]], embedder: embedder) }
-        await #expect(throws: VectorSearchError.self) { try await collection.add([Document(id: "blank", text: "  ")], embedder: embedder) }
+        await #expect(throws: CollectionError.documentExists(documentID: documents[9].id)) {
+            try await collection.add([documents[9]], embedder: embedder)
+        }
+        await #expect(throws: CollectionError.nothingToEmbed(documentID: "blank")) {
+            try await collection.add([Document(id: "blank", text: "  ")], embedder: embedder)
+        }
         #expect(collection.documentCount == 298, "refused adds change nothing")
         try checkConsistent(collection)
 
@@ -204,7 +254,7 @@ struct DocumentCollectionTests {
         let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat)
         try collection.add(Document(id: "a", text: "alpha"), embedding: [1, 0])
         try collection.save()
-        #expect(throws: VectorSearchError.self) { try DocumentCollection.create(at: dir, dimension: 2) }
+        #expect(throws: CollectionError.collectionExists(directory: dir)) { try DocumentCollection.create(at: dir, dimension: 2) }
         // A crash between writing generation 2's files and the manifest: generation 1 still opens.
         try "garbage".write(toFile: dir + "/documents-2.jsonl", atomically: true, encoding: .utf8)
         #expect(try DocumentCollection.open(at: dir).documentCount == 1)
@@ -222,12 +272,12 @@ struct DocumentCollectionTests {
         #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
         #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir + "/missing") }
         #expect(throws: VectorSearchError.self) { try collection.add(Document(id: "b", text: "beta"), embedding: [1, 0, 0]) }
-        #expect(throws: VectorSearchError.invalidArgument(
-            "document \"c\": its embedding has a non-finite value (NaN or infinity) at component 0")) {
+        #expect(throws: CollectionError.invalidDocument(
+            documentID: "c", chunk: 0, reason: "its embedding has a non-finite value (NaN or infinity) at component 0")) {
             try collection.add([Document(id: "b", text: "beta"), Document(id: "c", text: "gamma")],
                                embeddings: VectorMatrix([[0, 1], [.nan, 0]]))
         }
-        #expect(throws: VectorSearchError.invalidArgument("document \"z\": its embedding is all zeros, which cosine cannot compare")) {
+        #expect(throws: CollectionError.invalidDocument(documentID: "z", chunk: 0, reason: "its embedding is all zeros, which cosine cannot compare")) {
             try collection.add(Document(id: "z", text: "zero"), embedding: [0, 0])
         }
         #expect(collection.documentCount == 1)
@@ -242,8 +292,8 @@ struct DocumentCollectionTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat, chunker: try Chunker(size: 12, overlap: 0))
         let documents = [Document(id: "one", text: "short"), Document(id: "two", text: "a text of three chunks")]
-        await #expect(throws: VectorSearchError.invalidArgument(
-            "document \"two\" (chunk 1): its embedding is all zeros, which cosine cannot compare")) {
+        await #expect(throws: CollectionError.invalidDocument(
+            documentID: "two", chunk: 1, reason: "its embedding is all zeros, which cosine cannot compare")) {
             try await collection.add(documents, embedder: ZeroForSecondChunk())
         }
         #expect(collection.documentCount == 0 && collection.chunkCount == 0)

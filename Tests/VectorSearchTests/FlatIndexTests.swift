@@ -96,14 +96,14 @@ struct FlatIndexTests {
         #expect(throws: VectorSearchError.dimensionMismatch(expected: 3, actual: 4, row: nil)) { try index.search([1, 2, 3, 4], k: 1) }
         #expect(throws: VectorSearchError.nonFiniteValue(row: 0, column: 1)) { try index.search([1, .nan, 3], k: 1) }
         #expect(throws: VectorSearchError.zeroVector(row: nil)) { try index.search([0, 0, 0], k: 1) }
-        #expect(throws: VectorSearchError.invalidArgument("k must be non-negative, got -1")) { try index.search([1, 2, 3], k: -1) }
+        #expect(throws: VectorSearchError.invalidParameter(name: "k", value: "-1", requirement: "at least 0")) { try index.search([1, 2, 3], k: -1) }
         #expect(throws: VectorSearchError.nonFiniteValue(row: 1, column: 0)) {
             try index.search(batch: VectorMatrix([[1, 2, 3], [.nan, 1, 1]]), k: 1)
         }
-        #expect(throws: VectorSearchError.invalidArgument("threads must be at least 1, got 0")) {
+        #expect(throws: VectorSearchError.invalidParameter(name: "threads", value: "0", requirement: "at least 1")) {
             try index.search(batch: VectorMatrix([[1, 2, 3]]), k: 1, threads: 0)
         }
-        #expect(throws: VectorSearchError.invalidArgument("dimension must be positive, got 0")) { try FlatIndex(dimension: 0, metric: .l2) }
+        #expect(throws: VectorSearchError.invalidParameter(name: "dimension", value: "0", requirement: "at least 1")) { try FlatIndex(dimension: 0, metric: .l2) }
     }
 
     @Test("removal: removed ids never come back, others stay findable, ids can be reused")

@@ -140,8 +140,8 @@ struct IVFIndexTests {
         }
         let smallSample = try IVFIndex(dimension: 4, metric: .l2, parameters: IVFParameters(nlist: 8, trainingSize: 5))
         #expect(throws: VectorSearchError.invalidArgument("IVF training size 5 is smaller than nlist 8")) { try smallSample.train(base) }
-        #expect(throws: VectorSearchError.invalidArgument("IVF nlist must be at least 1, got 0")) { try IVFParameters(nlist: 0) }
-        #expect(throws: VectorSearchError.invalidArgument("IVF nprobe must be at least 1, got 0")) { try IVFSearchParameters(nprobe: 0) }
+        #expect(throws: VectorSearchError.invalidParameter(name: "IVF nlist", value: "0", requirement: "at least 1")) { try IVFParameters(nlist: 0) }
+        #expect(throws: VectorSearchError.invalidParameter(name: "IVF nprobe", value: "0", requirement: "at least 1")) { try IVFSearchParameters(nprobe: 0) }
         #expect(throws: VectorSearchError.dimensionMismatch(expected: 4, actual: 3, row: nil)) {
             try untrained.train(randomMatrix(rows: 20, dimension: 3, seed: 1))
         }

@@ -5,6 +5,18 @@ public enum AnyIndex: Sendable {
     case ivf(IVFIndex)
     case hnsw(HNSWIndex)
 
+    /// An empty index of `kind`; each kind takes its own build parameters and ignores the other's.
+    /// An IVF index must be trained before vectors are added.
+    public init(
+        kind: IndexKind, dimension: Int, metric: Metric, hnsw: HNSWParameters = .default, ivf: IVFParameters = .default
+    ) throws {
+        switch kind {
+        case .flat: self = .flat(try FlatIndex(dimension: dimension, metric: metric))
+        case .ivf: self = .ivf(try IVFIndex(dimension: dimension, metric: metric, parameters: ivf))
+        case .hnsw: self = .hnsw(try HNSWIndex(dimension: dimension, metric: metric, parameters: hnsw))
+        }
+    }
+
     /// Loads whatever kind of index `path` holds.
     public static func load(from path: String) throws -> AnyIndex {
         let reader = try IndexFileReader(path: path)
@@ -59,13 +71,45 @@ extension AnyIndex {
     public func vector(for id: VectorID) -> [Float]? { index.vector(for: id) }
     public func save(to path: String) throws { try index.save(to: path) }
 
-    /// The `k` nearest neighbours of `query` (among those `filter` admits), best first, with
-    /// each kind's default search parameters (HNSW `ef` raised to `k`).
-    public func search(_ query: [Float], k: Int, filter: Filter? = nil) throws -> [Neighbor] {
+    /// The `k` nearest neighbours of `query` (among those `filter` admits), best first, with the
+    /// settings of `options` that this kind uses.
+    public func search(_ query: [Float], k: Int, options: SearchOptions = .default, filter: Filter? = nil) throws -> [Neighbor] {
         switch self {
-        case let .flat(index): try index.search(query, k: k, filter: filter)
-        case let .ivf(index): try index.search(query, k: k, filter: filter)
-        case let .hnsw(index): try index.search(query, k: k, filter: filter)
+        case let .flat(index): try index.search(query, k: k, options: options, filter: filter)
+        case let .ivf(index): try index.search(query, k: k, options: options, filter: filter)
+        case let .hnsw(index): try index.search(query, k: k, options: options, filter: filter)
+        }
+    }
+
+    /// One query into `results` (at least `k` elements); returns the number found. Allocates nothing.
+    public func search(
+        _ query: UnsafeBufferPointer<Float>, k: Int, options: SearchOptions = .default, filter: Filter? = nil,
+        into results: UnsafeMutableBufferPointer<Neighbor>
+    ) throws -> Int {
+        switch self {
+        case let .flat(index): try index.search(query, k: k, parameters: .init(options), filter: filter, into: results)
+        case let .ivf(index): try index.search(query, k: k, parameters: .init(options), filter: filter, into: results)
+        case let .hnsw(index): try index.search(query, k: k, parameters: .init(options), filter: filter, into: results)
+        }
+    }
+
+    /// Every row of `queries` over `threads` threads (nil: every core).
+    public func search(
+        batch queries: VectorMatrix, k: Int, options: SearchOptions = .default, filter: Filter? = nil, threads: Int? = nil
+    ) throws -> SearchResults {
+        switch self {
+        case let .flat(index): try index.search(batch: queries, k: k, options: options, filter: filter, threads: threads)
+        case let .ivf(index): try index.search(batch: queries, k: k, options: options, filter: filter, threads: threads)
+        case let .hnsw(index): try index.search(batch: queries, k: k, options: options, filter: filter, threads: threads)
+        }
+    }
+
+    /// How a search with `filter` would run with these settings.
+    public func plan(filter: Filter, options: SearchOptions = .default) throws -> FilterPlan {
+        switch self {
+        case let .flat(index): try index.plan(filter: filter, options: options)
+        case let .ivf(index): try index.plan(filter: filter, options: options)
+        case let .hnsw(index): try index.plan(filter: filter, options: options)
         }
     }
 }

@@ -1,6 +1,10 @@
-/// Query-time parameters of ``FlatIndex``: none yet (exact search has no knobs).
-public struct FlatSearchParameters: Sendable, Equatable {
+/// Query-time parameters of ``FlatIndex``: none (exact search has no knobs; a filtered search
+/// always scans the matching vectors exactly).
+public struct FlatSearchParameters: IndexSearchParameters {
     public init() {}
+    public init(_ options: SearchOptions) {}
+    public static let `default` = FlatSearchParameters()
+    public func validate() throws {}
 }
 
 /// Exact nearest-neighbour search: every query is compared with every vector.
@@ -25,12 +29,11 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     private(set) var idMap = IDMap()
     var attributeStore = AttributeStore()
     private var normsSquared: [Float] = []  // ‖x‖² per slot, for L2 batches through sgemm
-    private var nextID: VectorID = 0
     private let kernels = DistanceKernels.best
 
     /// An empty index for vectors of `dimension` components compared by `metric`.
     public init(dimension: Int, metric: Metric) throws {
-        guard dimension > 0 else { throw VectorSearchError.invalidArgument("dimension must be positive, got \(dimension)") }
+        try ParameterCheck.atLeast(1, "dimension", dimension)
         self.dimension = dimension
         self.metric = metric
         store = VectorStore(dimension: dimension)
@@ -74,12 +77,12 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     @discardableResult
     public func add(_ vectors: VectorMatrix, attributes: [Attributes] = []) throws -> Range<VectorID> {
         try lock.withWriteLock {
-            let ids = Array(nextID..<(nextID + VectorID(vectors.count)))
+            let ids = try idMap.automaticIDs(vectors.count)
             try VectorValidation.check(
-                vectors, ids: ids, attributes: attributes, store: attributeStore, dimension: dimension, metric: metric,
+                vectors, ids: Array(ids), attributes: attributes, store: attributeStore, dimension: dimension, metric: metric,
                 contains: idMap.contains)
-            try appendValidated(vectors, ids: ids, attributes: attributes)
-            return ids.isEmpty ? nextID..<nextID : ids.first!..<(ids.last! + 1)
+            try appendValidated(vectors, ids: Array(ids), attributes: attributes)
+            return ids
         }
     }
 
@@ -94,10 +97,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     /// they come from a saved index (already unit length: normalising again could move the last bit).
     func register(slots: Range<Int>, ids: [VectorID], normalize: Bool) {
         idMap.reserve(idMap.count + ids.count)
-        for id in ids {
-            idMap.append(id)
-            nextID = max(nextID, id &+ 1)
-        }
+        for id in ids { idMap.append(id) }
         normsSquared.reserveCapacity(store.count)
         for slot in slots {
             let row = store.row(slot)
@@ -124,7 +124,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     }
 
     public func search(
-        _ query: UnsafeBufferPointer<Float>, k: Int, parameters: FlatSearchParameters = .init(), filter: Filter? = nil,
+        _ query: UnsafeBufferPointer<Float>, k: Int, parameters: FlatSearchParameters = .default, filter: Filter? = nil,
         into results: UnsafeMutableBufferPointer<Neighbor>
     ) throws -> Int {
         try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
@@ -141,7 +141,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     }
 
     public func search(
-        batch queries: VectorMatrix, k: Int, parameters: FlatSearchParameters = .init(), filter: Filter? = nil, threads: Int? = nil
+        batch queries: VectorMatrix, k: Int, parameters: FlatSearchParameters = .default, filter: Filter? = nil, threads: Int? = nil
     ) throws -> SearchResults {
         try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
         return try lock.withReadLock {
@@ -164,7 +164,8 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     public func plan(filter: Filter, parameters: FlatSearchParameters) throws -> FilterPlan {
         try lock.withReadLock {
             let matches = try attributeStore.matching(filter, live: { nil }).matchCount
-            return FilterPlan(matchCount: matches, count: store.count, strategy: matches == store.count ? .unfiltered : .exact)
+            // The exact scan is this kind's structure: nothing else to force.
+            return FilterPlan.choose(matches: matches, count: store.count, forced: nil, exactIsCheaper: true)
         }
     }
 
@@ -183,12 +184,5 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
                     normsSquared: norms.baseAddress, ids: ids.baseAddress, kernels: kernels))
             }
         }
-    }
-}
-
-extension FlatIndex {
-    /// The `k` nearest neighbours of `query` (among those `filter` admits), best first.
-    public func search(_ query: [Float], k: Int, filter: Filter? = nil) throws -> [Neighbor] {
-        try search(query, k: k, parameters: FlatSearchParameters(), filter: filter)
     }
 }

@@ -5,7 +5,7 @@
 /// Results are sorted best first; see ``Metric`` for what a score means.
 public protocol VectorIndex: AnyObject, Sendable {
     /// Query-time knobs of this index kind, passed with each call (never stored in the index).
-    associatedtype SearchParameters: Sendable
+    associatedtype SearchParameters: IndexSearchParameters
 
     /// Components per vector.
     var dimension: Int { get }
@@ -55,9 +55,10 @@ public protocol VectorIndex: AnyObject, Sendable {
 }
 
 extension VectorIndex {
-    /// The `k` nearest neighbours of `query`, best first (fewer if fewer match).
-    public func search(_ query: [Float], k: Int, parameters: SearchParameters, filter: Filter? = nil) throws -> [Neighbor] {
-        guard k >= 0 else { throw VectorSearchError.invalidArgument("k must be non-negative, got \(k)") }
+    /// The `k` nearest neighbours of `query` (among those `filter` admits), best first (fewer
+    /// if fewer match), with this kind's default parameters unless others are given.
+    public func search(_ query: [Float], k: Int, parameters: SearchParameters = .default, filter: Filter? = nil) throws -> [Neighbor] {
+        try ParameterCheck.atLeast(0, "k", k)
         let capacity = min(k, count)
         return try [Neighbor](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, initialized in
             initialized = try query.withUnsafeBufferPointer { q in
@@ -66,6 +67,23 @@ extension VectorIndex {
                     into: UnsafeMutableBufferPointer(rebasing: buffer[..<capacity]))
             }
         }
+    }
+
+    /// As ``search(_:k:parameters:filter:)``, with kind-independent settings.
+    public func search(_ query: [Float], k: Int, options: SearchOptions, filter: Filter? = nil) throws -> [Neighbor] {
+        try search(query, k: k, parameters: SearchParameters(options), filter: filter)
+    }
+
+    /// As ``search(batch:k:parameters:filter:threads:)``, with kind-independent settings.
+    public func search(
+        batch queries: VectorMatrix, k: Int, options: SearchOptions, filter: Filter? = nil, threads: Int? = nil
+    ) throws -> SearchResults {
+        try search(batch: queries, k: k, parameters: SearchParameters(options), filter: filter, threads: threads)
+    }
+
+    /// How a search with `filter` would run with these settings.
+    public func plan(filter: Filter, options: SearchOptions) throws -> FilterPlan {
+        try plan(filter: filter, parameters: SearchParameters(options))
     }
 
     /// Adds vectors with the given ids, without metadata.
@@ -82,104 +100,3 @@ extension VectorIndex {
     }
 }
 
-/// How an index runs a filtered search; see ``VectorIndex/plan(filter:parameters:)``.
-public struct FilterPlan: Sendable, Equatable, CustomStringConvertible {
-    public enum Strategy: String, Sendable {
-        /// Every vector matches: the plain search.
-        case unfiltered
-        /// Few match: an exact scan of the matching vectors only (exact results).
-        case exact
-        /// The index's own structure, admitting only matching vectors: HNSW walks the whole
-        /// graph (and turns to the exact scan once it has compared more vectors than match);
-        /// IVF scans its nearest lists, and further ones until `k` matches are seen.
-        case index
-    }
-
-    /// Vectors the filter admits.
-    public var matchCount: Int
-    /// Vectors in the index.
-    public var count: Int
-    public var strategy: Strategy
-
-    /// matchCount / count (1 for an empty index).
-    public var selectivity: Double { count == 0 ? 1 : Double(matchCount) / Double(count) }
-
-    public var description: String {
-        "\(strategy.rawValue) (\(matchCount) of \(count) match, \((selectivity * 1000).rounded() / 10) %)"
-    }
-}
-
-/// Checks vectors before they enter an index, so a refused batch leaves the index untouched.
-enum VectorValidation {
-    static func check(
-        _ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes] = [], store: AttributeStore? = nil,
-        dimension: Int, metric: Metric, contains: (VectorID) -> Bool
-    ) throws {
-        guard vectors.dimension == dimension else {
-            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: vectors.dimension, row: nil)
-        }
-        guard ids.count == vectors.count else {
-            throw VectorSearchError.invalidArgument("\(vectors.count) vectors but \(ids.count) ids")
-        }
-        guard attributes.isEmpty || attributes.count == vectors.count else {
-            throw VectorSearchError.invalidArgument("\(vectors.count) vectors but \(attributes.count) attribute sets")
-        }
-        try store?.check(attributes)
-        if let (row, column) = vectors.firstNonFinite() {
-            throw VectorSearchError.nonFiniteValue(row: row, column: column)
-        }
-        var seen = Set<VectorID>(minimumCapacity: ids.count)
-        for id in ids {
-            guard !contains(id), seen.insert(id).inserted else { throw VectorSearchError.duplicateID(id) }
-        }
-        if metric == .cosine {
-            try vectors.withUnsafeBufferPointer { values in
-                for row in 0..<vectors.count {
-                    let start = values.baseAddress! + row * dimension
-                    if DistanceKernels.best.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
-                }
-            }
-        }
-    }
-
-    /// Checks a batch of queries and its arguments before any search work starts.
-    static func checkBatch(_ queries: VectorMatrix, dimension: Int, metric: Metric, k: Int, threads: Int?) throws {
-        guard queries.dimension == dimension else {
-            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: queries.dimension, row: nil)
-        }
-        guard k >= 0 else { throw VectorSearchError.invalidArgument("k must be non-negative, got \(k)") }
-        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
-        if let (row, column) = queries.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
-        if metric == .cosine {
-            try queries.withUnsafeBufferPointer { q in
-                for row in 0..<queries.count {
-                    let start = q.baseAddress! + row * dimension
-                    if DistanceKernels.best.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
-                }
-            }
-        }
-    }
-
-    /// Checks one query and the caller's results buffer.
-    static func checkQuery(
-        _ query: UnsafeBufferPointer<Float>, dimension: Int, metric: Metric, k: Int, results: UnsafeMutableBufferPointer<Neighbor>
-    ) throws {
-        try checkQuery(query, dimension: dimension, metric: metric, k: k)
-        guard results.count >= k else {
-            throw VectorSearchError.invalidArgument("results buffer holds \(results.count), k is \(k)")
-        }
-    }
-
-    static func checkQuery(_ query: UnsafeBufferPointer<Float>, dimension: Int, metric: Metric, k: Int) throws {
-        guard k >= 0 else { throw VectorSearchError.invalidArgument("k must be non-negative, got \(k)") }
-        guard query.count == dimension else {
-            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: query.count, row: nil)
-        }
-        for i in 0..<query.count where !query[i].isFinite {
-            throw VectorSearchError.nonFiniteValue(row: 0, column: i)
-        }
-        if metric == .cosine, DistanceKernels.best.dot(query.baseAddress!, query.baseAddress!, dimension) == 0 {
-            throw VectorSearchError.zeroVector(row: nil)
-        }
-    }
-}

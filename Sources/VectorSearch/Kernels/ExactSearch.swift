@@ -34,13 +34,7 @@ struct ExactSearch {
             var start = 0
             while start < count {
                 let n = min(Self.scanChunk, count &- start)
-                let rows = base + start &* dimension
-                if metric == .l2 {
-                    kernels.l2SquaredMany(query, rows, n, dimension, distances)
-                } else {
-                    kernels.dotMany(query, rows, n, dimension, distances)
-                    negate(distances, n)
-                }
+                kernels.distances(metric, query, base + start &* dimension, n, dimension, into: distances)
                 heap.offer(
                     distances: distances, offsets: nil, count: n,
                     ids: ids.map { $0 + start }, firstID: VectorID(start), kernels: kernels)
@@ -57,13 +51,11 @@ struct ExactSearch {
     func search(query: UnsafePointer<Float>, k: Int, matching: SlotBitset, into out: UnsafeMutablePointer<Neighbor>) -> Int {
         guard k > 0, count > 0, let ids else { return 0 }
         var heap = TopKHeap(storage: out, capacity: k)
-        let gather = metric == .l2 ? kernels.l2SquaredGather : kernels.dotGather
         withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { scratch in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Self.scanChunk) { slotBuffer in
                 let distances = scratch.baseAddress!
                 matching.forEachBatch(into: slotBuffer.baseAddress!, batch: Self.scanChunk) { slots, n in
-                    gather(query, base, slots, n, dimension, distances)
-                    if metric != .l2 { negate(distances, n) }
+                    kernels.distances(metric, query, base, picking: slots, n, dimension, into: distances)
                     heap.offer(distances: distances, offsets: nil, count: n, slots: slots, ids: ids, kernels: kernels)
                 }
             }
@@ -164,14 +156,4 @@ struct ExactSearch {
         }
         metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
     }
-
-    private func negate(_ values: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { values[i] = -values[i] }
-    }
-}
-
-/// Carries a pointer into a parallel section; the caller guarantees disjoint access.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -137,6 +137,36 @@ public struct DistanceKernels: @unchecked Sendable {
         metric == .l2 ? l2Squared(a, b, d) : -dot(a, b, d)
     }
 
+    /// Internal distances (smaller is closer) of `query` to `n` contiguous rows: squared L2, or the
+    /// negated inner product. Every index scores contiguous rows through here.
+    @inline(__always)
+    func distances(
+        _ metric: Metric, _ query: UnsafePointer<Float>, _ rows: UnsafePointer<Float>, _ n: Int, _ d: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        if metric == .l2 {
+            l2SquaredMany(query, rows, n, d, out)
+        } else {
+            dotMany(query, rows, n, d, out)
+            for i in 0..<n { out[i] = -out[i] }
+        }
+    }
+
+    /// As above for the `n` rows of `base` at the given row numbers (IVF list positions, HNSW
+    /// neighbours, filtered slots), scored together so their loads overlap.
+    @inline(__always)
+    func distances(
+        _ metric: Metric, _ query: UnsafePointer<Float>, _ base: UnsafePointer<Float>, picking rows: UnsafePointer<UInt32>,
+        _ n: Int, _ d: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        if metric == .l2 {
+            l2SquaredGather(query, base, rows, n, d, out)
+        } else {
+            dotGather(query, base, rows, n, d, out)
+            for i in 0..<n { out[i] = -out[i] }
+        }
+    }
+
     /// Scales `row` to unit length in place; every index normalises cosine vectors through
     /// here, so equal inputs give bit-identical stored rows. Callers refuse zero vectors first.
     func normalize(_ row: UnsafeMutablePointer<Float>, _ d: Int) {

@@ -4,6 +4,8 @@ struct IDMap {
     /// The id stored in each slot.
     private(set) var ids: [VectorID] = []
     private var slots: [VectorID: Int] = [:]
+    /// One past the largest id ever stored: where automatic ids continue.
+    private(set) var nextAutomaticID: VectorID = 0
 
     var count: Int { ids.count }
 
@@ -19,6 +21,25 @@ struct IDMap {
     mutating func append(_ id: VectorID) {
         slots[id] = ids.count
         ids.append(id)
+        noteID(id)
+    }
+
+    /// `count` ids continuing after the largest id stored so far (0, 1, 2, … for a new index),
+    /// so a file's rows get their row numbers; the one rule every index's automatic ids follow.
+    func automaticIDs(_ count: Int) throws -> Range<VectorID> {
+        let first = nextAutomaticID
+        guard count >= 0, UInt64(count) <= VectorID.max - first else {
+            throw VectorSearchError.invalidArgument("automatic ids would pass \(VectorID.max): give ids explicitly")
+        }
+        return first..<(first + VectorID(count))
+    }
+
+    /// Continues automatic ids at `next` at the earliest (a saved index's, which may be past
+    /// the ids it still holds).
+    mutating func continueAutomaticIDs(at next: VectorID) { nextAutomaticID = max(nextAutomaticID, next) }
+
+    private mutating func noteID(_ id: VectorID) {
+        if id >= nextAutomaticID { nextAutomaticID = id == .max ? .max : id + 1 }
     }
 
     /// Removes the id in `slot`, moving the last slot's id into it (as ``VectorStore`` does).
@@ -35,10 +56,14 @@ struct IDMap {
     mutating func assign(_ id: VectorID, to slot: Int) {
         if slot == ids.count { ids.append(id) } else { ids[slot] = id }
         slots[id] = slot
+        noteID(id)
     }
 
     /// Appends a slot whose id is recorded but not mapped (a removed slot read from a file).
-    mutating func appendUnmapped(_ id: VectorID) { ids.append(id) }
+    mutating func appendUnmapped(_ id: VectorID) {
+        ids.append(id)
+        noteID(id)
+    }
 
     /// Forgets `id` but leaves its slot in place (for indexes whose slots never move);
     /// returns the slot it had.

@@ -8,7 +8,7 @@ extension HNSWIndex {
             let writer = try IndexFileWriter(path: path, header: header)
             let fields: [UInt64] = [
                 UInt64(parameters.m), UInt64(parameters.efConstruction), parameters.seed,
-                parameters.keepPrunedConnections ? 1 : 0, UInt64(entryPoint + 1), UInt64(maxLevel), nextID,
+                parameters.keepPrunedConnections ? 1 : 0, UInt64(entryPoint + 1), UInt64(maxLevel), idMap.nextAutomaticID,
             ]
             try writer.writeSection("PARM", fields)
             try writer.writeSection("IDS ", Array(idMap.ids.prefix(slots)))
@@ -90,7 +90,7 @@ extension HNSWIndex {
         }
         index.entryPoint = entry
         index.maxLevel = Int(fields[5])
-        index.nextID = fields[6]
+        index.idMap.continueAutomaticIDs(at: fields[6])
         return index
     }
 }

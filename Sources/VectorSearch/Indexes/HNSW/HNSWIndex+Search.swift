@@ -1,27 +1,13 @@
 extension HNSWIndex {
-    @discardableResult
-    public func remove(ids: [VectorID]) -> Int {
-        lock.withWriteLock {
-            var removed = 0
-            for id in ids {
-                guard let slot = idMap.removeKeepingSlot(id) else { continue }
-                graph.setDeleted(slot, true)
-                attributeStore.clear(slot)
-                freeSlots.append(slot)
-                removed += 1
-            }
-            return removed
-        }
-    }
-
     public func search(
         _ query: UnsafeBufferPointer<Float>, k: Int, parameters: HNSWSearchParameters = .default, filter: Filter? = nil,
         into results: UnsafeMutableBufferPointer<Neighbor>
     ) throws -> Int {
+        try parameters.validate()
         try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
         return try lock.withReadLock {
             let (plan, matching) = try planLocked(filter, parameters: parameters)
-            return searchLocked(query.baseAddress!, k: k, ef: parameters.ef, plan: plan.strategy, matching: matching,
+            return searchByPlan(query.baseAddress!, k: k, ef: parameters.ef, plan: plan.strategy, matching: matching,
                                 into: results.baseAddress!)
         }
     }
@@ -29,6 +15,7 @@ extension HNSWIndex {
     public func search(
         batch queries: VectorMatrix, k: Int, parameters: HNSWSearchParameters = .default, filter: Filter? = nil, threads: Int? = nil
     ) throws -> SearchResults {
+        try parameters.validate()
         try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
         return try lock.withReadLock {
             let k = min(k, idMap.mappedCount)
@@ -37,7 +24,7 @@ extension HNSWIndex {
                 let q = UnsafeSendable(q), slots = UnsafeSendable(slots), counts = UnsafeSendable(counts)
                 Parallel.forEachChunk(count: queries.count, workers: threads ?? Parallel.coreCount) { _, range in
                     for i in range {
-                        counts.value[i] = searchLocked(
+                        counts.value[i] = searchByPlan(
                             q.value + i * dimension, k: k, ef: parameters.ef, plan: plan.strategy, matching: matching,
                             into: slots.value + i * k)
                     }
@@ -47,7 +34,8 @@ extension HNSWIndex {
     }
 
     public func plan(filter: Filter, parameters: HNSWSearchParameters) throws -> FilterPlan {
-        try lock.withReadLock { try planLocked(filter, parameters: parameters).plan }
+        try parameters.validate()
+        return try lock.withReadLock { try planLocked(filter, parameters: parameters).plan }
     }
 
     /// A filtered search scans the matches exactly when there are at most
@@ -69,9 +57,9 @@ extension HNSWIndex {
         let matching = try attributeStore.matching(filter, live: liveSlots)
         let matches = matching.matchCount
         let exactBelow = Self.exactScanFactor * (Double(parameters.ef) * Double(n)).squareRoot()
-        var strategy: FilterPlan.Strategy = matches == n ? .unfiltered : (Double(matches) <= exactBelow ? .exact : .index)
-        if strategy != .unfiltered, let forced = parameters.filterStrategy, forced != .unfiltered { strategy = forced }
-        return (FilterPlan(matchCount: matches, count: n, strategy: strategy), strategy == .unfiltered ? nil : matching)
+        let plan = FilterPlan.choose(
+            matches: matches, count: n, forced: parameters.filterStrategy, exactIsCheaper: Double(matches) <= exactBelow)
+        return (plan, plan.strategy == .unfiltered ? nil : matching)
     }
 
     /// Slots of vectors not removed, when some are; nil when all are live.
@@ -82,15 +70,16 @@ extension HNSWIndex {
         return live
     }
 
-    /// One query with the read lock held, by `plan`.
-    private func searchLocked(
+    /// One query with the read lock held, by `plan`: the graph walk (admitting only matches
+    /// when filtered), or the exact scan of the matches.
+    private func searchByPlan(
         _ query: UnsafePointer<Float>, k: Int, ef: Int, plan: FilterPlan.Strategy, matching: SlotBitset?,
         into out: UnsafeMutablePointer<Neighbor>
     ) -> Int {
-        guard let matching, plan != .unfiltered else { return searchLocked(query, k: k, ef: ef, filter: nil, into: out)! }
+        guard let matching, plan != .unfiltered else { return searchGraph(query, k: k, ef: ef, filter: nil, into: out)! }
         if plan == .index {
             let found = matching.words.withUnsafeBufferPointer { bits in
-                searchLocked(query, k: k, ef: ef, filter: (bits.baseAddress!, matching.matchCount), into: out)
+                searchGraph(query, k: k, ef: ef, filter: (bits.baseAddress!, matching.matchCount), into: out)
             }
             if let found { return found }
         }
@@ -105,7 +94,7 @@ extension HNSWIndex {
     /// One query with the read lock held: descend the upper levels greedily, search level 0 with
     /// ef = max(ef, k), return the k best, ties ordered by id. With a filter (its bits, and the
     /// number of nodes the walk may score), nil when the walk ran over that budget.
-    private func searchLocked(
+    private func searchGraph(
         _ query: UnsafePointer<Float>, k: Int, ef: Int, filter: (bits: UnsafePointer<UInt64>, budget: Int)?,
         into out: UnsafeMutablePointer<Neighbor>
     ) -> Int? {
@@ -145,7 +134,7 @@ extension HNSWIndex {
 extension HNSWIndex {
     /// The `k` nearest neighbours of `query` (among those `filter` admits), best first.
     public func search(
-        _ query: [Float], k: Int, ef: Int = HNSWSearchParameters.default.ef, filter: Filter? = nil
+        _ query: [Float], k: Int, ef: Int, filter: Filter? = nil
     ) throws -> [Neighbor] {
         try search(query, k: k, parameters: HNSWSearchParameters(ef: ef), filter: filter)
     }

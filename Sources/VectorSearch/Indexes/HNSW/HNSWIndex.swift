@@ -34,7 +34,6 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     var attributeStore = AttributeStore()
     var entryPoint = -1
     var maxLevel = 0
-    var nextID: VectorID = 0
     var random: SplitMix64
     let entryLock = Lock()
     let pool: HNSWContextPool
@@ -42,7 +41,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     private let levelScale: Double
 
     public init(dimension: Int, metric: Metric, parameters: HNSWParameters = .default) throws {
-        guard dimension > 0 else { throw VectorSearchError.invalidArgument("dimension must be positive, got \(dimension)") }
+        try ParameterCheck.atLeast(1, "dimension", dimension)
+        try parameters.validate()
         self.dimension = dimension
         self.metric = metric
         self.parameters = parameters
@@ -87,9 +87,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     public func add(
         _ vectors: VectorMatrix, attributes: [Attributes] = [], threads: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws -> Range<VectorID> {
-        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        try ParameterCheck.threads(threads)
         return try lock.withWriteLock {
-            let ids = nextID..<(nextID + VectorID(vectors.count))
+            let ids = try idMap.automaticIDs(vectors.count)
             try addLocked(vectors, ids: Array(ids), attributes: attributes, threads: threads, progress: progress)
             return ids
         }
@@ -102,8 +102,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         _ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes] = [], threads: Int?,
         progress: (@Sendable (Int, Int) -> Void)?
     ) throws {
-        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
-        try lock.withWriteLock { try addLocked(vectors, ids: ids, attributes: attributes, threads: threads, progress: progress) }
+        try ParameterCheck.threads(threads)
+        try lock.withWriteLock { try addLocked(vectors, ids: Array(ids), attributes: attributes, threads: threads, progress: progress) }
     }
 
     /// `add` with the write lock held.
@@ -143,10 +143,26 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             let level = row < reused ? max(drawLevel(), Int(graph.levels[slot])) : drawLevel()
             graph.prepareNode(slot, level: level, reused: row < reused)
             idMap.assign(ids[row], to: slot)
-            nextID = max(nextID, ids[row] &+ 1)
         }
         attributeStore.assign(attributes, to: slots)
         insert(slots, threads: threads ?? VectorSearchLibrary.coreCount, progress: progress)
+    }
+
+    // MARK: Removing
+
+    @discardableResult
+    public func remove(ids: [VectorID]) -> Int {
+        lock.withWriteLock {
+            var removed = 0
+            for id in ids {
+                guard let slot = idMap.removeKeepingSlot(id) else { continue }
+                graph.setDeleted(slot, true)
+                attributeStore.clear(slot)
+                freeSlots.append(slot)
+                removed += 1
+            }
+            return removed
+        }
     }
 
     /// Level of a new node: ⌊−ln(U) · mL⌋ with mL = 1/ln(M), as in the paper.

@@ -1,7 +1,8 @@
-/// Build-time parameters of ``HNSWIndex``, saved with the index.
+/// Build-time parameters of ``HNSWIndex``, saved with the index. Checked by the initialiser and
+/// again by ``HNSWIndex/init(dimension:metric:parameters:)``, so values set after `init` are too.
 public struct HNSWParameters: Sendable, Equatable {
     /// Links per node on the upper levels (*M* in Malkov & Yashunin); level 0 keeps 2·M.
-    /// hnswlib, FAISS and USearch default to 16 (USearch calls it connectivity).
+    /// hnswlib, FAISS and USearch default to 16 (USearch calls it connectivity). 2 to 256.
     public var m: Int
     /// Candidate list size while inserting (*efConstruction*); hnswlib's default is 200, FAISS's 40.
     public var efConstruction: Int
@@ -14,35 +15,48 @@ public struct HNSWParameters: Sendable, Equatable {
     public var keepPrunedConnections: Bool
 
     public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 42, keepPrunedConnections: Bool = false) throws {
-        guard (2...256).contains(m) else { throw VectorSearchError.invalidArgument("HNSW m must be between 2 and 256, got \(m)") }
-        guard efConstruction >= 1 else {
-            throw VectorSearchError.invalidArgument("HNSW efConstruction must be at least 1, got \(efConstruction)")
-        }
         self.m = m
         self.efConstruction = efConstruction
         self.seed = seed
         self.keepPrunedConnections = keepPrunedConnections
+        try validate()
     }
 
     /// M = 16, efConstruction = 200, seed 42, pruned connections not kept.
     public static let `default` = try! HNSWParameters()
+
+    /// Throws ``VectorSearchError/invalidParameter(name:value:requirement:)`` for a value out of range.
+    public func validate() throws {
+        try ParameterCheck.within(2...256, "HNSW m", m)
+        try ParameterCheck.atLeast(1, "HNSW efConstruction", efConstruction)
+    }
 }
 
-/// Query-time parameters of ``HNSWIndex``, passed with each search.
-public struct HNSWSearchParameters: Sendable, Equatable {
+/// Query-time parameters of ``HNSWIndex``, passed with each search and checked by it.
+public struct HNSWSearchParameters: IndexSearchParameters {
     /// Candidate list size of the search (*ef*); raised to k when smaller. Larger is slower and
     /// more accurate. hnswlib's default is 10, FAISS's 16, USearch's 64 (its expansion_search).
     public var ef: Int
-    /// With a filter: `.exact` or `.index` overrides the planner's choice (for measuring it);
-    /// nil lets the planner choose.
+    /// With a filter: `.exact` or `.index` overrides the planner's choice; nil lets the
+    /// planner choose.
     public var filterStrategy: FilterPlan.Strategy?
 
     public init(ef: Int = 64, filterStrategy: FilterPlan.Strategy? = nil) throws {
-        guard ef >= 1 else { throw VectorSearchError.invalidArgument("HNSW ef must be at least 1, got \(ef)") }
         self.ef = ef
         self.filterStrategy = filterStrategy
+        try validate()
+    }
+
+    public init(_ options: SearchOptions) {
+        ef = options.ef
+        filterStrategy = options.filterStrategy
     }
 
     /// ef = 64.
     public static let `default` = try! HNSWSearchParameters()
+
+    public func validate() throws {
+        try ParameterCheck.atLeast(1, "HNSW ef", ef)
+        try FilterPlan.validate(forced: filterStrategy)
+    }
 }

@@ -9,7 +9,7 @@ extension IVFIndex {
             let writer = try IndexFileWriter(path: path, header: header)
             let fields: [UInt64] = [
                 UInt64(nlist), parameters.nlist.map { UInt64($0) + 1 } ?? 0, parameters.trainingSize.map { UInt64($0) + 1 } ?? 0,
-                UInt64(parameters.iterations), parameters.seed, nextID,
+                UInt64(parameters.iterations), parameters.seed, idMap.nextAutomaticID,
             ]
             try writer.writeSection("PARM", fields)
             try writer.writeSection("CENT", UnsafeRawBufferPointer(start: centroids.base, count: nlist * dimension * 4))
@@ -82,7 +82,7 @@ extension IVFIndex {
         index.lists.updateSketches(from: [Int](repeating: 0, count: nlist), threads: Parallel.coreCount)
         index.idMap.reserve(count)
         for id in ids { index.idMap.append(id) }
-        index.nextID = fields[5]
+        index.idMap.continueAutomaticIDs(at: fields[5])
         return index
     }
 }

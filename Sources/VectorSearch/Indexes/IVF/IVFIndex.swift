@@ -44,11 +44,11 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     var attributeStore = AttributeStore()
     /// Where slot `s` lives: list in the high 32 bits, position in the list in the low 32.
     var locations: [UInt64] = []
-    var nextID: VectorID = 0
     let kernels = DistanceKernels.best
 
     public init(dimension: Int, metric: Metric, parameters: IVFParameters = .default) throws {
-        guard dimension > 0 else { throw VectorSearchError.invalidArgument("dimension must be positive, got \(dimension)") }
+        try ParameterCheck.atLeast(1, "dimension", dimension)
+        try parameters.validate()
         self.dimension = dimension
         self.metric = metric
         self.parameters = parameters
@@ -150,8 +150,8 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     /// Adds vectors with the given ids (and optional metadata, one per row), assigning each to
     /// the list of its nearest centroid on `threads` threads (nil: every core).
     public func add(_ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes] = [], threads: Int?) throws {
-        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
-        try lock.withWriteLock { try addLocked(vectors, ids: ids, attributes: attributes, threads: threads) }
+        try ParameterCheck.threads(threads)
+        try lock.withWriteLock { try addLocked(vectors, ids: Array(ids), attributes: attributes, threads: threads) }
     }
 
     public func attributes(for id: VectorID) -> Attributes? {
@@ -162,9 +162,9 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     /// index), so a file's rows get their row numbers. Returns the ids given.
     @discardableResult
     public func add(_ vectors: VectorMatrix, attributes: [Attributes] = [], threads: Int? = nil) throws -> Range<VectorID> {
-        if let threads, threads < 1 { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        try ParameterCheck.threads(threads)
         return try lock.withWriteLock {
-            let ids = nextID..<(nextID + VectorID(vectors.count))
+            let ids = try idMap.automaticIDs(vectors.count)
             try addLocked(vectors, ids: Array(ids), attributes: attributes, threads: threads)
             return ids
         }
@@ -208,7 +208,6 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
                 let position = lists.append(list, row: x.baseAddress! + i * dimension, slot: UInt32(slot), normalize: metric == .cosine)
                 locations.append(UInt64(list) << 32 | UInt64(position))
                 idMap.append(ids[i])
-                nextID = max(nextID, ids[i] &+ 1)
             }
         }
         lists.updateSketches(from: firstNew, threads: threads ?? Parallel.coreCount)
@@ -245,29 +244,5 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
 
     func location(of slot: Int) -> (list: Int, position: Int) {
         (Int(locations[slot] >> 32), Int(locations[slot] & 0xFFFF_FFFF))
-    }
-
-    /// The `nprobe` nearest lists of each of `count` queries, best first (their lengths need not
-    /// be one under cosine: the centroids are unit vectors, so the ranking is the same): query `i` gets `out[i*nprobe ..< (i+1)*nprobe]`, ids are list numbers. Batches of
-    /// 16 or more go through sgemm, spread over `threads`.
-    func nearestLists(_ queries: UnsafePointer<Float>, count: Int, nprobe: Int, threads: Int, into out: UnsafeMutablePointer<Neighbor>) {
-        let found = UnsafeMutablePointer<Int>.allocate(capacity: count)
-        defer { found.deallocate() }
-        centroidNorms.withUnsafeBufferPointer { norms in
-            ExactSearch(
-                base: centroids.base, count: centroids.count, dimension: dimension, metric: .l2,
-                normsSquared: norms.baseAddress, ids: nil, kernels: kernels
-            ).search(queries: queries, queryCount: count, k: nprobe, threads: threads, results: out, counts: found)
-        }
-    }
-}
-
-extension IVFIndex {
-    /// The `k` nearest neighbours of `query` (among those `filter` admits), best first,
-    /// scanning `nprobe` lists (more when they hold fewer than `k` matches).
-    public func search(
-        _ query: [Float], k: Int, nprobe: Int = IVFSearchParameters.default.nprobe, filter: Filter? = nil
-    ) throws -> [Neighbor] {
-        try search(query, k: k, parameters: IVFSearchParameters(nprobe: nprobe), filter: filter)
     }
 }

@@ -1,6 +1,7 @@
 /// Build-time parameters of ``IVFIndex``: the number of lists and how the k-means that defines
 /// them is trained. Defaults follow FAISS's `IndexIVFFlat` (10 iterations, at most 256 training
-/// points per list), so the two build comparable indexes.
+/// points per list), so the two build comparable indexes. Checked by the initialiser and again
+/// by ``IVFIndex/init(dimension:metric:parameters:)``, so values set after `init` are too.
 public struct IVFParameters: Sendable, Equatable {
     /// Number of inverted lists (k-means centroids); nil chooses about 4·√N for the N vectors
     /// given to ``IVFIndex/train(_:threads:progress:)``.
@@ -14,15 +15,18 @@ public struct IVFParameters: Sendable, Equatable {
     public var seed: UInt64
 
     public init(nlist: Int? = nil, trainingSize: Int? = nil, iterations: Int = 10, seed: UInt64 = 1234) throws {
-        if let nlist, nlist < 1 { throw VectorSearchError.invalidArgument("IVF nlist must be at least 1, got \(nlist)") }
-        if let trainingSize, trainingSize < 1 {
-            throw VectorSearchError.invalidArgument("IVF training size must be at least 1, got \(trainingSize)")
-        }
-        guard iterations >= 1 else { throw VectorSearchError.invalidArgument("IVF iterations must be at least 1, got \(iterations)") }
         self.nlist = nlist
         self.trainingSize = trainingSize
         self.iterations = iterations
         self.seed = seed
+        try validate()
+    }
+
+    /// Throws ``VectorSearchError/invalidParameter(name:value:requirement:)`` for a value out of range.
+    public func validate() throws {
+        if let nlist { try ParameterCheck.atLeast(1, "IVF nlist", nlist) }
+        if let trainingSize { try ParameterCheck.atLeast(1, "IVF training size", trainingSize) }
+        try ParameterCheck.atLeast(1, "IVF iterations", iterations)
     }
 
     /// nlist chosen automatically, 10 iterations, seed 1234.
@@ -37,15 +41,29 @@ public struct IVFParameters: Sendable, Equatable {
     static let maxTrainingPointsPerList = 256
 }
 
-/// Query-time parameters of ``IVFIndex``.
-public struct IVFSearchParameters: Sendable, Equatable {
+/// Query-time parameters of ``IVFIndex``, passed with each search and checked by it.
+public struct IVFSearchParameters: IndexSearchParameters {
     /// Number of lists scanned per query, nearest centroids first; capped at nlist. Larger is
     /// slower and more accurate; nprobe = nlist is exact search. FAISS's default is 1.
     public var nprobe: Int
+    /// With a filter: `.exact` scores every matching vector, `.index` scans the nearest lists
+    /// (more until `k` matches are seen); nil lets the planner choose.
+    public var filterStrategy: FilterPlan.Strategy?
 
-    public init(nprobe: Int = 8) throws {
-        guard nprobe >= 1 else { throw VectorSearchError.invalidArgument("IVF nprobe must be at least 1, got \(nprobe)") }
+    public init(nprobe: Int = 8, filterStrategy: FilterPlan.Strategy? = nil) throws {
         self.nprobe = nprobe
+        self.filterStrategy = filterStrategy
+        try validate()
+    }
+
+    public init(_ options: SearchOptions) {
+        nprobe = options.nprobe
+        filterStrategy = options.filterStrategy
+    }
+
+    public func validate() throws {
+        try ParameterCheck.atLeast(1, "IVF nprobe", nprobe)
+        try FilterPlan.validate(forced: filterStrategy)
     }
 
     /// nprobe = 8.

@@ -2,12 +2,12 @@ import CVectorKernels
 import Dispatch
 
 /// Splits work over threads: one contiguous chunk per worker, so chunk `i` owns scratch `i`.
-enum Parallel {
+package enum Parallel {
     /// Number of cores this process may run on (respects CPU affinity: taskset, containers).
-    static let coreCount = max(1, Int(vs_available_cores()))
+    package static let coreCount = max(1, Int(vs_available_cores()))
 
     /// Calls `body(worker, range)` for `workers` contiguous parts of `0..<count`, in parallel.
-    static func forEachChunk(count: Int, workers: Int, _ body: (Int, Range<Int>) -> Void) {
+    package static func forEachChunk(count: Int, workers: Int, _ body: (Int, Range<Int>) -> Void) {
         let workers = max(1, min(workers, count))
         if workers == 1 {
             if count > 0 { body(0, 0..<count) }

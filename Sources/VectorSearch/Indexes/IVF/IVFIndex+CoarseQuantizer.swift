@@ -1,0 +1,77 @@
+// The coarse step: which lists a query probes, by squared L2 distance to the centroids.
+extension IVFIndex {
+    /// Scale of q·c in the coarse distance ‖c‖² + scale·q·c: −2, or −2/‖q‖ under cosine.
+    @inline(__always)
+    private func rankingScale(queryNorm: Float) -> Float {
+        metric == .cosine ? -2 / queryNorm : -2
+    }
+
+    /// The `nprobe` lists nearest to one query, best first, into `out` (ids are list numbers);
+    /// returns their number. Ranks by ‖c‖² − 2q·c/‖q‖: the query's own norm ranks nothing, and
+    /// cosine centroids are unit vectors, so a cosine query is scaled to one.
+    func rankLists(
+        _ query: UnsafePointer<Float>, nprobe: Int, scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Neighbor>
+    ) -> Int {
+        let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension
+        let scale = rankingScale(queryNorm: kernels.dot(query, query, dimension).squareRoot())
+        return centroidNorms.withUnsafeBufferPointer { norms in
+            var nearest = TopKHeap(storage: out, capacity: nprobe)
+            kernels.dotMany(query, centroids.base, nlist, dimension, scratch)
+            for i in 0..<nlist { scratch[i] *= scale }
+            nearest.offer(distances: scratch, offsets: norms.baseAddress, count: nlist, ids: nil, firstID: 0, kernels: kernels)
+            return nearest.sortBestFirst()
+        }
+    }
+
+    /// ``rankLists(_:nprobe:scratch:into:)`` through the centroids' sketches, with the same
+    /// result: every centroid is bounded from its sketch, the `nprobe` with the least bounds are
+    /// scored, then only the others whose bound could still rank. `scratch` holds nlist floats,
+    /// `candidates` nprobe entries.
+    func rankListsPruned(
+        _ query: UnsafePointer<Float>, _ q: ListSketch.Query, nprobe: Int, scratch: UnsafeMutablePointer<Float>,
+        candidates: UnsafeMutablePointer<Neighbor>, into out: UnsafeMutablePointer<Neighbor>
+    ) -> Int {
+        let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension, base = centroids.base
+        let scale = rankingScale(queryNorm: q.norm)  // q.norm is the same √(q·q) rankLists takes
+        return centroidSketches.withUnsafeBufferPointer { sketches in
+            centroidTerms.withUnsafeBufferPointer { terms in
+                centroidNorms.withUnsafeBufferPointer { norms in
+                    kernels.sketchDotMany(q.projected, sketches.baseAddress!, nlist, q.width, scratch)
+                    // rankingBound wants 1 or 1/‖q‖: −scale/2, exactly.
+                    for c in 0..<nlist { scratch[c] = q.rankingBound(sketchDot: scratch[c], terms[c], scale: -scale / 2) }
+                    var least = TopKHeap(storage: candidates, capacity: nprobe)
+                    least.offer(distances: scratch, offsets: nil, count: nlist, ids: nil, firstID: 0, kernels: kernels)
+                    var nearest = TopKHeap(storage: out, capacity: nprobe)
+                    // The same arithmetic as rankLists, so the same distances.
+                    func score(_ c: Int) {
+                        nearest.push(distance: kernels.dot(query, base + c &* dimension, dimension) * scale + norms[c], id: VectorID(c))
+                        scratch[c] = .infinity  // scored
+                    }
+                    for i in 0..<least.count { score(Int(candidates[i].id)) }
+                    var c = 0
+                    while true {
+                        c = kernels.nextAtOrBelow(scratch, nil, c, nlist, nearest.threshold)
+                        if c >= nlist { break }
+                        score(c)
+                        c &+= 1
+                    }
+                    return nearest.sortBestFirst()
+                }
+            }
+        }
+    }
+
+    /// The `nprobe` nearest lists of each of `count` queries, best first (their lengths need not
+    /// be one under cosine: the centroids are unit vectors, so the ranking is the same): query `i` gets `out[i*nprobe ..< (i+1)*nprobe]`, ids are list numbers. Batches of
+    /// 16 or more go through sgemm, spread over `threads`.
+    func nearestLists(_ queries: UnsafePointer<Float>, count: Int, nprobe: Int, threads: Int, into out: UnsafeMutablePointer<Neighbor>) {
+        let found = UnsafeMutablePointer<Int>.allocate(capacity: count)
+        defer { found.deallocate() }
+        centroidNorms.withUnsafeBufferPointer { norms in
+            ExactSearch(
+                base: centroids.base, count: centroids.count, dimension: dimension, metric: .l2,
+                normsSquared: norms.baseAddress, ids: nil, kernels: kernels
+            ).search(queries: queries, queryCount: count, k: nprobe, threads: threads, results: out, counts: found)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+// Unfiltered single-query search: the coarse step picks the lists, then their rows are scanned
+// (with sketch pruning where the lists have sketches).
+extension IVFIndex {
+    /// One query with the read lock held: rank the centroids, scan the `nprobe` nearest lists.
+    func searchProbedLists(
+        _ query: UnsafePointer<Float>, k: Int, nprobe: Int, ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Neighbor>
+    ) -> Int {
+        let nlist = centroids.count
+        guard k > 0, idMap.count > 0 else { return 0 }
+        let nprobe = min(nprobe, nlist)
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(nlist, Self.scanChunk)) { scratch in
+            withUnsafeTemporaryAllocation(of: Neighbor.self, capacity: 2 * nprobe) { probes in
+                let scratch = scratch.baseAddress!, probes = probes.baseAddress!
+                var heap = TopKHeap(storage: out, capacity: k)
+                if let sketch = lists.sketch {
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: sketch.width) { projected in
+                        let q = sketch.prepare(query, into: projected.baseAddress!, kernels: kernels)
+                        let probeCount = rankListsPruned(query, q, nprobe: nprobe, scratch: scratch, candidates: probes + nprobe, into: probes)
+                        scanListsPruned(query, q, probes: probes, probeCount: probeCount, sketch: sketch, heap: &heap, ids: ids, scratch: scratch)
+                    }
+                } else {
+                    let probeCount = rankLists(query, nprobe: nprobe, scratch: scratch, into: probes)
+                    scanLists(query, probes: probes, probeCount: probeCount, heap: &heap, ids: ids, scratch: scratch)
+                }
+                let found = heap.sortBestFirst()
+                metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
+                return found
+            }
+        }
+    }
+
+    /// Scans the probed lists for one query into `heap`. `scratch` holds `scanChunk` floats.
+    private func scanLists(
+        _ query: UnsafePointer<Float>, probes: UnsafePointer<Neighbor>, probeCount: Int, heap: inout TopKHeap,
+        ids: UnsafePointer<VectorID>, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let lists = self.lists, kernels = self.kernels, dimension = self.dimension, metric = self.metric
+        for p in 0..<probeCount {
+            let list = Int(probes[p].id)
+            guard let rows = lists.vectors[list], let slots = lists.slots[list] else { continue }
+            let n = lists.counts[list]
+            var start = 0
+            while start < n {
+                let m = min(Self.scanChunk, n &- start)
+                kernels.distances(metric, query, rows + start &* dimension, m, dimension, into: scratch)
+                heap.offer(distances: scratch, offsets: nil, count: m, slots: slots + start, ids: ids, kernels: kernels)
+                start &+= m
+            }
+        }
+    }
+
+    /// ``scanLists(_:probes:probeCount:heap:ids:scratch:)`` with sketch pruning (``ListSketch``):
+    /// once the heap is full, each chunk's rows are first bounded from their sketches, and only
+    /// those whose bound could still enter the heap are read and scored, by the kernel the plain
+    /// scan uses (same distances, same results).
+    private func scanListsPruned(
+        _ query: UnsafePointer<Float>, _ q: ListSketch.Query, probes: UnsafePointer<Neighbor>, probeCount: Int, sketch: ListSketch,
+        heap: inout TopKHeap, ids: UnsafePointer<VectorID>, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let lists = self.lists, kernels = self.kernels, d = dimension, metric = self.metric, width = sketch.width
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { bounds in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * Self.scanChunk) { integers in
+                let bounds = bounds.baseAddress!
+                let positions = integers.baseAddress!, survivors = positions + Self.scanChunk
+                let l2 = metric == .l2
+                for p in 0..<probeCount {
+                    let list = Int(probes[p].id)
+                    guard let rows = lists.vectors[list], let slots = lists.slots[list],
+                          let sketches = lists.sketches[list], let terms = lists.terms[list] else { continue }
+                    let n = lists.counts[list]
+                    var start = 0
+                    while start < n {
+                        let m = min(Self.scanChunk, n &- start)
+                        let threshold = heap.threshold
+                        if threshold == .infinity {
+                            kernels.distances(metric, query, rows + start &* d, m, d, into: scratch)
+                            heap.offer(distances: scratch, offsets: nil, count: m, slots: slots + start, ids: ids, kernels: kernels)
+                        } else {
+                            kernels.sketchDotMany(q.projected, sketches + start &* width, m, width, bounds)
+                            var count = 0
+                            for j in 0..<m {
+                                positions[count] = UInt32(start &+ j)
+                                count &+= q.distanceBound(sketchDot: bounds[j], terms[start &+ j], l2: l2) <= threshold ? 1 : 0
+                            }
+                            for i in 0..<count {
+                                let position = Int(positions[i])
+                                scratch[i] = kernels.distance(metric, query, rows + position &* d, d)
+                                survivors[i] = slots[position]
+                            }
+                            heap.offer(distances: scratch, offsets: nil, count: count, slots: survivors, ids: ids, kernels: kernels)
+                        }
+                        start &+= m
+                    }
+                }
+            }
+        }
+    }
+}

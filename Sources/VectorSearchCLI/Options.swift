@@ -1,0 +1,100 @@
+import ArgumentParser
+import VectorSearch
+
+/// Options shared by the commands that build an index (`build`, `bench`).
+struct IndexOptions: ParsableArguments {
+    @Option(help: "Index kind: flat (exact), ivf (inverted lists, approximate) or hnsw (graph, approximate).")
+    var index: IndexKind = .flat
+
+    @Option(help: "Metric: l2 (squared Euclidean), ip (inner product) or cosine.")
+    var metric: Metric = .l2
+
+    @Option(help: "Metadata for filtered search: JSON Lines, one object per vector, in order or matched by an integer \"id\".")
+    var metadata: String?
+
+    @OptionGroup var parameters: BuildParameterOptions
+
+    /// The attributes of each vector of `set` from `--metadata` (none without it).
+    func attributes(for set: EmbeddingSet) throws -> [Attributes] {
+        guard let metadata else { return [] }
+        return try MetadataFile.read(metadata, ids: set.ids ?? (0..<set.vectors.count).map { VectorID($0) })
+    }
+}
+
+/// Build parameters of each index kind (`build`, `bench`, `rag ingest`); a kind ignores the others'.
+struct BuildParameterOptions: ParsableArguments {
+    @Option(help: "Seed: HNSW level assignment (default 42), IVF training sample and k-means start (default 1234).")
+    var seed: UInt64?
+
+    @Option(help: "HNSW: links per node (M), 2 to 256.")
+    var m: Int = HNSWParameters.default.m
+
+    @Option(name: .customLong("ef-construction"), help: "HNSW: candidate list size while building.")
+    var efConstruction: Int = HNSWParameters.default.efConstruction
+
+    @Flag(inversion: .prefixedNo, help: "HNSW: fill free links with the closest candidates the heuristic pruned.")
+    var keepPrunedConnections = HNSWParameters.default.keepPrunedConnections
+
+    @Option(help: "IVF: number of lists (default: about 4·√N).")
+    var nlist: Int?
+
+    @Option(name: .customLong("train-size"), help: "IVF: train k-means on a random sample of this many vectors (default: all, at most 256 per list).")
+    var trainSize: Int?
+
+    @Option(name: .customLong("kmeans-iterations"), help: "IVF: k-means iterations.")
+    var kmeansIterations: Int = IVFParameters.default.iterations
+
+    var hnsw: HNSWParameters {
+        get throws {
+            try HNSWParameters(
+                m: m, efConstruction: efConstruction, seed: seed ?? HNSWParameters.default.seed,
+                keepPrunedConnections: keepPrunedConnections)
+        }
+    }
+
+    var ivf: IVFParameters {
+        get throws {
+            try IVFParameters(nlist: nlist, trainingSize: trainSize, iterations: kmeansIterations, seed: seed ?? IVFParameters.default.seed)
+        }
+    }
+}
+
+/// Search settings of every index kind (`search`, `rag query`); a kind ignores the others'.
+struct SearchSettingOptions: ParsableArguments {
+    @Option(help: "HNSW: candidate list size (raised to k when smaller).")
+    var ef: Int = SearchOptions.default.ef
+
+    @Option(help: "IVF: lists scanned per query.")
+    var nprobe: Int = SearchOptions.default.nprobe
+
+    @Option(name: .customLong("filter-strategy"), help: "With a filter: force the exact scan (exact) or the index's own structure (index); default: the planner chooses.")
+    var filterStrategy: FilterPlan.Strategy?
+
+    var options: SearchOptions { SearchOptions(ef: ef, nprobe: nprobe, filterStrategy: filterStrategy) }
+
+    func validate() throws {
+        guard ef >= 1 else { throw ValidationError("--ef must be at least 1") }
+        guard nprobe >= 1 else { throw ValidationError("--nprobe must be at least 1") }
+        if filterStrategy == .unfiltered { throw ValidationError("--filter-strategy is exact or index") }
+    }
+}
+
+/// Parses `--filter` JSON, naming the option in errors.
+func parseFilter(_ json: String) throws -> Filter {
+    do {
+        return try Filter(json: json)
+    } catch {
+        throw ValidationError("--filter: \(error)")
+    }
+}
+
+extension IndexKind: ExpressibleByArgument {}
+
+extension FilterPlan.Strategy: ExpressibleByArgument {}
+
+extension Metric: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { ["l2", "ip", "cosine"] }
+}
+
+extension EmbeddingFormat: ExpressibleByArgument {}

@@ -1,0 +1,147 @@
+import VectorSearch
+
+// Retrieval: the vector search, hybrid keyword fusion, thresholds, per-document limits and MMR.
+extension DocumentCollection {
+    /// The chunks nearest to `vector` (among those `options.filter` admits), re-ranked as
+    /// `options` asks. `text` is the query's text, for hybrid keyword search.
+    public func retrieve(vector: [Float], text: String? = nil, options: RetrievalOptions = RetrievalOptions()) throws -> [RetrievedChunk] {
+        try ParameterCheck.atLeast(0, "k", options.k)
+        if options.hybrid, text == nil { throw CollectionError.hybridNeedsText }
+        return try lock.withLock {
+            let wanted = options.reranks ? options.candidates ?? max(4 * options.k, 20) : options.k
+            let hits = try index.search(vector, k: wanted, options: options.search, filter: options.filter)
+            var ranked = hits.map(\.id)
+            var scores = Dictionary(uniqueKeysWithValues: hits.map { ($0.id, $0.score) })
+            var fused: [VectorID: Double] = [:]
+            if options.hybrid, let text {
+                let keywordHits = keywords.search(text, k: wanted) { id in
+                    options.filter.map { $0.matches(self.documents[self.chunks[id]!.documentID]!.metadata) } ?? true
+                }
+                let fusion = Ranking.reciprocalRankFusion([ranked, keywordHits.map(\.id)])
+                ranked = fusion.map(\.id)
+                fused = Dictionary(uniqueKeysWithValues: fusion.map { ($0.id, $0.score) })
+                for id in ranked where scores[id] == nil { scores[id] = score(vector, id) }
+            }
+            if let threshold = options.minScore {
+                ranked.removeAll { metric.higherIsCloser ? scores[$0]! < threshold : scores[$0]! > threshold }
+            }
+            if let limit = options.maxChunksPerDocument {
+                var taken: [String: Int] = [:]
+                ranked = ranked.filter { id in
+                    let document = chunks[id]!.documentID
+                    taken[document, default: 0] += 1
+                    return taken[document]! <= limit
+                }
+            }
+            if let lambda = options.mmrLambda {
+                let picked = Ranking.maximalMarginalRelevance(
+                    query: vector, candidates: ranked.map { index.vector(for: $0)! }, k: options.k, lambda: lambda)
+                ranked = picked.map { ranked[$0] }
+            }
+            return ranked.prefix(options.k).map { id in
+                let chunk = chunks[id]!
+                return RetrievedChunk(
+                    chunkID: id, score: scores[id]!, fusedScore: fused[id], chunk: chunk,
+                    metadata: documents[chunk.documentID]!.metadata)
+            }
+        }
+    }
+
+    /// As ``retrieve(vector:text:options:)``, embedding `text` with `embedder` first.
+    public func retrieve(text: String, embedder: some Embedder, options: RetrievalOptions = RetrievalOptions()) async throws -> [RetrievedChunk] {
+        let vectors = try await embedder.embed([text])
+        guard let vector = vectors.first, vectors.count == 1 else {
+            throw CollectionError.embedderReturned(vectors: vectors.count, texts: 1)
+        }
+        guard vector.count == dimension else { throw CollectionError.embedderDimension(embedder: vector.count, collection: dimension) }
+        return try retrieve(vector: vector, text: text, options: options)
+    }
+
+    /// The public score of the stored vector `id` for `query`, as a search reports it.
+    private func score(_ query: [Float], _ id: VectorID) -> Float {
+        let stored = index.vector(for: id)!
+        return switch metric {
+        case .l2: Distance.l2Squared(query, stored)
+        case .innerProduct: Distance.innerProduct(query, stored)
+        case .cosine: Distance.innerProduct(query, stored) / Distance.norm(query)  // stored rows are unit length
+        }
+    }
+}
+
+/// What ``DocumentCollection/retrieve(vector:text:options:)`` returns and how it ranks.
+public struct RetrievalOptions: Sendable {
+    /// Chunks to return at most.
+    public var k: Int
+    /// Only chunks of documents whose metadata satisfies this.
+    public var filter: Filter?
+    /// Keep only chunks at least this close: similarity ≥ minScore for cosine and inner
+    /// product, squared distance ≤ minScore for L2.
+    public var minScore: Float?
+    /// Maximal marginal relevance with this λ (1: pure relevance, 0: pure diversity); nil: off.
+    public var mmrLambda: Double?
+    /// At most this many chunks of one document.
+    public var maxChunksPerDocument: Int?
+    /// Fuse the vector ranking with a BM25 keyword ranking of the query text (reciprocal rank fusion).
+    public var hybrid: Bool
+    /// Candidates fetched before re-ranking (threshold, per-document limit, MMR, hybrid);
+    /// nil: max(4k, 20). Without re-ranking exactly k are fetched, as a plain search would.
+    public var candidates: Int?
+    /// The index's search settings (HNSW `ef`, IVF `nprobe`, the filter strategy): the same
+    /// value configures a collection of any index kind.
+    public var search: SearchOptions
+
+    public init(
+        k: Int = 5, filter: Filter? = nil, minScore: Float? = nil, mmrLambda: Double? = nil, maxChunksPerDocument: Int? = nil,
+        hybrid: Bool = false, candidates: Int? = nil, search: SearchOptions = .default
+    ) {
+        self.k = k
+        self.filter = filter
+        self.minScore = minScore
+        self.mmrLambda = mmrLambda
+        self.maxChunksPerDocument = maxChunksPerDocument
+        self.hybrid = hybrid
+        self.candidates = candidates
+        self.search = search
+    }
+
+    var reranks: Bool { minScore != nil || mmrLambda != nil || maxChunksPerDocument != nil || hybrid }
+}
+
+/// One retrieved chunk, with what a citation needs. Encodes as JSON
+/// `{"score", "fused_score", "document", "chunk_index", "start", "end", "text", "metadata"}`.
+public struct RetrievedChunk: Sendable, Hashable, Encodable {
+    /// The chunk's vector id in the collection's index.
+    public var chunkID: VectorID
+    /// The vector search's score (see ``Metric``).
+    public var score: Float
+    /// The reciprocal-rank-fusion score, for hybrid retrieval.
+    public var fusedScore: Double?
+    /// Document id, position, character range and text.
+    public var chunk: Chunk
+    /// The document's metadata.
+    public var metadata: Attributes
+
+    public init(chunkID: VectorID, score: Float, fusedScore: Double? = nil, chunk: Chunk, metadata: Attributes) {
+        self.chunkID = chunkID
+        self.score = score
+        self.fusedScore = fusedScore
+        self.chunk = chunk
+        self.metadata = metadata
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case score, fusedScore = "fused_score", documentID = "document", chunkIndex = "chunk_index", start, end, text, metadata
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(score, forKey: .score)
+        try c.encodeIfPresent(fusedScore, forKey: .fusedScore)
+        try c.encode(chunk.documentID, forKey: .documentID)
+        try c.encode(chunk.index, forKey: .chunkIndex)
+        try c.encode(chunk.range.lowerBound, forKey: .start)
+        try c.encode(chunk.range.upperBound, forKey: .end)
+        try c.encode(chunk.text, forKey: .text)
+        try c.encode(metadata, forKey: .metadata)
+    }
+}
