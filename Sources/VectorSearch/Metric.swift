@@ -54,21 +54,38 @@ public enum Metric: String, Sendable, CaseIterable, Codable {
 }
 
 extension Metric {
-    /// Turns `count` internal distances in `neighbors` into public scores, in place. L2 distances
-    /// already are scores. Inner-product distances are negated; cosine ones are also divided by
-    /// ‖query‖, because stored rows are unit length but queries are not normalised.
-    func convertToScores(
-        _ neighbors: UnsafeMutablePointer<Neighbor>, count: Int, query: UnsafePointer<Float>, dimension: Int,
+    /// Turns `count` candidates' distances into public scores, in place: the one place where a
+    /// distance becomes a score, after which the memory reads as ``Neighbor``s (same layout).
+    /// L2 distances already are scores. Inner-product distances are negated; cosine ones are
+    /// also divided by ‖query‖, because stored rows are unit length but queries are not normalised.
+    func publish(
+        _ candidates: UnsafeMutablePointer<Scored>, count: Int, query: UnsafePointer<Float>, dimension: Int,
         kernels: DistanceKernels
     ) {
         switch self {
         case .l2:
             return
         case .innerProduct:
-            for i in 0..<count { neighbors[i].score = -neighbors[i].score }
+            for i in 0..<count { candidates[i].distance = -candidates[i].distance }
         case .cosine:
             let scale = -1 / kernels.dot(query, query, dimension).squareRoot()
-            for i in 0..<count { neighbors[i].score *= scale }
+            for i in 0..<count { candidates[i].distance *= scale }
         }
+    }
+
+    /// Distances ranked through a product tile (``TopKHeap/offerProductTile``) made whole: L2
+    /// gets ‖q‖² back, clamped at 0 against rounding; the others are whole already.
+    func completeProductDistances(_ candidates: UnsafeMutablePointer<Scored>, count: Int, queryNormSquared: Float) {
+        guard self == .l2 else { return }
+        for i in 0..<count { candidates[i].distance = max(0, candidates[i].distance + queryNormSquared) }
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Neighbor {
+    /// Runs `body` on `capacity` results as internal candidates: searches build their heaps in
+    /// the caller's results and publish them in place (``Scored`` and ``Neighbor`` share a layout).
+    @inline(__always)
+    func asCandidates<R>(capacity: Int, _ body: (UnsafeMutablePointer<Scored>) throws -> R) rethrows -> R {
+        try withMemoryRebound(to: Scored.self, capacity: capacity, body)
     }
 }

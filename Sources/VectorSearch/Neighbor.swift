@@ -27,17 +27,17 @@ public struct SearchResults: RandomAccessCollection, Sendable {
     }
 
     /// Results of `queryCount` queries filled by `fill(queries, slots, counts)`: query `i` writes
-    /// its neighbours at `slots + i*k` and their number at `counts[i]`.
+    /// its candidates at `slots + i*k`, published, and their number at `counts[i]`.
     init(
         k: Int, queries: VectorMatrix,
-        fill: (UnsafePointer<Float>, UnsafeMutablePointer<Neighbor>, UnsafeMutablePointer<Int>) -> Void
+        fill: (UnsafePointer<Float>, UnsafeMutablePointer<Scored>, UnsafeMutablePointer<Int>) -> Void
     ) {
         self.init(k: k, queryCount: queries.count)
         queries.withUnsafeBufferPointer { q in
             slots.withUnsafeMutableBufferPointer { s in
                 counts.withUnsafeMutableBufferPointer { c in
                     if let query = q.baseAddress, let slot = s.baseAddress, let count = c.baseAddress {
-                        fill(query, slot, count)
+                        slot.asCandidates(capacity: s.count) { fill(query, $0, count) }
                     }
                 }
             }

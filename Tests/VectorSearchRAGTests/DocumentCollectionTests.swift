@@ -317,7 +317,7 @@ struct DocumentCollectionTests {
         ])
         #expect(entries.map(\.embedding) == [[1, 2], nil])
         for (line, reason) in [
-            (#"{"text": "no id"}"#, "\"id\""), (#"{"id": 1}"#, "\"text\""), (#"{"id": 1, "text": "t", "m": {"a": 1}}"#, "metadata value"),
+            (#"{"text": "no id"}"#, "\"id\""), (#"{"id": 1}"#, "\"text\""), (#"{"id": 1, "text": "t", "m": {"a": 1}}"#, "nested objects are not supported"),
             (#"{"id": 1, "text": "#, "not valid JSON"), (#"{"id": 1, "text": "t", "embedding": ["x"]}"#, "embedding"),
         ] {
             try (#"{"id": 0, "text": "ok"}"# + "\n" + line + "\n").write(toFile: path, atomically: true, encoding: .utf8)

@@ -306,7 +306,7 @@ struct IVFSketchTests {
         var scratch = [Float](repeating: 0, count: 256), projected = [Float](repeating: 0, count: sketch.width)
         for q in 0..<queries.count {
             for nprobe in [1, 5, 17, 40] {
-                var full = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: nprobe), pruned = full, candidates = full
+                var full = [Scored](repeating: Scored(id: 0, distance: 0), count: nprobe), pruned = full, candidates = full
                 let fullCount = index.rankLists(queries[q], nprobe: nprobe, scratch: &scratch, into: &full)
                 let prunedCount = projected.withUnsafeMutableBufferPointer { projected in
                     let prepared = sketch.prepare(queries[q], into: projected.baseAddress!, kernels: index.kernels)
@@ -399,7 +399,7 @@ struct IVFSketchTests {
         let plain = try Self.unpruned(like: index, base, ids: (0..<1000).map { VectorID($0) })
         for q in 0..<queries.count {
             let found = try index.search(queries[q], k: 1000, nprobe: 1), expected = try plain.search(queries[q], k: 1000, nprobe: 1)
-            var scratch = [Float](repeating: 0, count: 256), nearest = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: 1)
+            var scratch = [Float](repeating: 0, count: 256), nearest = [Scored](repeating: Scored(id: 0, distance: 0), count: 1)
             _ = index.rankLists(queries[q], nprobe: 1, scratch: &scratch, into: &nearest)
             #expect(found == expected && found.count == index.listSizes[Int(nearest[0].id)], "every row of the probed list")
             #expect(try index.search(queries[q], k: 2000, nprobe: 16).count == 1000)

@@ -144,18 +144,37 @@ struct KernelTests {
 
 @Suite("Top-k selection")
 struct TopKTests {
-    func select(_ distances: [Float], ids: [VectorID], k: Int) -> [Neighbor] {
-        var storage = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: max(k, 1))
+    func select(_ distances: [Float], ids: [VectorID], k: Int) -> [Scored] {
+        var storage = [Scored](repeating: Scored(id: 0, distance: 0), count: max(k, 1))
         return storage.withUnsafeMutableBufferPointer { buffer in
             var heap = TopKHeap(storage: buffer.baseAddress!, capacity: k)
             distances.withUnsafeBufferPointer { d in
                 ids.withUnsafeBufferPointer { i in
-                    heap.offer(distances: d.baseAddress!, offsets: nil, count: d.count, ids: i.baseAddress, firstID: 0, kernels: .best)
+                    heap.offer(distances: d.baseAddress!, count: d.count, ids: CandidateIDs(ids: i.baseAddress), kernels: .best)
                 }
             }
             let n = heap.sortBestFirst()
             return Array(buffer[0..<n])
         }
+    }
+
+    @Test("internal candidates and public results share one layout, so heaps are published in place")
+    func layout() {
+        #expect(MemoryLayout<Scored>.size == MemoryLayout<Neighbor>.size)
+        #expect(MemoryLayout<Scored>.stride == MemoryLayout<Neighbor>.stride)
+        #expect(MemoryLayout<Scored>.alignment == MemoryLayout<Neighbor>.alignment)
+        #expect(MemoryLayout<Scored>.offset(of: \.id) == MemoryLayout<Neighbor>.offset(of: \.id))
+        #expect(MemoryLayout<Scored>.offset(of: \.distance) == MemoryLayout<Neighbor>.offset(of: \.score))
+        var results = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: 2)
+        results.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.asCandidates(capacity: 2) { candidates in
+                candidates[0] = Scored(id: 7, distance: -0.5)
+                candidates[1] = Scored(id: 9, distance: -0.25)
+                var query: [Float] = [2, 0]
+                Metric.innerProduct.publish(candidates, count: 2, query: &query, dimension: 2, kernels: .best)
+            }
+        }
+        #expect(results == [Neighbor(id: 7, score: 0.5), Neighbor(id: 9, score: 0.25)])
     }
 
     @Test("matches a full sort with ties broken by smaller id")
@@ -170,7 +189,7 @@ struct TopKTests {
                 let got = select(distances, ids: ids, k: k)
                 #expect(got.count == min(k, n))
                 #expect(got.map(\.id) == expected.prefix(k).map(\.1), "n=\(n) k=\(k)")
-                #expect(got.map(\.score) == expected.prefix(k).map(\.0))
+                #expect(got.map(\.distance) == expected.prefix(k).map(\.0))
             }
         }
     }

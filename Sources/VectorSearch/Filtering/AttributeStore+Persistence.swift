@@ -7,7 +7,15 @@ extension AttributeStore {
     /// Sections this store adds to an index file: `ATTR` when there is any metadata.
     var sectionCount: Int { columns.isEmpty ? 0 : 1 }
 
-    /// Writes the `ATTR` section if there is metadata (read back by `IndexFileReader.readAttributes`).
+    /// The optional `ATTR` section (metadata of `slots` slots) if the header counts one more
+    /// section, else an empty store of that many slots.
+    static func read(from reader: IndexFileReader, slots: Int) throws -> AttributeStore {
+        guard reader.sectionsRead < reader.header.sectionCount else { return AttributeStore(count: slots, columns: []) }
+        let bytes = try reader.readSection("ATTR", as: UInt8.self)
+        return try decode(bytes, count: slots) { [path = reader.path] in VectorSearchError.corruptIndex(path: path, reason: $0) }
+    }
+
+    /// Writes the `ATTR` section if there is metadata (read back by ``read(from:slots:)``).
     func write(to writer: IndexFileWriter) throws {
         if sectionCount > 0 { try writer.writeSection("ATTR", encoded()) }
     }

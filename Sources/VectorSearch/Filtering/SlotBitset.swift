@@ -48,20 +48,6 @@ struct SlotBitset: Sendable {
     func forEachBatch(
         into buffer: UnsafeMutablePointer<UInt32>, batch: Int, _ body: (_ slots: UnsafePointer<UInt32>, _ count: Int) -> Void
     ) {
-        var n = 0
-        words.withUnsafeBufferPointer { w in
-            for (index, var word) in w.enumerated() {
-                while word != 0 {
-                    buffer[n] = UInt32(index << 6 | word.trailingZeroBitCount)
-                    n &+= 1
-                    word &= word &- 1
-                    if n == batch {
-                        body(buffer, n)
-                        n = 0
-                    }
-                }
-            }
-        }
-        if n > 0 { body(buffer, n) }
+        words.withUnsafeBufferPointer { forEachSetBit(in: $0, batch: batch, into: buffer, body) }
     }
 }

@@ -218,14 +218,6 @@ final class IndexFileReader {
         }
     }
 
-    /// The optional `ATTR` section (metadata of `slots` slots) if the header counts one more
-    /// section, else an empty store of that many slots.
-    func readAttributes(slots: Int) throws -> AttributeStore {
-        guard sectionsRead < header.sectionCount else { return AttributeStore(count: slots, columns: []) }
-        let bytes = try readSection("ATTR", as: UInt8.self)
-        return try AttributeStore.decode(bytes, count: slots) { [path] in VectorSearchError.corruptIndex(path: path, reason: $0) }
-    }
-
     /// Checks nothing follows the last section.
     func finish() throws {
         guard file.remaining == 0 else {

@@ -23,7 +23,7 @@ extension FlatIndex {
         let index = try FlatIndex(dimension: header.dimension, metric: header.metric)
         let ids = try reader.readSection("IDS ", as: VectorID.self, count: header.count)
         let first = try index.store.append(rows: header.count) { try reader.readSection("VECS", into: $0) }
-        index.attributeStore = try reader.readAttributes(slots: header.count)
+        index.attributeStore = try AttributeStore.read(from: reader, slots: header.count)
         try reader.finish()
         // Checksums catch damage, not a file written wrongly: check what the add path checks.
         let rows = UnsafeBufferPointer(start: index.store.base, count: header.count * header.dimension)

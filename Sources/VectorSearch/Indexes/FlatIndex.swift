@@ -131,10 +131,14 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         return try lock.withReadLock {
             let matching = try filter.flatMap(matchingSlots)
             return withExactSearch { exact in
-                if let matching {
-                    exact.search(query: query.baseAddress!, k: k, matching: matching, into: results.baseAddress!)
-                } else {
-                    exact.search(query: query.baseAddress!, k: k, into: results.baseAddress!)
+                results.baseAddress!.asCandidates(capacity: results.count) { out in
+                    if let matching {
+                        matching.words.withUnsafeBufferPointer { bits in
+                            exact.search(query: query.baseAddress!, k: k, matching: bits, into: out)
+                        }
+                    } else {
+                        exact.search(query: query.baseAddress!, k: k, into: out)
+                    }
                 }
             }
         }
@@ -150,8 +154,10 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
             return SearchResults(k: k, queries: queries) { q, slots, counts in
                 withExactSearch { exact in
                     if let matching {
-                        exact.search(queries: q, queryCount: queries.count, k: k, matching: matching,
-                                     threads: threads ?? Parallel.coreCount, results: slots, counts: counts)
+                        matching.words.withUnsafeBufferPointer { bits in
+                            exact.search(queries: q, queryCount: queries.count, k: k, matching: bits,
+                                         threads: threads ?? Parallel.coreCount, results: slots, counts: counts)
+                        }
                     } else {
                         exact.search(queries: q, queryCount: queries.count, k: k, threads: threads ?? Parallel.coreCount,
                                      results: slots, counts: counts)

@@ -25,8 +25,14 @@ struct ExactSearch {
     static let queryBlock = 1024
     static let baseBlock = 1024
 
-    /// Searches one query; writes up to `k` neighbours best first into `out` with public scores.
-    func search(query: UnsafePointer<Float>, k: Int, into out: UnsafeMutablePointer<Neighbor>) -> Int {
+    /// The ids of the rows from `start` on.
+    private func rowIDs(from start: Int) -> CandidateIDs {
+        CandidateIDs(ids: ids.map { $0 + start }, first: VectorID(start))
+    }
+
+    /// Searches one query; writes up to `k` candidates best first into `out`, published (with
+    /// public scores).
+    func search(query: UnsafePointer<Float>, k: Int, into out: UnsafeMutablePointer<Scored>) -> Int {
         guard k > 0, count > 0 else { return 0 }
         var heap = TopKHeap(storage: out, capacity: k)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { scratch in
@@ -35,9 +41,7 @@ struct ExactSearch {
             while start < count {
                 let n = min(Self.scanChunk, count &- start)
                 kernels.distances(metric, query, base + start &* dimension, n, dimension, into: distances)
-                heap.offer(
-                    distances: distances, offsets: nil, count: n,
-                    ids: ids.map { $0 + start }, firstID: VectorID(start), kernels: kernels)
+                heap.offer(distances: distances, count: n, ids: rowIDs(from: start), kernels: kernels)
                 start &+= n
             }
         }
@@ -46,17 +50,19 @@ struct ExactSearch {
         return found
     }
 
-    /// Searches one query among the rows `matching` admits only (gathering them in slot order);
-    /// requires `ids`.
-    func search(query: UnsafePointer<Float>, k: Int, matching: SlotBitset, into out: UnsafeMutablePointer<Neighbor>) -> Int {
+    /// Searches one query among the rows whose bit is set in `matching` (one bit per row, 64 to
+    /// a word), gathering them in row order; requires `ids`.
+    func search(
+        query: UnsafePointer<Float>, k: Int, matching: UnsafeBufferPointer<UInt64>, into out: UnsafeMutablePointer<Scored>
+    ) -> Int {
         guard k > 0, count > 0, let ids else { return 0 }
         var heap = TopKHeap(storage: out, capacity: k)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { scratch in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Self.scanChunk) { slotBuffer in
                 let distances = scratch.baseAddress!
-                matching.forEachBatch(into: slotBuffer.baseAddress!, batch: Self.scanChunk) { slots, n in
+                forEachSetBit(in: matching, batch: Self.scanChunk, into: slotBuffer.baseAddress!) { slots, n in
                     kernels.distances(metric, query, base, picking: slots, n, dimension, into: distances)
-                    heap.offer(distances: distances, offsets: nil, count: n, slots: slots, ids: ids, kernels: kernels)
+                    heap.offer(distances: distances, count: n, ids: CandidateIDs(ids: ids, slots: slots), kernels: kernels)
                 }
             }
         }
@@ -68,14 +74,15 @@ struct ExactSearch {
     /// A batch among the rows `matching` admits: one filtered scan per query, queries split over
     /// `threads`.
     func search(
-        queries: UnsafePointer<Float>, queryCount: Int, k: Int, matching: SlotBitset, threads: Int,
-        results: UnsafeMutablePointer<Neighbor>, counts: UnsafeMutablePointer<Int>
+        queries: UnsafePointer<Float>, queryCount: Int, k: Int, matching: UnsafeBufferPointer<UInt64>, threads: Int,
+        results: UnsafeMutablePointer<Scored>, counts: UnsafeMutablePointer<Int>
     ) {
         let results = UnsafeSendable(results), counts = UnsafeSendable(counts), queriesBox = UnsafeSendable(queries)
+        let matching = UnsafeSendable(matching)
         Parallel.forEachChunk(count: queryCount, workers: threads) { _, range in
             for q in range {
                 counts.value[q] = search(
-                    query: queriesBox.value + q &* dimension, k: k, matching: matching, into: results.value + q &* k)
+                    query: queriesBox.value + q &* dimension, k: k, matching: matching.value, into: results.value + q &* k)
             }
         }
     }
@@ -84,7 +91,7 @@ struct ExactSearch {
     /// `results + i*k` and its number of neighbours in `counts[i]`.
     func search(
         queries: UnsafePointer<Float>, queryCount: Int, k: Int, threads: Int,
-        results: UnsafeMutablePointer<Neighbor>, counts: UnsafeMutablePointer<Int>
+        results: UnsafeMutablePointer<Scored>, counts: UnsafeMutablePointer<Int>
     ) {
         let results = UnsafeSendable(results), counts = UnsafeSendable(counts), queriesBox = UnsafeSendable(queries)
         guard queryCount >= Self.blasMinimumQueries, count > 0, k > 0 else {
@@ -105,7 +112,7 @@ struct ExactSearch {
 
     private func searchWithBLAS(
         queries: UnsafePointer<Float>, range: Range<Int>, k: Int,
-        results: UnsafeMutablePointer<Neighbor>, counts: UnsafeMutablePointer<Int>
+        results: UnsafeMutablePointer<Scored>, counts: UnsafeMutablePointer<Int>
     ) {
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: Self.queryBlock * Self.baseBlock)
         let heaps = UnsafeMutablePointer<TopKHeap>.allocate(capacity: Self.queryBlock)
@@ -113,8 +120,6 @@ struct ExactSearch {
             scores.deallocate()
             heaps.deallocate()
         }
-        // L2 ranks by ‖x‖² − 2x·q (‖q‖² is added at the end); inner product by −x·q.
-        let alpha: Float = metric == .l2 ? -2 : -1
         var blockStart = range.lowerBound
         while blockStart < range.upperBound {
             let m = min(Self.queryBlock, range.upperBound &- blockStart)
@@ -124,15 +129,10 @@ struct ExactSearch {
             var rowStart = 0
             while rowStart < count {
                 let n = min(Self.baseBlock, count &- rowStart)
-                BLAS.productWithTranspose(
-                    m: m, n: n, k: dimension, alpha: alpha,
-                    a: queries + blockStart &* dimension, b: base + rowStart &* dimension, c: scores, ldc: n)
-                let offsets = metric == .l2 ? normsSquared.map { $0 + rowStart } : nil
-                for i in 0..<m {
-                    heaps[i].offer(
-                        distances: scores + i &* n, offsets: offsets, count: n,
-                        ids: ids.map { $0 + rowStart }, firstID: VectorID(rowStart), kernels: kernels)
-                }
+                TopKHeap.offerProductTile(
+                    queries: queries + blockStart &* dimension, m: m, rows: base + rowStart &* dimension, n: n,
+                    dimension: dimension, metric: metric, rowNorms: normsSquared.map { $0 + rowStart }, ids: rowIDs(from: rowStart),
+                    scores: scores, kernels: kernels, heap: { heaps + $0 })
                 rowStart &+= n
             }
             for i in 0..<m {
@@ -145,15 +145,14 @@ struct ExactSearch {
         }
     }
 
-    /// Turns internal distances into public scores.
+    /// Completes the distances of the sgemm path and publishes them. (For L2, which the coarse
+    /// step and k-means use, publishing changes nothing: they read distances.)
     private func finalize(
-        _ out: UnsafeMutablePointer<Neighbor>, _ found: Int, query: UnsafePointer<Float>, squaredDistancesAreExact: Bool
+        _ out: UnsafeMutablePointer<Scored>, _ found: Int, query: UnsafePointer<Float>, squaredDistancesAreExact: Bool
     ) {
-        if metric == .l2, !squaredDistancesAreExact {
-            // The sgemm path ranks by ‖x‖² − 2x·q: add ‖q‖², and clamp the rounding below zero.
-            let queryNorm = kernels.dot(query, query, dimension)
-            for i in 0..<found { out[i].score = max(0, out[i].score + queryNorm) }
+        if !squaredDistancesAreExact {
+            metric.completeProductDistances(out, count: found, queryNormSquared: metric == .l2 ? kernels.dot(query, query, dimension) : 0)
         }
-        metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
+        metric.publish(out, count: found, query: query, dimension: dimension, kernels: kernels)
     }
 }

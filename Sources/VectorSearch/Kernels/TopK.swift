@@ -1,30 +1,60 @@
+/// An internal search candidate: what it scores (an external id in a result heap, a list
+/// number in IVF's coarse step) and its distance, smaller is closer. The public ``Neighbor``
+/// always means an external id and a public score; ``Metric/publish(_:count:query:dimension:kernels:)``
+/// turns one into the other in place, which is why the two have the same layout.
+struct Scored: Equatable {
+    var id: UInt64
+    var distance: Float
+}
+
+/// Where a block of candidates' ids come from: candidate `j` is `ids[slots[j]]` (IVF list rows,
+/// named by slot), `ids[j]` (contiguous rows with ids) or `first + j` (row numbers).
+struct CandidateIDs {
+    var ids: UnsafePointer<VectorID>?
+    var slots: UnsafePointer<UInt32>?
+    var first: VectorID = 0
+
+    @inline(__always)
+    subscript(j: Int) -> VectorID {
+        if let slots { return ids![Int(slots[j])] }
+        if let ids { return ids[j] }
+        return first &+ VectorID(j)
+    }
+
+    /// The ids of the candidates from `j` on.
+    @inline(__always)
+    func dropping(_ j: Int) -> CandidateIDs {
+        if let slots { return CandidateIDs(ids: ids, slots: slots + j) }
+        if let ids { return CandidateIDs(ids: ids + j) }
+        return CandidateIDs(first: first &+ VectorID(j))
+    }
+}
+
 /// A bounded max-heap of the `capacity` best (smallest-distance) candidates, kept in memory
 /// the caller owns, so a query allocates nothing. The worst kept candidate sits at the root.
 /// Ties on distance are broken by the smaller id, so results are deterministic.
-///
-/// While the heap is in use, `Neighbor.score` holds the internal distance.
 struct TopKHeap {
-    let storage: UnsafeMutablePointer<Neighbor>
+    let storage: UnsafeMutablePointer<Scored>
     let capacity: Int
     private(set) var count = 0
 
-    init(storage: UnsafeMutablePointer<Neighbor>, capacity: Int) {
+    init(storage: UnsafeMutablePointer<Scored>, capacity: Int) {
         self.storage = storage
         self.capacity = capacity
     }
 
     /// Candidates with a distance above this cannot enter; equal ones can (if their id is smaller).
     @inline(__always)
-    var threshold: Float { count < capacity ? .infinity : storage[0].score }
+    var threshold: Float { count < capacity ? .infinity : storage[0].distance }
 
     @inline(__always)
-    static func isWorse(_ a: Neighbor, than b: Neighbor) -> Bool {
-        a.score > b.score || (a.score == b.score && a.id > b.id)
+    static func isWorse(_ a: Scored, than b: Scored) -> Bool {
+        a.distance > b.distance || (a.distance == b.distance && a.id > b.id)
     }
 
     @inline(__always)
     mutating func push(distance: Float, id: VectorID) {
-        let candidate = Neighbor(id: id, score: distance)
+        let candidate = Scored(id: id, distance: distance)
         if count < capacity {
             var i = count
             count &+= 1
@@ -41,7 +71,7 @@ struct TopKHeap {
     }
 
     @inline(__always)
-    private func siftDown(_ element: Neighbor, from start: Int, end: Int) {
+    private func siftDown(_ element: Scored, from start: Int, end: Int) {
         var i = start
         while true {
             let left = 2 &* i &+ 1
@@ -68,35 +98,38 @@ struct TopKHeap {
         return count
     }
 
-    /// Offers `n` distances; candidate `j` has id `ids?[j] ?? firstID + j`. `offsets`, when
-    /// given, is added to each distance first (‖x‖² for L2 through BLAS). A SIMD scan skips the
-    /// candidates above the threshold, so most cost one lane of one vector compare.
+    /// Offers `n` distances; candidate `j` has id `ids[j]`. `offsets`, when given, is added to
+    /// each distance first (‖x‖² for L2 through BLAS). A SIMD scan skips the candidates above the
+    /// threshold, so most cost one lane of one vector compare.
     @inline(__always)
     mutating func offer(
-        distances: UnsafePointer<Float>, offsets: UnsafePointer<Float>?, count n: Int,
-        ids: UnsafePointer<VectorID>?, firstID: VectorID, kernels: DistanceKernels
+        distances: UnsafePointer<Float>, offsets: UnsafePointer<Float>? = nil, count n: Int, ids: CandidateIDs,
+        kernels: DistanceKernels
     ) {
         var j = 0
         while true {
             j = kernels.nextAtOrBelow(distances, offsets, j, n, threshold)
             if j >= n { break }
-            push(distance: distances[j] + (offsets?[j] ?? 0), id: ids?[j] ?? (firstID &+ VectorID(j)))
+            push(distance: distances[j] + (offsets?[j] ?? 0), id: ids[j])
             j &+= 1
         }
     }
 
-    /// As above, for candidates named by slot (IVF lists): candidate `j` has id `ids[slots[j]]`.
+    /// Scores `m` queries (contiguous rows of `queries`) against `n` contiguous `rows` with one
+    /// sgemm into `scores` (m × n) and offers query `i`'s scores to `heap(i)`. L2 ranks by
+    /// ‖x‖² − 2x·q (`rowNorms` holds ‖x‖²; ``Metric/completeProductDistances(_:count:queryNormSquared:)``
+    /// adds ‖q‖² back), inner product and cosine by −x·q. Exact search and IVF's batches both
+    /// score through here.
     @inline(__always)
-    mutating func offer(
-        distances: UnsafePointer<Float>, offsets: UnsafePointer<Float>?, count n: Int,
-        slots: UnsafePointer<UInt32>, ids: UnsafePointer<VectorID>, kernels: DistanceKernels
+    static func offerProductTile(
+        queries: UnsafePointer<Float>, m: Int, rows: UnsafePointer<Float>, n: Int, dimension: Int, metric: Metric,
+        rowNorms: UnsafePointer<Float>?, ids: CandidateIDs, scores: UnsafeMutablePointer<Float>, kernels: DistanceKernels,
+        heap: (Int) -> UnsafeMutablePointer<TopKHeap>
     ) {
-        var j = 0
-        while true {
-            j = kernels.nextAtOrBelow(distances, offsets, j, n, threshold)
-            if j >= n { break }
-            push(distance: distances[j] + (offsets?[j] ?? 0), id: ids[Int(slots[j])])
-            j &+= 1
+        BLAS.productWithTranspose(m: m, n: n, k: dimension, alpha: metric == .l2 ? -2 : -1, a: queries, b: rows, c: scores, ldc: n)
+        let offsets = metric == .l2 ? rowNorms : nil
+        for i in 0..<m {
+            heap(i).pointee.offer(distances: scores + i &* n, offsets: offsets, count: n, ids: ids, kernels: kernels)
         }
     }
 }

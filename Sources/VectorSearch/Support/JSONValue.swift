@@ -1,6 +1,6 @@
 /// A parsed JSON value that keeps integers and floating-point numbers apart (`2020` is an
 /// integer, `2020.0` is not) and the order of object keys, for metadata and filters.
-enum JSONValue: Equatable {
+package enum JSONValue: Equatable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -9,7 +9,7 @@ enum JSONValue: Equatable {
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
+    package static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): true
         case let (.bool(x), .bool(y)): x == y
@@ -37,7 +37,7 @@ enum JSONValue: Equatable {
     }
 
     /// A short rendering for error messages.
-    var description: String {
+    package var description: String {
         switch self {
         case .null: "null"
         case .bool(let b): "\(b)"
@@ -53,7 +53,7 @@ enum JSONValue: Equatable {
 /// Thrown for text that is not JSON; `reason` names the byte offset.
 struct JSONSyntaxError: Error, CustomStringConvertible {
     let reason: String
-    var description: String { reason }
+    package var description: String { reason }
 }
 
 private struct JSONParser {

@@ -47,7 +47,7 @@ extension HNSWIndex {
         let upperStart = try reader.readSection("USTA", as: UInt32.self, count: slots)
         let level0 = try reader.readSection("LNK0", as: UInt32.self, count: slots * index.graph.level0Stride)
         let upper = try reader.readSection("LNKU", as: UInt32.self)
-        index.attributeStore = try reader.readAttributes(slots: slots)
+        index.attributeStore = try AttributeStore.read(from: reader, slots: slots)
         try reader.finish()
 
         // Checksums catch damage, not a file written wrongly: check that the graph holds together.

@@ -7,8 +7,9 @@ extension HNSWIndex {
         try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
         return try lock.withReadLock {
             let (plan, matching) = try planLocked(filter, parameters: parameters)
-            return searchByPlan(query.baseAddress!, k: k, ef: parameters.ef, plan: plan.strategy, matching: matching,
-                                into: results.baseAddress!)
+            return results.baseAddress!.asCandidates(capacity: results.count) { out in
+                searchByPlan(query.baseAddress!, k: k, ef: parameters.ef, plan: plan.strategy, matching: matching, into: out)
+            }
         }
     }
 
@@ -74,7 +75,7 @@ extension HNSWIndex {
     /// when filtered), or the exact scan of the matches.
     private func searchByPlan(
         _ query: UnsafePointer<Float>, k: Int, ef: Int, plan: FilterPlan.Strategy, matching: SlotBitset?,
-        into out: UnsafeMutablePointer<Neighbor>
+        into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         guard let matching, plan != .unfiltered else { return searchGraph(query, k: k, ef: ef, filter: nil, into: out)! }
         if plan == .index {
@@ -84,10 +85,12 @@ extension HNSWIndex {
             if let found { return found }
         }
         return idMap.ids.withUnsafeBufferPointer { ids in
-            ExactSearch(
-                base: store.base, count: store.count, dimension: dimension, metric: metric, normsSquared: nil,
-                ids: ids.baseAddress, kernels: kernels
-            ).search(query: query, k: k, matching: matching, into: out)
+            matching.words.withUnsafeBufferPointer { bits in
+                ExactSearch(
+                    base: store.base, count: store.count, dimension: dimension, metric: metric, normsSquared: nil,
+                    ids: ids.baseAddress, kernels: kernels
+                ).search(query: query, k: k, matching: bits, into: out)
+            }
         }
     }
 
@@ -96,7 +99,7 @@ extension HNSWIndex {
     /// number of nodes the walk may score), nil when the walk ran over that budget.
     private func searchGraph(
         _ query: UnsafePointer<Float>, k: Int, ef: Int, filter: (bits: UnsafePointer<UInt64>, budget: Int)?,
-        into out: UnsafeMutablePointer<Neighbor>
+        into out: UnsafeMutablePointer<Scored>
     ) -> Int? {
         guard k > 0, entryPoint >= 0, idMap.mappedCount > 0 else { return 0 }
         return pool.withContext(slots: store.count) { context in
@@ -113,19 +116,19 @@ extension HNSWIndex {
             while i > 0 {
                 i -= 1
                 let c = context.results.pop()
-                out[i] = Neighbor(id: idMap.ids[Int(c.slot)], score: c.distance)
+                out[i] = Scored(id: idMap.ids[Int(c.slot)], distance: c.distance)
             }
             // Equal distances in id order, as every index reports them.
             for i in 1..<max(found, 1) {
                 let item = out[i]
                 var j = i
-                while j > 0, out[j - 1].score == item.score, out[j - 1].id > item.id {
+                while j > 0, out[j - 1].distance == item.distance, out[j - 1].id > item.id {
                     out[j] = out[j - 1]
                     j -= 1
                 }
                 out[j] = item
             }
-            metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
+            metric.publish(out, count: found, query: query, dimension: dimension, kernels: kernels)
             return found
         }
     }

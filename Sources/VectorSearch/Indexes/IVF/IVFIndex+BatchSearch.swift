@@ -9,12 +9,12 @@ extension IVFIndex {
     /// d = 96, and slower with ~9 at d = 384).
     func searchGrouped(
         _ queries: VectorMatrix, k: Int, nprobe: Int, threads: Int,
-        out: UnsafeMutablePointer<Neighbor>, counts: UnsafeMutablePointer<Int>
+        out: UnsafeMutablePointer<Scored>, counts: UnsafeMutablePointer<Int>
     ) {
         let queryCount = queries.count
         let nprobe = min(nprobe, centroids.count)
         let prepared = metric == .cosine ? queries.normalizedRows(kernels: kernels) : queries
-        let probes = UnsafeMutablePointer<Neighbor>.allocate(capacity: queryCount * nprobe)
+        let probes = UnsafeMutablePointer<Scored>.allocate(capacity: queryCount * nprobe)
         defer { probes.deallocate() }
         prepared.withUnsafeBufferPointer { q in
             nearestLists(q.baseAddress!, count: queryCount, nprobe: nprobe, threads: threads, into: probes)
@@ -33,8 +33,8 @@ extension IVFIndex {
     }
 
     private func scanGrouped(
-        queries: UnsafePointer<Float>, range: Range<Int>, nprobe: Int, probes: UnsafePointer<Neighbor>, k: Int,
-        ids: UnsafePointer<VectorID>, out: UnsafeMutablePointer<Neighbor>, counts: UnsafeMutablePointer<Int>
+        queries: UnsafePointer<Float>, range: Range<Int>, nprobe: Int, probes: UnsafePointer<Scored>, k: Int,
+        ids: UnsafePointer<VectorID>, out: UnsafeMutablePointer<Scored>, counts: UnsafeMutablePointer<Int>
     ) {
         let nlist = centroids.count, lists = self.lists, d = dimension, kernels = self.kernels, metric = self.metric
         // The queries of each list: a counting sort of the (query, list) pairs by list.
@@ -53,7 +53,8 @@ extension IVFIndex {
 
         let first = range.lowerBound
         let heaps = UnsafeMutablePointer<TopKHeap>.allocate(capacity: range.count)
-        // L2 heaps rank by ‖x‖² − 2x·q, what sgemm gives; ‖q‖² is added back at the end.
+        // L2 heaps rank by ‖x‖² − 2x·q, what sgemm gives (the SIMD path subtracts ‖q‖² to match);
+        // ‖q‖² is added back at the end.
         let queryNorms = UnsafeMutablePointer<Float>.allocate(capacity: range.count)
         let group = ExactSearch.queryBlock, block = ExactSearch.baseBlock
         // Scratch sized to this batch: a small batch (or one that never uses sgemm) does not
@@ -92,8 +93,7 @@ extension IVFIndex {
                                 let width = min(Self.scanChunk, n &- start)
                                 kernels.distances(metric, queries + q &* d, rows + start &* d, width, d, into: scores)
                                 if metric == .l2 { for j in 0..<width { scores[j] -= queryNorms[q &- first] } }
-                                heaps[q &- first].offer(
-                                    distances: scores, offsets: nil, count: width, slots: slots + start, ids: ids, kernels: kernels)
+                                heaps[q &- first].offer(distances: scores, count: width, ids: CandidateIDs(ids: ids, slots: slots + start), kernels: kernels)
                                 start &+= width
                             }
                         }
@@ -104,13 +104,10 @@ extension IVFIndex {
                             let width = min(block, n &- start)
                             let base = rows + start &* d
                             if metric == .l2 { for r in 0..<width { rowNorms[r] = kernels.dot(base + r &* d, base + r &* d, d) } }
-                            BLAS.productWithTranspose(
-                                m: m, n: width, k: d, alpha: metric == .l2 ? -2 : -1, a: gathered, b: base, c: scores, ldc: width)
-                            for i in 0..<m {
-                                heaps[mine[i] &- first].offer(
-                                    distances: scores + i &* width, offsets: metric == .l2 ? UnsafePointer(rowNorms) : nil,
-                                    count: width, slots: slots + start, ids: ids, kernels: kernels)
-                            }
+                            TopKHeap.offerProductTile(
+                                queries: gathered, m: m, rows: base, n: width, dimension: d, metric: metric, rowNorms: rowNorms,
+                                ids: CandidateIDs(ids: ids, slots: slots + start), scores: scores, kernels: kernels,
+                                heap: { heaps + (mine[$0] &- first) })
                             start &+= width
                         }
                     }
@@ -122,8 +119,8 @@ extension IVFIndex {
             let found = heaps[q &- first].sortBestFirst()
             counts[q] = found
             let results = out + q &* k
-            if metric == .l2 { for i in 0..<found { results[i].score = max(0, results[i].score + queryNorms[q &- first]) } }
-            metric.convertToScores(results, count: found, query: queries + q &* d, dimension: d, kernels: kernels)
+            metric.completeProductDistances(results, count: found, queryNormSquared: queryNorms[q &- first])
+            metric.publish(results, count: found, query: queries + q &* d, dimension: d, kernels: kernels)
         }
     }
 }

@@ -10,7 +10,7 @@ extension IVFIndex {
     /// returns their number. Ranks by ‖c‖² − 2q·c/‖q‖: the query's own norm ranks nothing, and
     /// cosine centroids are unit vectors, so a cosine query is scaled to one.
     func rankLists(
-        _ query: UnsafePointer<Float>, nprobe: Int, scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Neighbor>
+        _ query: UnsafePointer<Float>, nprobe: Int, scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension
         let scale = rankingScale(queryNorm: kernels.dot(query, query, dimension).squareRoot())
@@ -18,7 +18,7 @@ extension IVFIndex {
             var nearest = TopKHeap(storage: out, capacity: nprobe)
             kernels.dotMany(query, centroids.base, nlist, dimension, scratch)
             for i in 0..<nlist { scratch[i] *= scale }
-            nearest.offer(distances: scratch, offsets: norms.baseAddress, count: nlist, ids: nil, firstID: 0, kernels: kernels)
+            nearest.offer(distances: scratch, offsets: norms.baseAddress, count: nlist, ids: CandidateIDs(), kernels: kernels)
             return nearest.sortBestFirst()
         }
     }
@@ -29,7 +29,7 @@ extension IVFIndex {
     /// `candidates` nprobe entries.
     func rankListsPruned(
         _ query: UnsafePointer<Float>, _ q: ListSketch.Query, nprobe: Int, scratch: UnsafeMutablePointer<Float>,
-        candidates: UnsafeMutablePointer<Neighbor>, into out: UnsafeMutablePointer<Neighbor>
+        candidates: UnsafeMutablePointer<Scored>, into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension, base = centroids.base
         let scale = rankingScale(queryNorm: q.norm)  // q.norm is the same √(q·q) rankLists takes
@@ -40,7 +40,7 @@ extension IVFIndex {
                     // rankingBound wants 1 or 1/‖q‖: −scale/2, exactly.
                     for c in 0..<nlist { scratch[c] = q.rankingBound(sketchDot: scratch[c], terms[c], scale: -scale / 2) }
                     var least = TopKHeap(storage: candidates, capacity: nprobe)
-                    least.offer(distances: scratch, offsets: nil, count: nlist, ids: nil, firstID: 0, kernels: kernels)
+                    least.offer(distances: scratch, count: nlist, ids: CandidateIDs(), kernels: kernels)
                     var nearest = TopKHeap(storage: out, capacity: nprobe)
                     // The same arithmetic as rankLists, so the same distances.
                     func score(_ c: Int) {
@@ -64,7 +64,7 @@ extension IVFIndex {
     /// The `nprobe` nearest lists of each of `count` queries, best first (their lengths need not
     /// be one under cosine: the centroids are unit vectors, so the ranking is the same): query `i` gets `out[i*nprobe ..< (i+1)*nprobe]`, ids are list numbers. Batches of
     /// 16 or more go through sgemm, spread over `threads`.
-    func nearestLists(_ queries: UnsafePointer<Float>, count: Int, nprobe: Int, threads: Int, into out: UnsafeMutablePointer<Neighbor>) {
+    func nearestLists(_ queries: UnsafePointer<Float>, count: Int, nprobe: Int, threads: Int, into out: UnsafeMutablePointer<Scored>) {
         let found = UnsafeMutablePointer<Int>.allocate(capacity: count)
         defer { found.deallocate() }
         centroidNorms.withUnsafeBufferPointer { norms in

@@ -6,7 +6,7 @@ extension IVFIndex {
     /// list on 50k × 384 and 1.7x on 200k × 96; at 10 % 1.2x and even; at 4.6 % 1.6x slower).
     func scanExact(
         _ query: UnsafePointer<Float>, k: Int, matches: Int, matching: SlotBitset, ids: UnsafePointer<VectorID>,
-        into out: UnsafeMutablePointer<Neighbor>
+        into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         matches &* 16 >= idMap.count
             ? scanAllListsMatching(query, k: k, matching: matching, ids: ids, into: out)
@@ -15,7 +15,7 @@ extension IVFIndex {
 
     /// Exact for a sparse filter: scores each matching vector where it lies in its list.
     private func scoreMatchingSlots(
-        _ query: UnsafePointer<Float>, k: Int, matching: SlotBitset, ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Neighbor>
+        _ query: UnsafePointer<Float>, k: Int, matching: SlotBitset, ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         let lists = self.lists, kernels = self.kernels, dimension = self.dimension, metric = self.metric
         var heap = TopKHeap(storage: out, capacity: k)
@@ -29,7 +29,7 @@ extension IVFIndex {
                             let row = lists.vectors[Int(location >> 32)]! + Int(location & 0xFFFF_FFFF) &* dimension
                             distances[j] = kernels.distance(metric, query, row, dimension)
                         }
-                        heap.offer(distances: distances, offsets: nil, count: n, slots: slots, ids: ids, kernels: kernels)
+                        heap.offer(distances: distances, count: n, ids: CandidateIDs(ids: ids, slots: slots), kernels: kernels)
                     }
                 }
             }
@@ -43,12 +43,12 @@ extension IVFIndex {
     /// fewer than `k` matches, four times as many are ranked, and so on, skipping lists scanned.
     func scanListsFiltered(
         _ query: UnsafePointer<Float>, k: Int, nprobe: Int, matching: SlotBitset, ids: UnsafePointer<VectorID>,
-        into out: UnsafeMutablePointer<Neighbor>
+        into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         let nlist = centroids.count
         var heap = TopKHeap(storage: out, capacity: k)
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(nlist, Self.scanChunk)) { scratch in
-            withUnsafeTemporaryAllocation(of: Neighbor.self, capacity: nlist) { order in
+            withUnsafeTemporaryAllocation(of: Scored.self, capacity: nlist) { order in
                 withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * Self.scanChunk) { buffer in
                     withUnsafeTemporaryAllocation(of: Bool.self, capacity: nlist) { scanned in
                         let scratch = scratch.baseAddress!, scanned = scanned.baseAddress!
@@ -79,7 +79,7 @@ extension IVFIndex {
     /// Exact for a dense filter: every list in memory order, scoring only matching entries.
     private func scanAllListsMatching(
         _ query: UnsafePointer<Float>, k: Int, matching: SlotBitset, ids: UnsafePointer<VectorID>,
-        into out: UnsafeMutablePointer<Neighbor>
+        into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         var heap = TopKHeap(storage: out, capacity: k)
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { scratch in
@@ -118,7 +118,7 @@ extension IVFIndex {
             }
             if m > 0 {
                 kernels.distances(metric, query, rows, picking: positions, m, dimension, into: scratch)
-                heap.offer(distances: scratch, offsets: nil, count: m, slots: slotsFound, ids: ids, kernels: kernels)
+                heap.offer(distances: scratch, count: m, ids: CandidateIDs(ids: ids, slots: slotsFound), kernels: kernels)
                 seen &+= m
             }
             start = end

@@ -3,13 +3,13 @@
 extension IVFIndex {
     /// One query with the read lock held: rank the centroids, scan the `nprobe` nearest lists.
     func searchProbedLists(
-        _ query: UnsafePointer<Float>, k: Int, nprobe: Int, ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Neighbor>
+        _ query: UnsafePointer<Float>, k: Int, nprobe: Int, ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         let nlist = centroids.count
         guard k > 0, idMap.count > 0 else { return 0 }
         let nprobe = min(nprobe, nlist)
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(nlist, Self.scanChunk)) { scratch in
-            withUnsafeTemporaryAllocation(of: Neighbor.self, capacity: 2 * nprobe) { probes in
+            withUnsafeTemporaryAllocation(of: Scored.self, capacity: 2 * nprobe) { probes in
                 let scratch = scratch.baseAddress!, probes = probes.baseAddress!
                 var heap = TopKHeap(storage: out, capacity: k)
                 if let sketch = lists.sketch {
@@ -23,7 +23,7 @@ extension IVFIndex {
                     scanLists(query, probes: probes, probeCount: probeCount, heap: &heap, ids: ids, scratch: scratch)
                 }
                 let found = heap.sortBestFirst()
-                metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
+                metric.publish(out, count: found, query: query, dimension: dimension, kernels: kernels)
                 return found
             }
         }
@@ -31,7 +31,7 @@ extension IVFIndex {
 
     /// Scans the probed lists for one query into `heap`. `scratch` holds `scanChunk` floats.
     private func scanLists(
-        _ query: UnsafePointer<Float>, probes: UnsafePointer<Neighbor>, probeCount: Int, heap: inout TopKHeap,
+        _ query: UnsafePointer<Float>, probes: UnsafePointer<Scored>, probeCount: Int, heap: inout TopKHeap,
         ids: UnsafePointer<VectorID>, scratch: UnsafeMutablePointer<Float>
     ) {
         let lists = self.lists, kernels = self.kernels, dimension = self.dimension, metric = self.metric
@@ -43,7 +43,7 @@ extension IVFIndex {
             while start < n {
                 let m = min(Self.scanChunk, n &- start)
                 kernels.distances(metric, query, rows + start &* dimension, m, dimension, into: scratch)
-                heap.offer(distances: scratch, offsets: nil, count: m, slots: slots + start, ids: ids, kernels: kernels)
+                heap.offer(distances: scratch, count: m, ids: CandidateIDs(ids: ids, slots: slots + start), kernels: kernels)
                 start &+= m
             }
         }
@@ -54,7 +54,7 @@ extension IVFIndex {
     /// those whose bound could still enter the heap are read and scored, by the kernel the plain
     /// scan uses (same distances, same results).
     private func scanListsPruned(
-        _ query: UnsafePointer<Float>, _ q: ListSketch.Query, probes: UnsafePointer<Neighbor>, probeCount: Int, sketch: ListSketch,
+        _ query: UnsafePointer<Float>, _ q: ListSketch.Query, probes: UnsafePointer<Scored>, probeCount: Int, sketch: ListSketch,
         heap: inout TopKHeap, ids: UnsafePointer<VectorID>, scratch: UnsafeMutablePointer<Float>
     ) {
         let lists = self.lists, kernels = self.kernels, d = dimension, metric = self.metric, width = sketch.width
@@ -74,7 +74,7 @@ extension IVFIndex {
                         let threshold = heap.threshold
                         if threshold == .infinity {
                             kernels.distances(metric, query, rows + start &* d, m, d, into: scratch)
-                            heap.offer(distances: scratch, offsets: nil, count: m, slots: slots + start, ids: ids, kernels: kernels)
+                            heap.offer(distances: scratch, count: m, ids: CandidateIDs(ids: ids, slots: slots + start), kernels: kernels)
                         } else {
                             kernels.sketchDotMany(q.projected, sketches + start &* width, m, width, bounds)
                             var count = 0
@@ -87,7 +87,7 @@ extension IVFIndex {
                                 scratch[i] = kernels.distance(metric, query, rows + position &* d, d)
                                 survivors[i] = slots[position]
                             }
-                            heap.offer(distances: scratch, offsets: nil, count: count, slots: survivors, ids: ids, kernels: kernels)
+                            heap.offer(distances: scratch, count: count, ids: CandidateIDs(ids: ids, slots: survivors), kernels: kernels)
                         }
                         start &+= m
                     }

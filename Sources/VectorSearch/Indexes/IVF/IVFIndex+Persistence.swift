@@ -50,7 +50,7 @@ extension IVFIndex {
         let slots = try reader.readSection("SLOT", as: UInt32.self, count: count)
         let vectors = try reader.readSection("VECS", as: Float.self, count: count * d)
         let ids = try reader.readSection("IDS ", as: VectorID.self, count: count)
-        index.attributeStore = try reader.readAttributes(slots: count)
+        index.attributeStore = try AttributeStore.read(from: reader, slots: count)
         try reader.finish()
 
         // Checksums catch damage, not a file written wrongly: check what the add path checks.

@@ -14,9 +14,11 @@ extension IVFIndex {
             guard centroids.count > 0 else { throw VectorSearchError.notTrained }
             let (plan, matching) = try planLocked(filter, parameters: parameters)
             return idMap.ids.withUnsafeBufferPointer { ids in
-                searchByPlan(
-                    query.baseAddress!, k: k, nprobe: parameters.nprobe, plan: plan, matching: matching,
-                    ids: ids.baseAddress!, into: results.baseAddress!)
+                results.baseAddress!.asCandidates(capacity: results.count) { out in
+                    searchByPlan(
+                        query.baseAddress!, k: k, nprobe: parameters.nprobe, plan: plan, matching: matching,
+                        ids: ids.baseAddress!, into: out)
+                }
             }
         }
     }
@@ -78,14 +80,14 @@ extension IVFIndex {
     /// matching vectors exactly, or the lists admitting only matches.
     func searchByPlan(
         _ query: UnsafePointer<Float>, k: Int, nprobe: Int, plan: FilterPlan, matching: SlotBitset?,
-        ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Neighbor>
+        ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         guard let matching, plan.strategy != .unfiltered else { return searchProbedLists(query, k: k, nprobe: nprobe, ids: ids, into: out) }
         guard k > 0, idMap.count > 0 else { return 0 }
         let found = plan.strategy == .exact
             ? scanExact(query, k: k, matches: plan.matchCount, matching: matching, ids: ids, into: out)
             : scanListsFiltered(query, k: k, nprobe: nprobe, matching: matching, ids: ids, into: out)
-        metric.convertToScores(out, count: found, query: query, dimension: dimension, kernels: kernels)
+        metric.publish(out, count: found, query: query, dimension: dimension, kernels: kernels)
         return found
     }
 

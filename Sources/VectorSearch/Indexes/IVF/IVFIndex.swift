@@ -181,7 +181,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         guard vectors.count > 0 else { return }
         // Cosine centroids are unit vectors, so a vector's nearest one does not depend on its own
         // length: assign the rows as given and normalise them once in their lists (no copy).
-        var nearest = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: vectors.count)
+        var nearest = [Scored](repeating: Scored(id: 0, distance: 0), count: vectors.count)
         vectors.withUnsafeBufferPointer { x in
             nearest.withUnsafeMutableBufferPointer { out in
                 nearestLists(x.baseAddress!, count: vectors.count, nprobe: 1, threads: threads ?? Parallel.coreCount, into: out.baseAddress!)

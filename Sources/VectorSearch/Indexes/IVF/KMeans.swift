@@ -113,18 +113,18 @@ public enum KMeans {
             throw VectorSearchError.dimensionMismatch(expected: data.dimension, actual: centroids.dimension, row: nil)
         }
         let nearest = try nearestCentroids(data, centroids, threads: threads ?? Parallel.coreCount)
-        return (nearest.map { Int($0.id) }, nearest.map(\.score))
+        return (nearest.map { Int($0.id) }, nearest.map(\.distance))
     }
 
     // MARK: Steps
 
-    static func nearestCentroids(_ data: VectorMatrix, _ centroids: VectorMatrix, threads: Int) throws -> [Neighbor] {
+    static func nearestCentroids(_ data: VectorMatrix, _ centroids: VectorMatrix, threads: Int) throws -> [Scored] {
         let d = data.dimension, kernels = DistanceKernels.best
         var norms = [Float](repeating: 0, count: centroids.count)
         centroids.withUnsafeBufferPointer { c in
             for i in 0..<centroids.count { norms[i] = kernels.dot(c.baseAddress! + i * d, c.baseAddress! + i * d, d) }
         }
-        var out = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: data.count)
+        var out = [Scored](repeating: Scored(id: 0, distance: 0), count: data.count)
         var counts = [Int](repeating: 0, count: data.count)
         data.withUnsafeBufferPointer { x in
             centroids.withUnsafeBufferPointer { c in
@@ -153,7 +153,7 @@ public enum KMeans {
         var inertia: [Double] = []
         for iteration in 0..<iterations {
             let nearest = try nearestCentroids(data, try VectorMatrix(dimension: d, values: centroids), threads: workers)
-            inertia.append(nearest.reduce(0.0) { $0 + Double($1.score) })
+            inertia.append(nearest.reduce(0.0) { $0 + Double($1.distance) })
             progress?(iteration + 1, inertia.last!)
             // Update: per-worker sums, then one reduction (no locks, no atomics).
             var sums = [Double](repeating: 0, count: workers * k * d)
