@@ -12,5 +12,12 @@ let package = Package(
             name: "vsbench",
             dependencies: ["CBandwidth", .product(name: "VectorSearch", package: "VectorSearch")]
         ),
+        // The malloc family, counting each call: linked into alloccheck only, never into a library.
+        .target(name: "CAllocationCounter"),
+        // Checks that single-query searches allocate nothing (scripts/check-allocations.sh, in CI).
+        .executableTarget(
+            name: "alloccheck",
+            dependencies: ["CAllocationCounter", .product(name: "VectorSearch", package: "VectorSearch")]
+        ),
     ]
 )

@@ -50,10 +50,10 @@ func buildIndex(_ set: EmbeddingSet, attributes: [Attributes], options: IndexOpt
         training.finish()
         try rebasingRowErrors(offset: 0) { try ivf.add(vectors, ids: ids, attributes: attributes, threads: threads) }
     case let .hnsw(hnsw):
-        // One call, so the whole build runs in parallel; the index reports progress.
-        let report = UnsafeProgress(progress)
+        // One call, so the whole build runs in parallel; the index reports progress from a worker
+        // (ProgressLine is locked, so any thread may update it).
         try rebasingRowErrors(offset: 0) {
-            try hnsw.add(vectors, ids: ids, attributes: attributes, threads: threads) { done, _ in report.update(done) }
+            try hnsw.add(vectors, ids: ids, attributes: attributes, threads: threads) { done, _ in progress.update(done) }
         }
     }
     return index
@@ -89,11 +89,4 @@ private func rebasingRowErrors(offset: Int, _ body: () throws -> Void) throws {
     } catch let VectorSearchError.invalidAttributes(row?, reason) {
         throw VectorSearchError.invalidAttributes(row: offset + row, reason: reason)
     }
-}
-
-/// Lets a build worker thread update the progress line (it only prints; races are harmless).
-final class UnsafeProgress: @unchecked Sendable {
-    private let line: ProgressLine
-    init(_ line: ProgressLine) { self.line = line }
-    func update(_ done: Int) { line.update(done) }
 }

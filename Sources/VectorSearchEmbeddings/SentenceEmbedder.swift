@@ -135,8 +135,8 @@ public final class SentenceEmbedder: Sendable {
         _ texts: [String], batchSize: Int = 32, threads: Int = VectorSearchLibrary.coreCount,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> VectorMatrix {
-        guard batchSize >= 1 else { throw VectorSearchError.invalidArgument("batch size must be at least 1, got \(batchSize)") }
-        guard threads >= 1 else { throw VectorSearchError.invalidArgument("threads must be at least 1, got \(threads)") }
+        try ParameterCheck.atLeast(1, "batch size", batchSize)
+        try ParameterCheck.threads(threads)
         guard !texts.isEmpty else { return VectorMatrix(dimension: dimension) }
         var values = [Float](repeating: 0, count: texts.count * dimension)
         let workers = min(threads, (texts.count + batchSize - 1) / batchSize)

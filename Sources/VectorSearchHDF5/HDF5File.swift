@@ -264,7 +264,7 @@ public final class HDF5File: @unchecked Sendable {
         guard rows >= 0, columns > 0, values.count == rows * columns else {
             throw VectorSearchError.invalidArgument("dataset '\(name)': \(values.count) values are not \(rows) rows of \(columns)")
         }
-        if let chunkRows, chunkRows < 1 { throw VectorSearchError.invalidArgument("chunk rows must be at least 1, got \(chunkRows)") }
+        if let chunkRows { try ParameterCheck.atLeast(1, "chunk rows", chunkRows) }
         try Self.locked {
             var dims = [hsize_t(rows), hsize_t(columns)]
             let space = H5Screate_simple(2, &dims, nil)

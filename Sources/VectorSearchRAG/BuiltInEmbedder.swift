@@ -17,8 +17,8 @@ public final class BuiltInEmbedder: Embedder {
         directory: String = SentenceEmbedder.defaultDirectory, batchSize: Int = 32, threads: Int = VectorSearchLibrary.coreCount,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws {
-        guard batchSize >= 1 else { throw VectorSearchError.invalidArgument("embedding batch size must be at least 1, got \(batchSize)") }
-        guard threads >= 1 else { throw VectorSearchError.invalidArgument("embedding threads must be at least 1, got \(threads)") }
+        try ParameterCheck.atLeast(1, "embedding batch size", batchSize)
+        try ParameterCheck.threads(threads)
         self.directory = directory
         self.batchSize = batchSize
         self.threads = threads

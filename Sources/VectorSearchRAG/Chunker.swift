@@ -15,7 +15,7 @@ public struct Chunker: Sendable, Hashable, Codable {
 
     /// 1,000 characters with 200 of overlap: about 250 tokens of English, a common default.
     public init(size: Int = 1000, overlap: Int = 200) throws {
-        guard size > 0 else { throw VectorSearchError.invalidArgument("chunk size must be positive, got \(size)") }
+        try ParameterCheck.atLeast(1, "chunk size", size)
         guard overlap >= 0, overlap < size else {
             throw VectorSearchError.invalidArgument("chunk overlap must be in 0..<\(size) (the chunk size), got \(overlap)")
         }

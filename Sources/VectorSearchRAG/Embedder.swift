@@ -23,8 +23,8 @@ public struct OpenAIEmbedder: Embedder {
     public init(
         endpoint: OpenAIEndpoint, batchSize: Int = 64, dimension: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws {
-        guard batchSize >= 1 else { throw VectorSearchError.invalidArgument("embedding batch size must be at least 1, got \(batchSize)") }
-        if let dimension, dimension < 1 { throw VectorSearchError.invalidArgument("embedding dimension must be positive") }
+        try ParameterCheck.atLeast(1, "embedding batch size", batchSize)
+        if let dimension { try ParameterCheck.atLeast(1, "embedding dimension", dimension) }
         self.endpoint = endpoint
         self.batchSize = batchSize
         self.dimension = dimension

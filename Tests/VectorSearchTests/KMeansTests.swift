@@ -91,7 +91,7 @@ struct KMeansTests {
         #expect(throws: VectorSearchError.invalidArgument("k-means needs at least k = 6 points, got 5")) {
             try KMeans.train(data, parameters: KMeansParameters(k: 6))
         }
-        #expect(throws: VectorSearchError.invalidArgument("k-means k must be at least 1, got 0")) { try KMeansParameters(k: 0) }
+        #expect(throws: VectorSearchError.invalidParameter(name: "k-means k", value: "0", requirement: "at least 1")) { try KMeansParameters(k: 0) }
         #expect(throws: VectorSearchError.nonFiniteValue(row: 1, column: 2)) {
             try KMeans.train(VectorMatrix([[1, 2, 3], [1, 2, .nan]]), parameters: KMeansParameters(k: 1))
         }

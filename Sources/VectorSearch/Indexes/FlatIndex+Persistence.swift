@@ -1,5 +1,5 @@
 extension FlatIndex {
-    /// Saves the index (format v1, sections `IDS ` and `VECS`) atomically to `path`.
+    /// Saves the index (docs/FORMAT.md, kind `FLAT`: sections `IDS ` and `VECS`) atomically to `path`.
     public func save(to path: String) throws {
         try lock.withReadLock {
             let header = IndexFile.Header(kind: .flat, metric: metric, dimension: dimension, count: store.count, sectionCount: 2 + attributeStore.sectionCount)

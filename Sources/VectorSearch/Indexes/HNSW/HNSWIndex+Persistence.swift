@@ -1,5 +1,5 @@
 extension HNSWIndex {
-    /// Saves the index (format v1, kind `HNSW`) atomically to `path`: parameters, ids, removal
+    /// Saves the index (docs/FORMAT.md, kind `HNSW`) atomically to `path`: parameters, ids, removal
     /// flags, vectors, levels and both link tables. The header's count is the number of slots.
     public func save(to path: String) throws {
         try lock.withReadLock {

@@ -36,7 +36,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     var maxLevel = 0
     var random: SplitMix64
     let entryLock = Lock()
-    let pool: HNSWContextPool
+    let pool = ContextPool<HNSWSearchContext>()
     let kernels = DistanceKernels.best
     private let levelScale: Double
 
@@ -49,7 +49,6 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         store = VectorStore(dimension: dimension)
         graph = HNSWGraph(m: parameters.m)
         random = SplitMix64(seed: parameters.seed)
-        pool = HNSWContextPool(maxLinks: 2 * parameters.m)
         levelScale = 1 / log(Double(parameters.m))
     }
 

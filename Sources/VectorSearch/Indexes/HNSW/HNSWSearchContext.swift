@@ -149,18 +149,3 @@ final class HNSWSearchContext {
         sorted = .allocate(capacity: sortedCapacity)
     }
 }
-
-/// Contexts for concurrent searches: taken for one query, given back after.
-final class HNSWContextPool: @unchecked Sendable {
-    private let lock = Lock()
-    private var free: [HNSWSearchContext] = []
-    private let maxLinks: Int
-
-    init(maxLinks: Int) { self.maxLinks = maxLinks }
-
-    func withContext<R>(slots: Int, _ body: (HNSWSearchContext) throws -> R) rethrows -> R {
-        let context = lock.withLock { free.popLast() } ?? HNSWSearchContext(slots: slots, maxLinks: maxLinks)
-        defer { lock.withLock { free.append(context) } }
-        return try body(context)
-    }
-}

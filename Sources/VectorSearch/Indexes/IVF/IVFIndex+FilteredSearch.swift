@@ -19,18 +19,16 @@ extension IVFIndex {
     ) -> Int {
         let lists = self.lists, kernels = self.kernels, dimension = self.dimension, metric = self.metric
         var heap = TopKHeap(storage: out, capacity: k)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { distances in
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Self.scanChunk) { slotBuffer in
-                let distances = distances.baseAddress!
-                locations.withUnsafeBufferPointer { locations in
-                    matching.forEachBatch(into: slotBuffer.baseAddress!, batch: Self.scanChunk) { slots, n in
-                        for j in 0..<n {
-                            let location = locations[Int(slots[j])]
-                            let row = lists.vectors[Int(location >> 32)]! + Int(location & 0xFFFF_FFFF) &* dimension
-                            distances[j] = kernels.distance(metric, query, row, dimension)
-                        }
-                        heap.offer(distances: distances, count: n, ids: CandidateIDs(ids: ids, slots: slots), kernels: kernels)
+        withScratch { scratch in
+            let distances = scratch.floats
+            locations.withUnsafeBufferPointer { locations in
+                matching.forEachBatch(into: scratch.integers, batch: Self.scanChunk) { slots, n in
+                    for j in 0..<n {
+                        let location = locations[Int(slots[j])]
+                        let row = lists.vectors[Int(location >> 32)]! + Int(location & 0xFFFF_FFFF) &* dimension
+                        distances[j] = kernels.distance(metric, query, row, dimension)
                     }
+                    heap.offer(distances: distances, count: n, ids: CandidateIDs(ids: ids, slots: slots), kernels: kernels)
                 }
             }
         }
@@ -47,32 +45,26 @@ extension IVFIndex {
     ) -> Int {
         let nlist = centroids.count
         var heap = TopKHeap(storage: out, capacity: k)
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(nlist, Self.scanChunk)) { scratch in
-            withUnsafeTemporaryAllocation(of: Scored.self, capacity: nlist) { order in
-                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * Self.scanChunk) { buffer in
-                    withUnsafeTemporaryAllocation(of: Bool.self, capacity: nlist) { scanned in
-                        let scratch = scratch.baseAddress!, scanned = scanned.baseAddress!
-                        scanned.initialize(repeating: false, count: nlist)
-                        var seen = 0, visited = 0, wanted = max(1, min(nprobe, nlist))  // never 0: the loop must grow
-                        matching.words.withUnsafeBufferPointer { bits in
-                            while true {
-                                let ranked = rankLists(query, nprobe: wanted, scratch: scratch, into: order.baseAddress!)
-                                for p in 0..<ranked where !scanned[Int(order[p].id)] {
-                                    if visited >= nprobe && seen >= k { break }
-                                    scanned[Int(order[p].id)] = true
-                                    visited &+= 1
-                                    seen &+= scanMatching(
-                                        query, list: Int(order[p].id), bits: bits.baseAddress!, heap: &heap, ids: ids,
-                                        scratch: scratch, buffer: buffer.baseAddress!)
-                                }
-                                if seen >= k || wanted == nlist { break }
-                                wanted = min(nlist, wanted &* 4)
-                            }
-                        }
-                        return heap.sortBestFirst()
+        return withScratch { work in
+            let scratch = work.floats, order = work.lists, scanned = work.scanned
+            scanned.initialize(repeating: false, count: nlist)
+            var seen = 0, visited = 0, wanted = max(1, min(nprobe, nlist))  // never 0: the loop must grow
+            matching.words.withUnsafeBufferPointer { bits in
+                while true {
+                    let ranked = rankLists(query, nprobe: wanted, scratch: scratch, into: order)
+                    for p in 0..<ranked where !scanned[Int(order[p].id)] {
+                        if visited >= nprobe && seen >= k { break }
+                        scanned[Int(order[p].id)] = true
+                        visited &+= 1
+                        seen &+= scanMatching(
+                            query, list: Int(order[p].id), bits: bits.baseAddress!, heap: &heap, ids: ids, scratch: scratch,
+                            buffer: work.integers)
                     }
+                    if seen >= k || wanted == nlist { break }
+                    wanted = min(nlist, wanted &* 4)
                 }
             }
+            return heap.sortBestFirst()
         }
     }
 
@@ -82,17 +74,14 @@ extension IVFIndex {
         into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         var heap = TopKHeap(storage: out, capacity: k)
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { scratch in
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * Self.scanChunk) { buffer in
-                matching.words.withUnsafeBufferPointer { bits in
-                    for list in 0..<centroids.count {
-                        _ = scanMatching(
-                            query, list: list, bits: bits.baseAddress!, heap: &heap, ids: ids,
-                            scratch: scratch.baseAddress!, buffer: buffer.baseAddress!)
-                    }
+        return withScratch { work in
+            matching.words.withUnsafeBufferPointer { bits in
+                for list in 0..<centroids.count {
+                    _ = scanMatching(
+                        query, list: list, bits: bits.baseAddress!, heap: &heap, ids: ids, scratch: work.floats, buffer: work.integers)
                 }
-                return heap.sortBestFirst()
             }
+            return heap.sortBestFirst()
         }
     }
 

@@ -8,24 +8,21 @@ extension IVFIndex {
         let nlist = centroids.count
         guard k > 0, idMap.count > 0 else { return 0 }
         let nprobe = min(nprobe, nlist)
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(nlist, Self.scanChunk)) { scratch in
-            withUnsafeTemporaryAllocation(of: Scored.self, capacity: 2 * nprobe) { probes in
-                let scratch = scratch.baseAddress!, probes = probes.baseAddress!
-                var heap = TopKHeap(storage: out, capacity: k)
-                if let sketch = lists.sketch {
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: sketch.width) { projected in
-                        let q = sketch.prepare(query, into: projected.baseAddress!, kernels: kernels)
-                        let probeCount = rankListsPruned(query, q, nprobe: nprobe, scratch: scratch, candidates: probes + nprobe, into: probes)
-                        scanListsPruned(query, q, probes: probes, probeCount: probeCount, sketch: sketch, heap: &heap, ids: ids, scratch: scratch)
-                    }
-                } else {
-                    let probeCount = rankLists(query, nprobe: nprobe, scratch: scratch, into: probes)
-                    scanLists(query, probes: probes, probeCount: probeCount, heap: &heap, ids: ids, scratch: scratch)
-                }
-                let found = heap.sortBestFirst()
-                metric.publish(out, count: found, query: query, dimension: dimension, kernels: kernels)
-                return found
+        return withScratch { scratch in
+            let probes = scratch.lists
+            var heap = TopKHeap(storage: out, capacity: k)
+            if let sketch = lists.sketch {
+                let q = sketch.prepare(query, into: scratch.projected, kernels: kernels)
+                let probeCount = rankListsPruned(
+                    query, q, nprobe: nprobe, scratch: scratch.floats, candidates: probes + nprobe, into: probes)
+                scanListsPruned(query, q, probes: probes, probeCount: probeCount, sketch: sketch, heap: &heap, ids: ids, scratch: scratch)
+            } else {
+                let probeCount = rankLists(query, nprobe: nprobe, scratch: scratch.floats, into: probes)
+                scanLists(query, probes: probes, probeCount: probeCount, heap: &heap, ids: ids, scratch: scratch.floats)
             }
+            let found = heap.sortBestFirst()
+            metric.publish(out, count: found, query: query, dimension: dimension, kernels: kernels)
+            return found
         }
     }
 
@@ -55,43 +52,38 @@ extension IVFIndex {
     /// scan uses (same distances, same results).
     private func scanListsPruned(
         _ query: UnsafePointer<Float>, _ q: ListSketch.Query, probes: UnsafePointer<Scored>, probeCount: Int, sketch: ListSketch,
-        heap: inout TopKHeap, ids: UnsafePointer<VectorID>, scratch: UnsafeMutablePointer<Float>
+        heap: inout TopKHeap, ids: UnsafePointer<VectorID>, scratch work: IVFSearchScratch
     ) {
         let lists = self.lists, kernels = self.kernels, d = dimension, metric = self.metric, width = sketch.width
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanChunk) { bounds in
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * Self.scanChunk) { integers in
-                let bounds = bounds.baseAddress!
-                let positions = integers.baseAddress!, survivors = positions + Self.scanChunk
-                let l2 = metric == .l2
-                for p in 0..<probeCount {
-                    let list = Int(probes[p].id)
-                    guard let rows = lists.vectors[list], let slots = lists.slots[list],
-                          let sketches = lists.sketches[list], let terms = lists.terms[list] else { continue }
-                    let n = lists.counts[list]
-                    var start = 0
-                    while start < n {
-                        let m = min(Self.scanChunk, n &- start)
-                        let threshold = heap.threshold
-                        if threshold == .infinity {
-                            kernels.distances(metric, query, rows + start &* d, m, d, into: scratch)
-                            heap.offer(distances: scratch, count: m, ids: CandidateIDs(ids: ids, slots: slots + start), kernels: kernels)
-                        } else {
-                            kernels.sketchDotMany(q.projected, sketches + start &* width, m, width, bounds)
-                            var count = 0
-                            for j in 0..<m {
-                                positions[count] = UInt32(start &+ j)
-                                count &+= q.distanceBound(sketchDot: bounds[j], terms[start &+ j], l2: l2) <= threshold ? 1 : 0
-                            }
-                            for i in 0..<count {
-                                let position = Int(positions[i])
-                                scratch[i] = kernels.distance(metric, query, rows + position &* d, d)
-                                survivors[i] = slots[position]
-                            }
-                            heap.offer(distances: scratch, count: count, ids: CandidateIDs(ids: ids, slots: survivors), kernels: kernels)
-                        }
-                        start &+= m
+        let scratch = work.floats, bounds = work.bounds, positions = work.integers, survivors = positions + Self.scanChunk
+        let l2 = metric == .l2
+        for p in 0..<probeCount {
+            let list = Int(probes[p].id)
+            guard let rows = lists.vectors[list], let slots = lists.slots[list],
+                  let sketches = lists.sketches[list], let terms = lists.terms[list] else { continue }
+            let n = lists.counts[list]
+            var start = 0
+            while start < n {
+                let m = min(Self.scanChunk, n &- start)
+                let threshold = heap.threshold
+                if threshold == .infinity {
+                    kernels.distances(metric, query, rows + start &* d, m, d, into: scratch)
+                    heap.offer(distances: scratch, count: m, ids: CandidateIDs(ids: ids, slots: slots + start), kernels: kernels)
+                } else {
+                    kernels.sketchDotMany(q.projected, sketches + start &* width, m, width, bounds)
+                    var count = 0
+                    for j in 0..<m {
+                        positions[count] = UInt32(start &+ j)
+                        count &+= q.distanceBound(sketchDot: bounds[j], terms[start &+ j], l2: l2) <= threshold ? 1 : 0
                     }
+                    for i in 0..<count {
+                        let position = Int(positions[i])
+                        scratch[i] = kernels.distance(metric, query, rows + position &* d, d)
+                        survivors[i] = slots[position]
+                    }
+                    heap.offer(distances: scratch, count: count, ids: CandidateIDs(ids: ids, slots: survivors), kernels: kernels)
                 }
+                start &+= m
             }
         }
     }

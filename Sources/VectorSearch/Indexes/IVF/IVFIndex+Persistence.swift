@@ -1,5 +1,5 @@
 extension IVFIndex {
-    /// Saves the index (format v1, kind `IVFF`) atomically to `path`: parameters, centroids,
+    /// Saves the index (docs/FORMAT.md, kind `IVFF`) atomically to `path`: parameters, centroids,
     /// list sizes, then every list's slots and vectors in list order, and the ids by slot.
     /// An untrained index saves too (no centroids, no lists).
     public func save(to path: String) throws {

@@ -45,6 +45,8 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     /// Where slot `s` lives: list in the high 32 bits, position in the list in the low 32.
     var locations: [UInt64] = []
     let kernels = DistanceKernels.best
+    /// Scratch of single-query searches (``IVFSearchScratch``).
+    let scratchPool = ContextPool<IVFSearchScratch>()
 
     public init(dimension: Int, metric: Metric, parameters: IVFParameters = .default) throws {
         try ParameterCheck.atLeast(1, "dimension", dimension)

@@ -27,11 +27,9 @@ public struct KMeansParameters: Sendable, Equatable {
         k: Int, iterations: Int = 25, maxPointsPerCentroid: Int = 256,
         initialization: KMeansInitialization = .random, seed: UInt64 = 1234, spherical: Bool = false
     ) throws {
-        guard k >= 1 else { throw VectorSearchError.invalidArgument("k-means k must be at least 1, got \(k)") }
-        guard iterations >= 1 else { throw VectorSearchError.invalidArgument("k-means iterations must be at least 1, got \(iterations)") }
-        guard maxPointsPerCentroid >= 1 else {
-            throw VectorSearchError.invalidArgument("k-means maxPointsPerCentroid must be at least 1, got \(maxPointsPerCentroid)")
-        }
+        try ParameterCheck.atLeast(1, "k-means k", k)
+        try ParameterCheck.atLeast(1, "k-means iterations", iterations)
+        try ParameterCheck.atLeast(1, "k-means maxPointsPerCentroid", maxPointsPerCentroid)
         self.k = k
         self.iterations = iterations
         self.maxPointsPerCentroid = maxPointsPerCentroid
