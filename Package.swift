@@ -10,7 +10,7 @@ let package = Package(
         .executable(name: "vectorsearch", targets: ["VectorSearchCLI"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // BLAS through the system's libblas.so.3; on Debian, installing libopenblas-dev makes that OpenBLAS.

@@ -34,16 +34,22 @@ struct BenchCommand: ParsableCommand {
     var dataset: String?
     @OptionGroup var options: IndexOptions
     @Option(help: "Neighbours per query.") var k: Int = 10
-    @Option(name: .customLong("sweep-ef"), parsing: .singleValue, help: ArgumentHelp(
-        "HNSW: ef values to sweep, comma-separated (e.g. 10,16,32,64,128,256,512).", valueName: "list"))
+    @Option(
+        name: .customLong("sweep-ef"), parsing: .singleValue,
+        help: ArgumentHelp(
+            "HNSW: ef values to sweep, comma-separated (e.g. 10,16,32,64,128,256,512).", valueName: "list"))
     var sweepEF: [String] = []
-    @Option(name: .customLong("sweep-nprobe"), parsing: .singleValue, help: ArgumentHelp(
-        "IVF: nprobe values to sweep, comma-separated (e.g. 1,2,4,8,16,32,64,128).", valueName: "list"))
+    @Option(
+        name: .customLong("sweep-nprobe"), parsing: .singleValue,
+        help: ArgumentHelp(
+            "IVF: nprobe values to sweep, comma-separated (e.g. 1,2,4,8,16,32,64,128).", valueName: "list"))
     var sweepNprobe: [String] = []
     @Option(help: ArgumentHelp(#"A metadata filter to measure, e.g. '{"year": {"$gte": 2020}}'; repeat for several."#, valueName: "json"))
     var filter: [String] = []
-    @Option(name: .customLong("filter-selectivity"), parsing: .singleValue, help: ArgumentHelp(
-        "Fractions of the base that filters admit, comma-separated (e.g. 0.5,0.1,0.01,0.001).", valueName: "list"))
+    @Option(
+        name: .customLong("filter-selectivity"), parsing: .singleValue,
+        help: ArgumentHelp(
+            "Fractions of the base that filters admit, comma-separated (e.g. 0.5,0.1,0.01,0.001).", valueName: "list"))
     var filterSelectivity: [String] = []
     @OptionGroup(title: "Search settings (--ef and --nprobe: the single point when there is no sweep)") var settings: SearchSettingOptions
     @Option(help: "Threads for the batch (default: every core).") var threads: Int?
@@ -121,9 +127,10 @@ struct BenchCommand: ParsableCommand {
     /// The filters to measure, with the selectivity they were asked for (nil: a --filter).
     var filters: [(filter: Filter, target: Double?)] {
         get throws {
-            try filter.map { (try parseFilter($0), nil) } + selectivities.map { s in
-                (Filter.lessThan(Self.labelField, .int(Int64((s * Double(Self.labelRange)).rounded()))), Optional(s))
-            }
+            try filter.map { (try parseFilter($0), nil) }
+                + selectivities.map { s in
+                    (Filter.lessThan(Self.labelField, .int(Int64((s * Double(Self.labelRange)).rounded()))), Optional(s))
+                }
         }
     }
 
@@ -167,8 +174,9 @@ struct BenchCommand: ParsableCommand {
         var points: [BenchmarkReport.Point] = []
         if let truth {
             for (params, settings) in try sweep {
-                points.append(try measure(
-                    index, queries: queryVectors, truth: truth, params: params, options: settings, filter: nil, threads: threadCount))
+                points.append(
+                    try measure(
+                        index, queries: queryVectors, truth: truth, params: params, options: settings, filter: nil, threads: threadCount))
             }
         }
         var filtered: [BenchmarkReport.FilteredRun] = []

@@ -10,10 +10,11 @@ extension BenchCommand {
         }
         guard truth.dimension >= k else { throw CLIError("\(path) holds top-\(truth.dimension), fewer than --k \(k)") }
         return try (0..<queryCount).map { q in
-            Set(try truth.values[(q * truth.dimension)..<(q * truth.dimension + k)].map { row in
-                guard row >= 0, Int(row) < ids.count else { throw CLIError("\(path): row \(row) is not a row of the base (\(ids.count) rows)") }
-                return ids[Int(row)]
-            })
+            Set(
+                try truth.values[(q * truth.dimension)..<(q * truth.dimension + k)].map { row in
+                    guard row >= 0, Int(row) < ids.count else { throw CLIError("\(path): row \(row) is not a row of the base (\(ids.count) rows)") }
+                    return ids[Int(row)]
+                })
         }
     }
 

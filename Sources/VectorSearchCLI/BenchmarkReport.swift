@@ -112,8 +112,9 @@ struct BenchmarkReport: Codable {
         var lines = [
             "index \(index), metric \(metric), k \(k): \(nBase) base × \(dimension), \(nQueries) queries",
             "simd \(simd); blas \(blas)",
-            String(format: "build %.3f s; index %.1f MB (resident growth %.1f MB); peak RSS %.1f MB",
-                   buildSeconds, Double(indexBytes) / 1e6, Double(indexRSSBytes) / 1e6, Double(peakRSSBytes) / 1e6),
+            String(
+                format: "build %.3f s; index %.1f MB (resident growth %.1f MB); peak RSS %.1f MB",
+                buildSeconds, Double(indexBytes) / 1e6, Double(indexRSSBytes) / 1e6, Double(peakRSSBytes) / 1e6),
         ]
         if !points.isEmpty { lines += pointLines(points, qpsAtRecall: qpsAtRecall) }
         for run in filtered ?? [] {
@@ -133,10 +134,12 @@ struct BenchmarkReport: Codable {
         for point in points {
             let params = point.params.isEmpty ? "-" : point.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             let latency = [point.p50Milliseconds, point.p99Milliseconds].map { $0.map { String(format: "%6.3f", $0) } ?? "     -" }
-            lines.append(params.padding(toLength: max(12, params.count), withPad: " ", startingAt: 0) + String(
-                format: "  %9.4f   %14.1f   %25.1f   %@   %@",
-                point.recall, point.qps, point.batchQPS, latency[0], latency[1])
-                + (point.strategy.map { "   " + $0 } ?? ""))
+            lines.append(
+                params.padding(toLength: max(12, params.count), withPad: " ", startingAt: 0)
+                    + String(
+                        format: "  %9.4f   %14.1f   %25.1f   %@   %@",
+                        point.recall, point.qps, point.batchQPS, latency[0], latency[1])
+                    + (point.strategy.map { "   " + $0 } ?? ""))
         }
         if let qpsAtRecall {
             lines.append("")

@@ -20,10 +20,11 @@ struct BuildCommand: ParsableCommand {
         let index = try buildIndex(set, attributes: attributes, options: options, threads: threads)
         let built = monotonicSeconds()
         try index.save(to: output)
-        status(String(
-            format: "built %@ index of %d vectors (dimension %d, %@): read %.2fs, build %.2fs, save %.2fs -> %@",
-            options.index.rawValue, set.vectors.count, set.vectors.dimension, options.metric.rawValue,
-            loaded - start, built - loaded, monotonicSeconds() - built, output))
+        status(
+            String(
+                format: "built %@ index of %d vectors (dimension %d, %@): read %.2fs, build %.2fs, save %.2fs -> %@",
+                options.index.rawValue, set.vectors.count, set.vectors.dimension, options.metric.rawValue,
+                loaded - start, built - loaded, monotonicSeconds() - built, output))
     }
 }
 

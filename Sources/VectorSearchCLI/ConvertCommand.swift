@@ -67,7 +67,8 @@ struct ConvertCommand: ParsableCommand {
             return
         }
         guard let format = EmbeddingFormat(path: output) else {
-            throw CLIError("\(output): unknown extension; use .hdf5, .h5 or one of \(EmbeddingFormat.allCases.map { "." + $0.rawValue }.joined(separator: ", "))")
+            throw CLIError(
+                "\(output): unknown extension; use .hdf5, .h5 or one of \(EmbeddingFormat.allCases.map { "." + $0.rawValue }.joined(separator: ", "))")
         }
         if format.holdsIntegers {
             let matrix: IntegerMatrix
@@ -105,6 +106,8 @@ struct ConvertCommand: ParsableCommand {
         let distances = ANNBenchmarksDataset.distances(train: train, test: test, neighbors: neighbors, metric: metric)
         let dataset = try ANNBenchmarksDataset(train: train, test: test, neighbors: neighbors, distances: distances, metric: metric)
         try dataset.write(to: output)
-        status("wrote \(output): train \(train.count) × \(train.dimension), test \(test.count), top-\(neighbors.dimension) neighbors, distance \(ANNBenchmarksDataset.distanceName(metric))")
+        status(
+            "wrote \(output): train \(train.count) × \(train.dimension), test \(test.count), top-\(neighbors.dimension) neighbors, distance \(ANNBenchmarksDataset.distanceName(metric))"
+        )
     }
 }

@@ -15,8 +15,9 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Texts: .txt (one per line) or .jsonl.") var input: String
     @Option(help: "The JSON key holding each text (.jsonl input).") var field = "text"
     @Option(help: "Where to write the vectors (.fvecs, .fbin, .npy or .jsonl).") var output: String
-    @Option(help: ArgumentHelp(
-        "Model directory (default $VECTORSEARCH_MODEL or ~/.cache/vectorsearch/all-MiniLM-L6-v2).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Model directory (default $VECTORSEARCH_MODEL or ~/.cache/vectorsearch/all-MiniLM-L6-v2).", valueName: "dir"))
     var model: String?
     @Option(help: "Texts per batch (texts of similar length together; a batch is cut at 1,024 tokens).") var batch = 32
     @Option(help: "Threads (default: every core).") var threads: Int?
@@ -49,9 +50,10 @@ struct EmbedCommand: ParsableCommand {
             ]
             try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]).write(to: URL(fileURLWithPath: json))
         }
-        status(String(
-            format: "embedded %d texts (%d-d) in %.2fs: %.1f texts/s; model loaded in %.2fs; wrote %@",
-            texts.count, vectors.dimension, seconds, Double(texts.count) / max(seconds, 1e-9), loadSeconds, output))
+        status(
+            String(
+                format: "embedded %d texts (%d-d) in %.2fs: %.1f texts/s; model loaded in %.2fs; wrote %@",
+                texts.count, vectors.dimension, seconds, Double(texts.count) / max(seconds, 1e-9), loadSeconds, output))
     }
 
     /// The texts of a .txt or .jsonl file, and the JSON lines' integer ids when every line has one.

@@ -26,8 +26,10 @@ struct KMeansCommand: ParsableCommand {
             status(String(format: "iteration %d/%d: objective %.6g", iteration, parameters.iterations, inertia))
         }
         try EmbeddingFile.write(result.centroids, to: output)
-        status(String(format: "wrote %d centroids of dimension %d to %@ (trained on %d of %d rows in %.2fs)",
-                      result.centroids.count, data.dimension, output, result.trainingCount, data.count, monotonicSeconds() - start))
+        status(
+            String(
+                format: "wrote %d centroids of dimension %d to %@ (trained on %d of %d rows in %.2fs)",
+                result.centroids.count, data.dimension, output, result.trainingCount, data.count, monotonicSeconds() - start))
     }
 }
 

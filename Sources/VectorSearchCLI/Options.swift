@@ -67,7 +67,9 @@ struct SearchSettingOptions: ParsableArguments {
     @Option(help: "IVF: lists scanned per query.")
     var nprobe: Int = SearchOptions.default.nprobe
 
-    @Option(name: .customLong("filter-strategy"), help: "With a filter: force the exact scan (exact) or the index's own structure (index); default: the planner chooses.")
+    @Option(
+        name: .customLong("filter-strategy"),
+        help: "With a filter: force the exact scan (exact) or the index's own structure (index); default: the planner chooses.")
     var filterStrategy: FilterPlan.Strategy?
 
     var options: SearchOptions { SearchOptions(ef: ef, nprobe: nprobe, filterStrategy: filterStrategy) }

@@ -12,9 +12,10 @@ struct RAGCommand: AsyncParsableCommand {
 
 /// Where documents and their vectors come from, for `ingest` and `update`.
 struct DocumentInput: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        #"Documents, JSON Lines: {"id", "text", "metadata": {...} or other keys as metadata, "embedding": [...]}."#,
-        valueName: "docs.jsonl"))
+    @Option(
+        help: ArgumentHelp(
+            #"Documents, JSON Lines: {"id", "text", "metadata": {...} or other keys as metadata, "embedding": [...]}."#,
+            valueName: "docs.jsonl"))
     var documents: String
     @Option(help: "A collection directory (created by ingest when it does not exist).") var collection: String
     @Option(help: "The documents' vectors, one row per document in file order (fvecs, fbin, npy, jsonl), instead of \"embedding\" keys.")
@@ -62,17 +63,22 @@ struct DocumentInput: ParsableArguments {
 /// How text becomes vectors (ingest, update, query by text): the built-in model, or an
 /// OpenAI-compatible embedding server; and the chat server for query --generate.
 struct EndpointOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "The built-in embedder's model directory (a sentence-transformers BERT model), used when no --embedder-url is given; default $VECTORSEARCH_MODEL or ~/.cache/vectorsearch/all-MiniLM-L6-v2 (scripts/fetch-model.sh).",
-        valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "The built-in embedder's model directory (a sentence-transformers BERT model), used when no --embedder-url is given; default $VECTORSEARCH_MODEL or ~/.cache/vectorsearch/all-MiniLM-L6-v2 (scripts/fetch-model.sh).",
+            valueName: "dir"))
     var model: String?
-    @Option(name: .customLong("embedder-url"), help: ArgumentHelp(
-        "An OpenAI-compatible server that embeds text (/v1/embeddings), e.g. http://localhost:11434 (Ollama).", valueName: "url"))
+    @Option(
+        name: .customLong("embedder-url"),
+        help: ArgumentHelp(
+            "An OpenAI-compatible server that embeds text (/v1/embeddings), e.g. http://localhost:11434 (Ollama).", valueName: "url"))
     var embedderURL: String?
     @Option(name: .customLong("embedder-model"), help: "The embedding model it serves.") var embedderModel: String?
     @Option(name: .customLong("embed-batch"), help: "Texts per embedding request (or per batch of the built-in model).") var embedBatch: Int = 32
-    @Option(name: .customLong("api-key-env"), help: ArgumentHelp(
-        "Environment variable whose value is sent as the servers' API key, when set.", valueName: "name"))
+    @Option(
+        name: .customLong("api-key-env"),
+        help: ArgumentHelp(
+            "Environment variable whose value is sent as the servers' API key, when set.", valueName: "name"))
     var apiKeyEnvironment: String = "OPENAI_API_KEY"
     @Option(help: "Seconds to wait for each answer from a server.") var timeout: Double = 60
     @Option(help: "Retries after a 429 or 5xx answer (with backoff).") var retries: Int = 3
@@ -152,9 +158,10 @@ struct RAGIngestCommand: AsyncParsableCommand {
                 ivf: try parameters.ivf, chunker: chunker)
         }
         try await input.store(entries, into: collection, embedder: try endpoints.embedder(dimension: collection.dimension), replacing: false)
-        status(String(
-            format: "%@: %d documents, %d chunks (%@ index, %@) in %.2fs", input.collection, collection.documentCount,
-            collection.chunkCount, collection.indexKind.rawValue, collection.metric.rawValue, monotonicSeconds() - start))
+        status(
+            String(
+                format: "%@: %d documents, %d chunks (%@ index, %@) in %.2fs", input.collection, collection.documentCount,
+                collection.chunkCount, collection.indexKind.rawValue, collection.metric.rawValue, monotonicSeconds() - start))
     }
 }
 
@@ -217,8 +224,10 @@ struct RAGQueryCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON: the chunks, the context and any answer.") var json = false
     @OptionGroup var endpoints: EndpointOptions
     @Flag(help: "Ask a chat model (--chat-url, --chat-model) to answer from the context.") var generate = false
-    @Option(name: .customLong("chat-url"), help: ArgumentHelp(
-        "An OpenAI-compatible server (/v1/chat/completions), e.g. https://api.openai.com/v1.", valueName: "url"))
+    @Option(
+        name: .customLong("chat-url"),
+        help: ArgumentHelp(
+            "An OpenAI-compatible server (/v1/chat/completions), e.g. https://api.openai.com/v1.", valueName: "url"))
     var chatURL: String?
     @Option(name: .customLong("chat-model"), help: "The chat model it serves.") var chatModel: String?
     @Option(name: .customLong("max-tokens"), help: "Longest answer in tokens (default: the server's).") var maxTokens: Int?
@@ -265,9 +274,10 @@ struct RAGQueryCommand: AsyncParsableCommand {
         }
         for (rank, hit) in chunks.enumerated() {
             let metadata = hit.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            print(String(format: "%d. score %.4f", rank + 1, hit.score)
-                + (hit.fusedScore.map { String(format: " (fused %.4f)", $0) } ?? "")
-                + "  \(hit.chunk.documentID) [\(hit.chunk.range.lowerBound)..<\(hit.chunk.range.upperBound)]  \(metadata)")
+            print(
+                String(format: "%d. score %.4f", rank + 1, hit.score)
+                    + (hit.fusedScore.map { String(format: " (fused %.4f)", $0) } ?? "")
+                    + "  \(hit.chunk.documentID) [\(hit.chunk.range.lowerBound)..<\(hit.chunk.range.upperBound)]  \(metadata)")
             print("   " + hit.chunk.text)
         }
         print("--- context: \(context.sources.count) sources, \(context.prompt.count) characters ---")

@@ -14,9 +14,10 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Query vectors (fvecs, bvecs, fbin, npy, jsonl).") var queries: String
     @Option(help: "Neighbours per query.") var k: Int = 10
     @OptionGroup var settings: SearchSettingOptions
-    @Option(help: ArgumentHelp(
-        #"Only vectors whose metadata matches, e.g. '{"year": {"$gte": 2020}}' ($eq $ne $lt $lte $gt $gte $in $nin $contains $exists $and $or $not)."#,
-        valueName: "json"))
+    @Option(
+        help: ArgumentHelp(
+            #"Only vectors whose metadata matches, e.g. '{"year": {"$gte": 2020}}' ($eq $ne $lt $lte $gt $gte $in $nin $contains $exists $and $or $not)."#,
+            valueName: "json"))
     var filter: String?
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Option(help: "Write result ids here instead of printing.") var output: String?

@@ -75,8 +75,9 @@ struct BertEncoder: Sendable {
         let h = configuration.hiddenSize, i = configuration.intermediateSize
         // Checkpoints saved from a task model (BertForMaskedLM, ...) prefix every name with "bert.";
         // old TensorFlow conversions call LayerNorm's parameters gamma and beta.
-        let prefix = weights.entries["embeddings.word_embeddings.weight"] == nil
-            && weights.entries["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+        let prefix =
+            weights.entries["embeddings.word_embeddings.weight"] == nil
+                && weights.entries["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
         func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
             try weights.tensor(prefix + name, shape: shape)
         }
@@ -113,8 +114,8 @@ struct BertEncoder: Sendable {
 
     /// Working memory for one batch at a time; one per worker thread, grown as batches need.
     final class Scratch {
-        private(set) var capacity = 0   // tokens
-        private(set) var longest = 0    // tokens of one sequence
+        private(set) var capacity = 0  // tokens
+        private(set) var longest = 0  // tokens of one sequence
         var hidden, queryKeyValue, context, sum, intermediate: UnsafeMutablePointer<Float>
         var scores: UnsafeMutablePointer<Float>
 

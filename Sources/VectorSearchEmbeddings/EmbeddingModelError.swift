@@ -16,7 +16,8 @@ public enum EmbeddingModelError: Error, Equatable, Sendable, CustomStringConvert
     case wrongShape(path: String, tensor: String, expected: [Int], actual: [Int])
 
     /// Where the built-in model comes from, for messages about a missing one.
-    static let fetchHint = "fetch all-MiniLM-L6-v2 with scripts/fetch-model.sh [DIR] (from the VectorSearch repository), or pass the directory of a Hugging Face sentence-transformers BERT model"
+    static let fetchHint =
+        "fetch all-MiniLM-L6-v2 with scripts/fetch-model.sh [DIR] (from the VectorSearch repository), or pass the directory of a Hugging Face sentence-transformers BERT model"
 
     public var description: String {
         switch self {

@@ -21,7 +21,7 @@ public struct WordPieceTokenizer: Sendable {
     /// Number of entries in the vocabulary (ids are 0..<vocabularySize).
     public var vocabularySize: Int { vocabulary.count }
 
-    private let vocabulary: [[UInt8]: Int32]    // keyed by UTF-8 bytes: String keys would merge canonically equal entries
+    private let vocabulary: [[UInt8]: Int32]  // keyed by UTF-8 bytes: String keys would merge canonically equal entries
     private let specialTokens: [(text: [Unicode.Scalar], id: Int32)]
 
     /// Reads `vocab.txt` (one token per line; the line number is the id).

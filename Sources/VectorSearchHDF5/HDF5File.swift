@@ -135,7 +135,9 @@ public final class HDF5File: @unchecked Sendable {
         try Self.locked {
             guard H5Aexists(id, name) > 0 else { return nil }
             let attribute = H5Aopen(id, name, vs_h5_default())
-            guard attribute >= 0 else { throw VectorSearchError.malformedFile(path: path, row: nil, byteOffset: nil, reason: "attribute '\(name)' cannot be opened") }
+            guard attribute >= 0 else {
+                throw VectorSearchError.malformedFile(path: path, row: nil, byteOffset: nil, reason: "attribute '\(name)' cannot be opened")
+            }
             defer { H5Aclose(attribute) }
             let type = H5Aget_type(attribute)
             defer { H5Tclose(type) }
@@ -155,7 +157,7 @@ public final class HDF5File: @unchecked Sendable {
                 return String(cString: pointer)
             }
             let size = H5Tget_size(type)
-            H5Tset_size(memory, size + 1)   // room for the terminating zero
+            H5Tset_size(memory, size + 1)  // room for the terminating zero
             var bytes = [CChar](repeating: 0, count: size + 1)
             guard H5Aread(attribute, memory, &bytes) >= 0 else {
                 throw VectorSearchError.malformedFile(path: path, row: nil, byteOffset: nil, reason: "attribute '\(name)' cannot be read")

@@ -95,9 +95,13 @@ public struct ContextBuilder: Sendable {
                     last.best = min(last.best, rank)
                     runs[runs.count - 1] = last
                 } else {
-                    runs.append((rank, Source(
-                        number: 0, documentID: group.documentID, range: part.chunk.range, text: part.chunk.text,
-                        metadata: part.metadata, score: part.score)))
+                    runs.append(
+                        (
+                            rank,
+                            Source(
+                                number: 0, documentID: group.documentID, range: part.chunk.range, text: part.chunk.text,
+                                metadata: part.metadata, score: part.score)
+                        ))
                 }
             }
             sources += runs.sorted { $0.best < $1.best }.map(\.source)

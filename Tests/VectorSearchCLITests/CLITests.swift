@@ -30,32 +30,42 @@ struct CLITests {
     func endToEnd(metric: String) async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try await run(["gen", "--n", "400", "--dim", "12", "--clusters", "5", "--queries", "25", "--seed", "3",
-                 "--metric", metric, "--output", dir])
+        try await run([
+            "gen", "--n", "400", "--dim", "12", "--clusters", "5", "--queries", "25", "--seed", "3",
+            "--metric", metric, "--output", dir,
+        ])
         let base = try EmbeddingFile.read("\(dir)/base.fvecs").vectors
         #expect(base.count == 400 && base.dimension == 12)
         let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
         #expect(truth.count == 25 && truth.dimension == 100)
 
         // The groundtruth command agrees with gen's ground truth.
-        try await run(["groundtruth", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs",
-                 "--metric", metric, "--k", "100", "--output", "\(dir)/gt2.ivecs"])
+        try await run([
+            "groundtruth", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs",
+            "--metric", metric, "--k", "100", "--output", "\(dir)/gt2.ivecs",
+        ])
         #expect(try EmbeddingFile.readIntegers("\(dir)/gt2.ivecs") == truth)
 
         // build + search: exact search returns the ground truth's top 10 for every query.
         try await run(["build", "--input", "\(dir)/base.fvecs", "--index", "flat", "--metric", metric, "--output", "\(dir)/index.vsidx"])
-        try await run(["search", "--index", "\(dir)/index.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10",
-                 "--output", "\(dir)/found.ivecs"])
+        try await run([
+            "search", "--index", "\(dir)/index.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10",
+            "--output", "\(dir)/found.ivecs",
+        ])
         let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
         for q in 0..<25 { #expect(found[q] == Array(truth[q].prefix(10)), "query \(q)") }
 
         // bench writes the documented JSON report.
-        try await run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs",
-                 "--groundtruth", "\(dir)/groundtruth.ivecs", "--index", "flat", "--metric", metric,
-                 "--k", "10", "--threads", "2", "--runs", "1", "--json", "\(dir)/report.json"])
+        try await run([
+            "bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs",
+            "--groundtruth", "\(dir)/groundtruth.ivecs", "--index", "flat", "--metric", metric,
+            "--k", "10", "--threads", "2", "--runs", "1", "--json", "\(dir)/report.json",
+        ])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/report.json"))) as! [String: Any]
-        for key in ["version", "index", "metric", "k", "threads", "n_base", "n_queries", "dimension", "build_seconds",
-                    "index_bytes", "index_rss_bytes", "peak_rss_bytes", "simd", "blas", "points"] {
+        for key in [
+            "version", "index", "metric", "k", "threads", "n_base", "n_queries", "dimension", "build_seconds",
+            "index_bytes", "index_rss_bytes", "peak_rss_bytes", "simd", "blas", "points",
+        ] {
             #expect(json[key] != nil, "missing key \(key)")
         }
         #expect(json["version"] as? Int == 1)
@@ -78,19 +88,25 @@ struct CLITests {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
-        try await run(["build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--metric", "l2", "--m", "8",
-                 "--ef-construction", "64", "--threads", "2", "--output", "\(dir)/h.vsidx"])
-        try await run(["search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--ef", "400",
-                 "--output", "\(dir)/found.ivecs"])
+        try await run([
+            "build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--metric", "l2", "--m", "8",
+            "--ef-construction", "64", "--threads", "2", "--output", "\(dir)/h.vsidx",
+        ])
+        try await run([
+            "search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--ef", "400",
+            "--output", "\(dir)/found.ivecs",
+        ])
         let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
         let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
         var hits = 0
         for q in 0..<50 { hits += Set(found[q]).intersection(truth[q].prefix(10)).count }
         #expect(Double(hits) / 500 >= 0.99, "recall at ef 400: \(Double(hits) / 500)")
 
-        try await run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
-                 "\(dir)/groundtruth.ivecs", "--index", "hnsw", "--metric", "l2", "--m", "8", "--ef-construction", "64",
-                 "--sweep-ef", "4,16,64,256", "--build-threads", "1", "--runs", "1", "--json", "\(dir)/r.json"])
+        try await run([
+            "bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
+            "\(dir)/groundtruth.ivecs", "--index", "hnsw", "--metric", "l2", "--m", "8", "--ef-construction", "64",
+            "--sweep-ef", "4,16,64,256", "--build-threads", "1", "--runs", "1", "--json", "\(dir)/r.json",
+        ])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
         #expect(json["index"] as? String == "hnsw")
         let points = try #require(json["points"] as? [[String: Any]])
@@ -114,19 +130,25 @@ struct CLITests {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
-        try await run(["build", "--input", "\(dir)/base.fvecs", "--index", "ivf", "--metric", "l2", "--nlist", "20",
-                 "--train-size", "1000", "--threads", "2", "--output", "\(dir)/i.vsidx"])
+        try await run([
+            "build", "--input", "\(dir)/base.fvecs", "--index", "ivf", "--metric", "l2", "--nlist", "20",
+            "--train-size", "1000", "--threads", "2", "--output", "\(dir)/i.vsidx",
+        ])
         guard case let .ivf(index) = try AnyIndex.load(from: "\(dir)/i.vsidx") else { Issue.record("not ivf"); return }
         #expect(index.listCount == 20 && index.count == 2000 && index.parameters.trainingSize == 1000)
-        try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--nprobe", "20",
-                 "--output", "\(dir)/found.ivecs"])
+        try await run([
+            "search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--nprobe", "20",
+            "--output", "\(dir)/found.ivecs",
+        ])
         let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
         let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
         #expect((0..<50).allSatisfy { Set(found[$0]) == Set(truth[$0].prefix(10)) }, "nprobe = nlist is exact")
 
-        try await run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
-                 "\(dir)/groundtruth.ivecs", "--index", "ivf", "--metric", "l2", "--nlist", "20",
-                 "--sweep-nprobe", "1,2,8,20", "--build-threads", "1", "--runs", "1", "--json", "\(dir)/r.json"])
+        try await run([
+            "bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
+            "\(dir)/groundtruth.ivecs", "--index", "ivf", "--metric", "l2", "--nlist", "20",
+            "--sweep-nprobe", "1,2,8,20", "--build-threads", "1", "--runs", "1", "--json", "\(dir)/r.json",
+        ])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
         #expect(json["index"] as? String == "ivf")
         let points = try #require(json["points"] as? [[String: Any]])
@@ -154,11 +176,16 @@ struct CLITests {
             row % 3 == 0 ? #"{"year": \#(2000 + row % 10)}"# : #"{"year": \#(2000 + row % 10), "kind": "\#(row % 2 == 0 ? "even" : "odd")"}"#
         }
         try lines.joined(separator: "\n").write(toFile: "\(dir)/meta.jsonl", atomically: true, encoding: .utf8)
-        try await run(["build", "--input", "\(dir)/base.fvecs", "--metadata", "\(dir)/meta.jsonl", "--index", index, "--metric", "l2",
-                 "--nlist", "10", "--output", "\(dir)/i.vsidx"].filter { index == "ivf" || !["--nlist", "10"].contains($0) })
+        try await run(
+            [
+                "build", "--input", "\(dir)/base.fvecs", "--metadata", "\(dir)/meta.jsonl", "--index", index, "--metric", "l2",
+                "--nlist", "10", "--output", "\(dir)/i.vsidx",
+            ].filter { index == "ivf" || !["--nlist", "10"].contains($0) })
         let filter = #"{"$and": [{"kind": "even"}, {"year": {"$gte": 2006}}]}"#
-        try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "5", "--ef", "200",
-                 "--nprobe", "10", "--filter", filter, "--output", "\(dir)/found.ivecs"])
+        try await run([
+            "search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "5", "--ef", "200",
+            "--nprobe", "10", "--filter", filter, "--output", "\(dir)/found.ivecs",
+        ])
         let base = try EmbeddingFile.read("\(dir)/base.fvecs").vectors
         let queries = try EmbeddingFile.read("\(dir)/query.fvecs").vectors
         let allowed = (0..<1000).filter { $0 % 3 != 0 && $0 % 2 == 0 && $0 % 10 >= 6 }
@@ -171,10 +198,13 @@ struct CLITests {
         }
         #expect(index == "hnsw" ? hits >= 95 : hits == 100, "\(hits) of 100 filtered neighbours found")
 
-        try await run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--metadata", "\(dir)/meta.jsonl",
-                 "--index", index, "--metric", "l2", "--filter", filter, "--filter-selectivity", "0.5,0.01",
-                 "--runs", "1", "--json", "\(dir)/r.json"] + (index == "hnsw" ? ["--sweep-ef", "16,200"] : [])
-                 + (index == "ivf" ? ["--nlist", "10", "--sweep-nprobe", "1,10"] : []))
+        try await run(
+            [
+                "bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--metadata", "\(dir)/meta.jsonl",
+                "--index", index, "--metric", "l2", "--filter", filter, "--filter-selectivity", "0.5,0.01",
+                "--runs", "1", "--json", "\(dir)/r.json",
+            ] + (index == "hnsw" ? ["--sweep-ef", "16,200"] : [])
+                + (index == "ivf" ? ["--nlist", "10", "--sweep-nprobe", "1,10"] : []))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
         #expect((json["points"] as? [Any])?.isEmpty == true, "no ground truth, so no unfiltered points")
         let runs = try #require(json["filtered"] as? [[String: Any]])
@@ -205,8 +235,10 @@ struct CLITests {
             try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--filter", #"{"nope": 1}"#])
         }
         await #expect(throws: (any Error).self) {
-            try await run(["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--index", index,
-                     "--filter-selectivity", "1.5"])
+            try await run([
+                "bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--index", index,
+                "--filter-selectivity", "1.5",
+            ])
         }
     }
 
@@ -215,15 +247,17 @@ struct CLITests {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try """
-            {"id": 1, "text": "Swift on the server", "lang": "en", "embedding": [1, 0, 0]}
-            {"id": 2, "text": "Rust on the server", "lang": "en", "embedding": [0.8, 0.6, 0]}
-            {"id": 3, "text": "Brot backen", "metadata": {"lang": "de"}, "embedding": [0, 0, 1]}
-            """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
+        {"id": 1, "text": "Swift on the server", "lang": "en", "embedding": [1, 0, 0]}
+        {"id": 2, "text": "Rust on the server", "lang": "en", "embedding": [0.8, 0.6, 0]}
+        {"id": 3, "text": "Brot backen", "metadata": {"lang": "de"}, "embedding": [0, 0, 1]}
+        """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
         let kb = "\(dir)/kb"
         try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat"])
         let output = try await captureStandardOutput {
-            try await run(["rag", "query", "--collection", kb, "--vector", "1,0.1,0", "--text", "server", "--k", "5",
-                     "--filter", #"{"lang": "en"}"#])
+            try await run([
+                "rag", "query", "--collection", kb, "--vector", "1,0.1,0", "--text", "server", "--k", "5",
+                "--filter", #"{"lang": "en"}"#,
+            ])
         }
         let lines = output.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("1. score 0.99") == true && lines.first?.contains("  1 [0..<19]  lang=\"en\"") == true, "\(output)")
@@ -290,7 +324,9 @@ struct CLITests {
             #expect(try await top("\(dir)/hnsw", ["--ef", "300"] + filter) == exact)
             #expect(try await top("\(dir)/ivf", ["--nprobe", "6", "--filter-strategy", "index"] + filter) == exact)
         }
-        await #expect(throws: (any Error).self) { try await run(["rag", "query", "--collection", "\(dir)/ivf", "--vector", "\(dir)/docs.jsonl:7", "--nprobe", "0"]) }
+        await #expect(throws: (any Error).self) {
+            try await run(["rag", "query", "--collection", "\(dir)/ivf", "--vector", "\(dir)/docs.jsonl:7", "--nprobe", "0"])
+        }
         await #expect(throws: (any Error).self) {
             try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", "\(dir)/bad", "--m", "1"])
         }
@@ -306,19 +342,23 @@ struct CLITests {
             return chatResponse("The answer, from \((messages.last?["content"] as? String ?? "").count) characters of prompt [1].")
         }
         try """
-            {"id": "a", "text": "Swift runs on servers. It is fast and safe. Many teams use it.", "lang": "en"}
-            {"id": "b", "text": "Brot backt man im Ofen. Es braucht Zeit.", "lang": "de"}
-            """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
+        {"id": "a", "text": "Swift runs on servers. It is fast and safe. Many teams use it.", "lang": "en"}
+        {"id": "b", "text": "Brot backt man im Ofen. Es braucht Zeit.", "lang": "de"}
+        """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
         let kb = "\(dir)/kb", url = server.url.absoluteString
-        try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat", "--metric", "l2",
-                       "--chunk-size", "30", "--chunk-overlap", "5", "--embedder-url", url, "--embedder-model", "fake", "--embed-batch", "2"])
+        try await run([
+            "rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat", "--metric", "l2",
+            "--chunk-size", "30", "--chunk-overlap", "5", "--embedder-url", url, "--embedder-model", "fake", "--embed-batch", "2",
+        ])
         let collection = try DocumentCollection.open(at: kb)
         let chunks = collection.document("a")!.chunks + collection.document("b")!.chunks
         #expect(collection.dimension == 3 && collection.chunkCount == chunks.count && chunks.count > 2)
         let question = chunks[1].text
         let json = try await captureStandardOutput {
-            try await run(["rag", "query", "--collection", kb, "--text", question, "--k", "2", "--embedder-url", url,
-                           "--embedder-model", "fake", "--generate", "--chat-url", url + "/v1", "--chat-model", "chat", "--json"])
+            try await run([
+                "rag", "query", "--collection", kb, "--text", question, "--k", "2", "--embedder-url", url,
+                "--embedder-model", "fake", "--generate", "--chat-url", url + "/v1", "--chat-model", "chat", "--json",
+            ])
         }
         let report = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
         let found = try #require(report["chunks"] as? [[String: Any]])
@@ -331,8 +371,10 @@ struct CLITests {
         // A failing server is named with its status; a missing chat model is refused before any request.
         let failing = try TestHTTPServer { _, _ in .init(status: 500, json: ["error": ["message": "out of memory"]]) }
         let error = await #expect(throws: EndpointError.self) {
-            try await run(["rag", "query", "--collection", kb, "--text", "x", "--embedder-url", failing.url.absoluteString,
-                           "--embedder-model", "fake", "--retries", "1"])
+            try await run([
+                "rag", "query", "--collection", kb, "--text", "x", "--embedder-url", failing.url.absoluteString,
+                "--embedder-model", "fake", "--retries", "1",
+            ])
         }
         #expect(error?.description == "\(failing.url.absoluteString)/v1/embeddings: HTTP 500 after 2 attempts: out of memory")
         let before = server.requests.count
@@ -356,10 +398,10 @@ struct CLITests {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try """
-            {"id": "swift", "text": "Swift is a programming language for servers and apps.", "topic": "code"}
-            {"id": "bread", "text": "To bake bread, knead the dough and let it rise overnight.", "topic": "food"}
-            {"id": "rust", "text": "Rust is a systems programming language with ownership.", "topic": "code"}
-            """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
+        {"id": "swift", "text": "Swift is a programming language for servers and apps.", "topic": "code"}
+        {"id": "bread", "text": "To bake bread, knead the dough and let it rise overnight.", "topic": "food"}
+        {"id": "rust", "text": "Rust is a systems programming language with ownership.", "topic": "code"}
+        """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
         let kb = "\(dir)/kb"
         try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat"])
         #expect(try DocumentCollection.open(at: kb).dimension == 384)
@@ -374,8 +416,10 @@ struct CLITests {
 
         // embed: a .txt file, one text per line, to fvecs; the rows equal the library's embeddings.
         try "Swift is a programming language for servers and apps.\n\nsecond line\n".write(toFile: "\(dir)/texts.txt", atomically: true, encoding: .utf8)
-        try await run(["embed", "--input", "\(dir)/texts.txt", "--output", "\(dir)/v.fvecs", "--batch", "2", "--threads", "1",
-                       "--json", "\(dir)/embed.json"])
+        try await run([
+            "embed", "--input", "\(dir)/texts.txt", "--output", "\(dir)/v.fvecs", "--batch", "2", "--threads", "1",
+            "--json", "\(dir)/embed.json",
+        ])
         let vectors = try EmbeddingFile.read("\(dir)/v.fvecs").vectors
         let embedder = try SentenceEmbedder()
         #expect(vectors.count == 3 && vectors.dimension == 384)
@@ -406,13 +450,17 @@ struct CLITests {
         let base = try EmbeddingFile.read("\(dir)/base.fvecs").vectors, queries = try EmbeddingFile.read("\(dir)/query.fvecs").vectors
         let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
 
-        try await run(["convert", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
-                       "\(dir)/groundtruth.ivecs", "--metric", "l2", "--output", "\(dir)/d.hdf5"])
+        try await run([
+            "convert", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth",
+            "\(dir)/groundtruth.ivecs", "--metric", "l2", "--output", "\(dir)/d.hdf5",
+        ])
         let dataset = try ANNBenchmarksDataset.read("\(dir)/d.hdf5")
         #expect(dataset.train == base && dataset.test == queries && dataset.neighbors == truth && dataset.metric == .l2)
         // Without --groundtruth the neighbours are computed: the same top-10 as the generator's.
-        try await run(["convert", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--metric", "l2", "--k", "10",
-                       "--output", "\(dir)/computed.h5"])
+        try await run([
+            "convert", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--metric", "l2", "--k", "10",
+            "--output", "\(dir)/computed.h5",
+        ])
         let computed = try #require(try ANNBenchmarksDataset.read("\(dir)/computed.h5").neighbors)
         #expect(computed.dimension == 10 && (0..<30).allSatisfy { Set(computed[$0]) == Set(truth[$0].prefix(10)) })
         // One matrix at a time, out of and into HDF5.
@@ -425,8 +473,11 @@ struct CLITests {
         #expect(try EmbeddingFile.read("\(dir)/b.fbin").vectors == base)
 
         func recalls(_ arguments: [String], _ json: String) async throws -> [Double] {
-            try await run(["bench"] + arguments + ["--index", "hnsw", "--sweep-ef", "10,20,80", "--build-threads", "1", "--seed", "3",
-                                                   "--runs", "1", "--json", json])
+            try await run(
+                ["bench"] + arguments + [
+                    "--index", "hnsw", "--sweep-ef", "10,20,80", "--build-threads", "1", "--seed", "3",
+                    "--runs", "1", "--json", json,
+                ])
             let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
             #expect(report["metric"] as? String == "l2" && report["n_base"] as? Int == 1500)
             return (report["points"] as? [[String: Any]] ?? []).compactMap { $0["recall"] as? Double }
@@ -451,8 +502,9 @@ struct CLITests {
         }
     }
 
-    @Test("the peers' reports (Benchmarks/peers/peers.py) read back in the bench --json schema",
-          arguments: ["hnswlib", "faiss", "usearch", "faiss-ivf"])
+    @Test(
+        "the peers' reports (Benchmarks/peers/peers.py) read back in the bench --json schema",
+        arguments: ["hnswlib", "faiss", "usearch", "faiss-ivf"])
     func peerReports(system: String) throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Resources/peer-reports/\(system).json")
@@ -478,8 +530,10 @@ struct CLITests {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await run(["gen", "--n", "900", "--dim", "8", "--clusters", "3", "--queries", "5", "--seed", "4", "--output", dir])
-        try await run(["kmeans", "--input", "\(dir)/base.fvecs", "--k", "3", "--iterations", "10", "--initialization", "kmeans++",
-                 "--output", "\(dir)/centroids.fvecs"])
+        try await run([
+            "kmeans", "--input", "\(dir)/base.fvecs", "--k", "3", "--iterations", "10", "--initialization", "kmeans++",
+            "--output", "\(dir)/centroids.fvecs",
+        ])
         let centroids = try EmbeddingFile.read("\(dir)/centroids.fvecs").vectors
         #expect(centroids.count == 3 && centroids.dimension == 8)
         let labels = try KMeans.assign(EmbeddingFile.read("\(dir)/base.fvecs").vectors, to: centroids).labels
@@ -518,8 +572,10 @@ struct CLITests {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = FileManager.default.createFile(atPath: "\(dir)/bad.fvecs", contents: Data([3, 0, 0, 0, 1, 2]))
-        await #expect(throws: VectorSearchError.malformedFile(
-            path: "\(dir)/bad.fvecs", row: 0, byteOffset: 0, reason: "truncated: 6 trailing bytes, a row of dimension 3 takes 16")) {
+        await #expect(
+            throws: VectorSearchError.malformedFile(
+                path: "\(dir)/bad.fvecs", row: 0, byteOffset: 0, reason: "truncated: 6 trailing bytes, a row of dimension 3 takes 16")
+        ) {
             try await run(["build", "--input", "\(dir)/bad.fvecs", "--output", "\(dir)/i.vsidx"])
         }
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/i.vsidx"))
@@ -530,8 +586,9 @@ struct CLITests {
 
     @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench", "kmeans", "embed", "convert", "rag"])
     func help(command: String) async throws {
-        let text = VectorSearchCommand.helpMessage(for: try #require(
-            VectorSearchCommand.configuration.subcommands.first { $0.configuration.commandName == command }))
+        let text = VectorSearchCommand.helpMessage(
+            for: try #require(
+                VectorSearchCommand.configuration.subcommands.first { $0.configuration.commandName == command }))
         #expect(text.contains("USAGE: vectorsearch \(command)"))
     }
 

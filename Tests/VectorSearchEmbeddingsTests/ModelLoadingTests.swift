@@ -9,7 +9,8 @@ private func writeSafeTensors(_ path: String, _ tensors: [(name: String, dtype: 
     var header: [String] = []
     var data: [UInt8] = []
     for tensor in tensors {
-        header.append("\"\(tensor.name)\":{\"dtype\":\"\(tensor.dtype)\",\"shape\":\(tensor.shape),\"data_offsets\":[\(data.count),\(data.count + tensor.bytes.count)]}")
+        header.append(
+            "\"\(tensor.name)\":{\"dtype\":\"\(tensor.dtype)\",\"shape\":\(tensor.shape),\"data_offsets\":[\(data.count),\(data.count + tensor.bytes.count)]}")
         data += tensor.bytes
     }
     let json = Array(("{" + header.joined(separator: ",") + "}").utf8)
@@ -30,8 +31,10 @@ private func temporaryDirectory() throws -> URL {
 private func modelCopy(replacing files: [String: Data] = [:], dropping dropped: [String] = []) throws -> URL {
     let source = URL(fileURLWithPath: SentenceEmbedder.defaultDirectory)
     let copy = try temporaryDirectory()
-    for name in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
-                 "sentence_bert_config.json", "modules.json", "1_Pooling"] where !dropped.contains(name) {
+    for name in [
+        "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
+        "sentence_bert_config.json", "modules.json", "1_Pooling",
+    ] where !dropped.contains(name) {
         try FileManager.default.createSymbolicLink(at: copy.appendingPathComponent(name), withDestinationURL: source.appendingPathComponent(name))
     }
     for (name, data) in files {
@@ -125,13 +128,15 @@ struct ModelLoadingTests {
                     x.withUnsafeBufferPointer { x in
                         apart.withUnsafeBufferPointer { apart in
                             out.withUnsafeMutableBufferPointer { out in
-                                let residual: UnsafePointer<Float>? = switch c.residual {
-                                case .none: nil
-                                case .apart: apart.baseAddress!
-                                case .inPlace: UnsafePointer(out.baseAddress!)
-                                }
-                                weight.apply(x.baseAddress!, rows: rows, bias: c.bias ? bias : nil, residual: residual, gelu: c.gelu,
-                                             into: out.baseAddress!)
+                                let residual: UnsafePointer<Float>? =
+                                    switch c.residual {
+                                    case .none: nil
+                                    case .apart: apart.baseAddress!
+                                    case .inPlace: UnsafePointer(out.baseAddress!)
+                                    }
+                                weight.apply(
+                                    x.baseAddress!, rows: rows, bias: c.bias ? bias : nil, residual: residual, gelu: c.gelu,
+                                    into: out.baseAddress!)
                             }
                         }
                     }
@@ -147,8 +152,9 @@ struct ModelLoadingTests {
                             for i in 0..<inputs { want += Double(x[r * inputs + i]) * Double(w[o * inputs + i]) }
                             if c.gelu { want = 0.5 * want * (1 + erf(want / 2.0.squareRoot())) }
                             let got = out[r * outputs + o]
-                            #expect(abs(Double(got) - want) <= 2e-6 * Double(inputs + 1).squareRoot() + 1e-6 * abs(want),
-                                    "\(rows)×\(outputs)×\(inputs) packing \(packing) \(c) [\(r), \(o)]: \(got) vs \(want)")
+                            #expect(
+                                abs(Double(got) - want) <= 2e-6 * Double(inputs + 1).squareRoot() + 1e-6 * abs(want),
+                                "\(rows)×\(outputs)×\(inputs) packing \(packing) \(c) [\(r), \(o)]: \(got) vs \(want)")
                         }
                     }
                 }
@@ -167,8 +173,9 @@ struct ModelLoadingTests {
             #expect(batches.flatMap { $0 } == order, "every text once, in order (batch \(batchSize))")
             for batch in batches {
                 let tokens = batch.reduce(0) { $0 + lengths[$1] }
-                #expect(batch.count <= batchSize && (tokens <= SentenceEmbedder.maxBatchTokens || batch.count == 1),
-                        "batch \(batchSize): \(batch.count) texts, \(tokens) tokens")
+                #expect(
+                    batch.count <= batchSize && (tokens <= SentenceEmbedder.maxBatchTokens || batch.count == 1),
+                    "batch \(batchSize): \(batch.count) texts, \(tokens) tokens")
             }
         }
         // Batch 128 of short texts is cut by tokens: 1,024 / 23 = 44 texts a pass.
@@ -181,12 +188,14 @@ struct ModelLoadingTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("w.safetensors").path
         let values: [Float] = [1, -2.5, 0.125, 65504]
-        try writeSafeTensors(path, [
-            ("f32", "F32", [2, 2], bytes(values)),
-            ("f16", "F16", [4], bytes(values.map { Float16($0).bitPattern })),
-            ("bf16", "BF16", [4], bytes(values.map { UInt16($0.bitPattern >> 16) })),
-            ("ints", "I32", [2], bytes([Int32(1), 2])),
-        ])
+        try writeSafeTensors(
+            path,
+            [
+                ("f32", "F32", [2, 2], bytes(values)),
+                ("f16", "F16", [4], bytes(values.map { Float16($0).bitPattern })),
+                ("bf16", "BF16", [4], bytes(values.map { UInt16($0.bitPattern >> 16) })),
+                ("ints", "I32", [2], bytes([Int32(1), 2])),
+            ])
         let file = try SafeTensorsFile(path: path)
         for name in ["f32", "f16"] {
             let tensor = try file.tensor(name, shape: name == "f32" ? [2, 2] : [4])
@@ -230,21 +239,31 @@ struct ModelLoadingTests {
         }
         let relu = loadError(try modelCopy(replacing: ["config.json": try config { $0["hidden_act"] = "relu" }]))
         #expect(relu.map { "\($0)".contains("config.json") && "\($0)".contains("relu") } == true, "\(String(describing: relu))")
-        let gpt = loadError(try modelCopy(replacing: ["config.json": try config { $0["architectures"] = ["GPT2Model"]; $0["model_type"] = "gpt2" }]))
+        let gpt = loadError(
+            try modelCopy(replacing: [
+                "config.json": try config {
+                    $0["architectures"] = ["GPT2Model"]; $0["model_type"] = "gpt2"
+                }
+            ]))
         #expect(gpt.map { "\($0)".contains("GPT2Model") } == true, "\(String(describing: gpt))")
         let shape = loadError(try modelCopy(replacing: ["config.json": try config { $0["intermediate_size"] = 1535 }]))
         if case let .wrongShape(path, tensor, expected, actual)? = shape {
             #expect(path.hasSuffix("model.safetensors") && tensor == "encoder.layer.0.intermediate.dense.weight")
             #expect(expected == [1535, 384] && actual == [1536, 384])
-        } else { Issue.record("expected wrongShape, got \(String(describing: shape))") }
+        } else {
+            Issue.record("expected wrongShape, got \(String(describing: shape))")
+        }
         let layers = loadError(try modelCopy(replacing: ["config.json": try config { $0["num_hidden_layers"] = 7 }]))
         if case let .missingTensor(_, tensor)? = layers {
             #expect(tensor.hasPrefix("encoder.layer.6."))
-        } else { Issue.record("expected missingTensor, got \(String(describing: layers))") }
+        } else {
+            Issue.record("expected missingTensor, got \(String(describing: layers))")
+        }
         let weights = try Data(contentsOf: URL(fileURLWithPath: SentenceEmbedder.defaultDirectory).appendingPathComponent("model.safetensors"))
         let truncated = loadError(try modelCopy(replacing: ["model.safetensors": weights.prefix(weights.count / 2)]))
-        #expect(truncated.map { "\($0)".contains("model.safetensors") && "\($0)".contains("truncated") && "\($0)".contains("tensor") } == true,
-                "\(String(describing: truncated))")
+        #expect(
+            truncated.map { "\($0)".contains("model.safetensors") && "\($0)".contains("truncated") && "\($0)".contains("tensor") } == true,
+            "\(String(describing: truncated))")
         let noVocab = loadError(try modelCopy(dropping: ["vocab.txt"]))
         #expect(noVocab.map { if case let .missingFile(path) = $0 { path.hasSuffix("vocab.txt") } else { false } } == true)
         let badJSON = loadError(try modelCopy(replacing: ["config.json": Data("{\"hidden_size\": ".utf8)]))
@@ -265,12 +284,14 @@ struct ModelLoadingTests {
         let converted = directory.appendingPathComponent("model.safetensors")
         // Every float tensor halved; others (position_ids, I64, unused) left out.
         let floats = original.entries.keys.sorted().filter { original.entries[$0]!.dtype == "F32" }
-        try writeSafeTensors(converted.path, try floats.map { name in
-            let entry = original.entries[name]!
-            let tensor = try original.tensor(name, shape: entry.shape)
-            let halves = UnsafeBufferPointer(start: tensor.pointer, count: tensor.count).map { Float16($0).bitPattern }
-            return (name, "F16", entry.shape, bytes(halves))
-        })
+        try writeSafeTensors(
+            converted.path,
+            try floats.map { name in
+                let entry = original.entries[name]!
+                let tensor = try original.tensor(name, shape: entry.shape)
+                let halves = UnsafeBufferPointer(start: tensor.pointer, count: tensor.count).map { Float16($0).bitPattern }
+                return (name, "F16", entry.shape, bytes(halves))
+            })
         let model = try modelCopy(replacing: ["model.safetensors": try Data(contentsOf: converted)])
         defer { try? FileManager.default.removeItem(at: model) }
         let half = try SentenceEmbedder(directory: model.path)
@@ -281,4 +302,3 @@ struct ModelLoadingTests {
         #expect(dot > 0.999, "cosine \(dot)")
     }
 }
-

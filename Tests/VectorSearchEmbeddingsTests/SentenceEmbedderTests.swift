@@ -23,8 +23,13 @@ private func loadModel() throws -> SentenceEmbedder {
 private struct Reference: Decodable {
     struct Sentence: Decodable {
         var text: String
-        var token_ids: [Int32]
+        var tokenIDs: [Int32]
         var embedding: [Float]
+
+        enum CodingKeys: String, CodingKey {
+            case text, embedding
+            case tokenIDs = "token_ids"
+        }
     }
     var sentences: [Sentence]
 }
@@ -87,7 +92,7 @@ struct SentenceEmbedderTests {
         let reference = try decode(Reference.self, "refs.json")
         let edges = try decode(EdgeCases.self, "edge-cases.json")
         #expect(reference.sentences.count == 5 && edges.items.count == 20)
-        for sentence in reference.sentences { #expect(embedder.tokenize(sentence.text) == sentence.token_ids) }
+        for sentence in reference.sentences { #expect(embedder.tokenize(sentence.text) == sentence.tokenIDs) }
         let texts = reference.sentences.map(\.text) + edges.items.map(\.text)
         let expected = reference.sentences.map(\.embedding) + edges.items.map(\.embedding)
         let vectors = try embedder.embed(texts, batchSize: 8)

@@ -138,15 +138,21 @@ struct HDF5Tests {
         }
         func write(_ m: VectorMatrix, _ name: String, _ f: HDF5File) throws { try f.write(m.values, rows: m.count, columns: m.dimension, to: name) }
 
-        let noTest = try file { f in try f.setStringAttribute("distance", "euclidean"); try write(good.train, "train", f) }
+        let noTest = try file { f in
+            try f.setStringAttribute("distance", "euclidean"); try write(good.train, "train", f)
+        }
         let missing = errorText { _ = try ANNBenchmarksDataset.read(noTest) }
         #expect(missing?.contains(noTest) == true && missing?.contains("'test'") == true && missing?.contains("missing") == true)
 
-        let noDistance = try file { f in try write(good.train, "train", f); try write(good.test, "test", f) }
+        let noDistance = try file { f in
+            try write(good.train, "train", f); try write(good.test, "test", f)
+        }
         #expect(errorText { _ = try ANNBenchmarksDataset.read(noDistance) }?.contains("'distance'") == true)
 
         for name in ["jaccard", "hamming", "cityblock"] {
-            let path = try file { f in try f.setStringAttribute("distance", name); try write(good.train, "train", f); try write(good.test, "test", f) }
+            let path = try file { f in
+                try f.setStringAttribute("distance", name); try write(good.train, "train", f); try write(good.test, "test", f)
+            }
             let text = errorText { _ = try ANNBenchmarksDataset.read(path) }
             #expect(text?.contains(name) == true && text?.contains(path) == true)
         }

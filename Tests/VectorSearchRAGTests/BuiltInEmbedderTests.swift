@@ -12,11 +12,12 @@ struct BuiltInEmbedderTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let embedder = try BuiltInEmbedder(batchSize: 2, threads: 2)
         let collection = try DocumentCollection.create(at: dir, dimension: 384, index: .hnsw, chunker: try Chunker(size: 80, overlap: 10))
-        try await collection.add([
-            Document(id: "http", text: "An HTTP server framework with routing, middleware and WebSockets for Swift."),
-            Document(id: "plot", text: "Draw line charts, bar charts and scatter plots from data frames."),
-            Document(id: "crypto", text: "Hashing, signatures and encryption: SHA-256, Ed25519 and AES-GCM."),
-        ], embedder: embedder)
+        try await collection.add(
+            [
+                Document(id: "http", text: "An HTTP server framework with routing, middleware and WebSockets for Swift."),
+                Document(id: "plot", text: "Draw line charts, bar charts and scatter plots from data frames."),
+                Document(id: "crypto", text: "Hashing, signatures and encryption: SHA-256, Ed25519 and AES-GCM."),
+            ], embedder: embedder)
         let hits = try await collection.retrieve(text: "which library can serve web requests?", embedder: embedder, options: RetrievalOptions(k: 1))
         #expect(hits.first?.chunk.documentID == "http")
         // The same text through the model directly gives the stored vector.

@@ -21,8 +21,8 @@ final class HashingEmbedder: Embedder, @unchecked Sendable {
         return texts.map { text in
             var v = [Float](repeating: 0.01, count: dimension)
             for word in BM25Index.terms(text) {
-                var h: UInt64 = 1469598103934665603
-                for byte in word.utf8 { h = (h ^ UInt64(byte)) &* 1099511628211 }
+                var h: UInt64 = 1_469_598_103_934_665_603
+                for byte in word.utf8 { h = (h ^ UInt64(byte)) &* 1_099_511_628_211 }
                 v[Int(h % UInt64(dimension))] += 1
             }
             return v
@@ -52,11 +52,12 @@ struct DocumentCollectionTests {
         let collection = try DocumentCollection.create(at: dir, dimension: 12, index: kind)
         // The same vectors straight into an index of the same kind, in the same order, with the
         // same ids (a collection numbers chunks from 0). IVF trains on the first batch in both.
-        let engine: AnyIndex = switch kind {
-        case .flat: .flat(try FlatIndex(dimension: 12, metric: .cosine))
-        case .hnsw: .hnsw(try HNSWIndex(dimension: 12, metric: .cosine))
-        case .ivf: .ivf(try IVFIndex(dimension: 12, metric: .cosine))
-        }
+        let engine: AnyIndex =
+            switch kind {
+            case .flat: .flat(try FlatIndex(dimension: 12, metric: .cosine))
+            case .hnsw: .hnsw(try HNSWIndex(dimension: 12, metric: .cosine))
+            case .ivf: .ivf(try IVFIndex(dimension: 12, metric: .cosine))
+            }
         if case let .ivf(ivf) = engine {
             // The collection trains its lists on the first batch: the same vectors here.
             try ivf.train(VectorMatrix(documents.map(\.1)))
@@ -139,8 +140,9 @@ struct DocumentCollectionTests {
             "rust": "Rust is a language with ownership. Rust compiles to fast native code without a garbage collector.",
             "cooking": "Bake the bread for forty minutes. Let the dough rise overnight in a cool place.",
         ]
-        try await collection.add(texts.map { Document(id: $0.key, text: $0.value, metadata: ["kind": $0.key == "cooking" ? "food" : "code"]) },
-                                 embedder: embedder)
+        try await collection.add(
+            texts.map { Document(id: $0.key, text: $0.value, metadata: ["kind": $0.key == "cooking" ? "food" : "code"]) },
+            embedder: embedder)
         #expect(collection.documentCount == 3 && collection.chunkCount > 6)
         let plain = try await collection.retrieve(text: "swift language", embedder: embedder, options: RetrievalOptions(k: 4))
         #expect(plain.count == 4 && plain.first?.chunk.documentID == "swift")
@@ -272,10 +274,13 @@ struct DocumentCollectionTests {
         #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
         #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir + "/missing") }
         #expect(throws: VectorSearchError.self) { try collection.add(Document(id: "b", text: "beta"), embedding: [1, 0, 0]) }
-        #expect(throws: CollectionError.invalidDocument(
-            documentID: "c", chunk: 0, reason: "its embedding has a non-finite value (NaN or infinity) at component 0")) {
-            try collection.add([Document(id: "b", text: "beta"), Document(id: "c", text: "gamma")],
-                               embeddings: VectorMatrix([[0, 1], [.nan, 0]]))
+        #expect(
+            throws: CollectionError.invalidDocument(
+                documentID: "c", chunk: 0, reason: "its embedding has a non-finite value (NaN or infinity) at component 0")
+        ) {
+            try collection.add(
+                [Document(id: "b", text: "beta"), Document(id: "c", text: "gamma")],
+                embeddings: VectorMatrix([[0, 1], [.nan, 0]]))
         }
         #expect(throws: CollectionError.invalidDocument(documentID: "z", chunk: 0, reason: "its embedding is all zeros, which cosine cannot compare")) {
             try collection.add(Document(id: "z", text: "zero"), embedding: [0, 0])
@@ -292,8 +297,10 @@ struct DocumentCollectionTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat, chunker: try Chunker(size: 12, overlap: 0))
         let documents = [Document(id: "one", text: "short"), Document(id: "two", text: "a text of three chunks")]
-        await #expect(throws: CollectionError.invalidDocument(
-            documentID: "two", chunk: 1, reason: "its embedding is all zeros, which cosine cannot compare")) {
+        await #expect(
+            throws: CollectionError.invalidDocument(
+                documentID: "two", chunk: 1, reason: "its embedding is all zeros, which cosine cannot compare")
+        ) {
             try await collection.add(documents, embedder: ZeroForSecondChunk())
         }
         #expect(collection.documentCount == 0 && collection.chunkCount == 0)
@@ -306,15 +313,16 @@ struct DocumentCollectionTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/docs.jsonl"
         try """
-            {"id": 7, "text": "seven", "year": 2020, "tags": ["a"], "gone": null, "embedding": [1, 2]}
+        {"id": 7, "text": "seven", "year": 2020, "tags": ["a"], "gone": null, "embedding": [1, 2]}
 
-            {"id": "x", "text": "ex", "metadata": {"lang": "en"}, "other": 1}
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        {"id": "x", "text": "ex", "metadata": {"lang": "en"}, "other": 1}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let entries = try DocumentFile.read(path)
-        #expect(entries.map(\.document) == [
-            Document(id: "7", text: "seven", metadata: ["year": 2020, "tags": ["a"]]),
-            Document(id: "x", text: "ex", metadata: ["lang": "en"]),
-        ])
+        #expect(
+            entries.map(\.document) == [
+                Document(id: "7", text: "seven", metadata: ["year": 2020, "tags": ["a"]]),
+                Document(id: "x", text: "ex", metadata: ["lang": "en"]),
+            ])
         #expect(entries.map(\.embedding) == [[1, 2], nil])
         for (line, reason) in [
             (#"{"text": "no id"}"#, "\"id\""), (#"{"id": 1}"#, "\"text\""), (#"{"id": 1, "text": "t", "m": {"a": 1}}"#, "nested objects are not supported"),

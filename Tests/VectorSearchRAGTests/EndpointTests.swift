@@ -56,7 +56,8 @@ struct EndpointTests {
     @Test("429 then success is retried, honouring Retry-After; a 500 that persists fails after the retries")
     func retries() async throws {
         let flaky = try TestHTTPServer { request, number in
-            number == 0 ? .init(status: 429, json: ["error": ["message": "slow down"]], headers: ["Retry-After": "0"])
+            number == 0
+                ? .init(status: 429, json: ["error": ["message": "slow down"]], headers: ["Retry-After": "0"])
                 : number == 1 ? .init(status: 503, text: "busy") : embeddingsResponse(request)
         }
         #expect(try await OpenAIEmbedder(endpoint: try endpoint(flaky)).embed(["a", "bb"]) == [fakeEmbedding("a"), fakeEmbedding("bb")])
@@ -158,9 +159,11 @@ struct EndpointTests {
         let generator = OpenAIChatGenerator(endpoint: try endpoint(server, path: "/v1", apiKey: "k"), systemPrompt: "Be brief.", maxTokens: 64)
         let context = ContextBuilder().build(
             question: "What is Swift?",
-            chunks: [RetrievedChunk(
-                chunkID: 0, score: 0.9, chunk: Chunk(documentID: "swift", index: 0, range: 0..<19, text: "Swift is a language"),
-                metadata: [:])])
+            chunks: [
+                RetrievedChunk(
+                    chunkID: 0, score: 0.9, chunk: Chunk(documentID: "swift", index: 0, range: 0..<19, text: "Swift is a language"),
+                    metadata: [:])
+            ])
         let answer = try await generator.answer(context)
         #expect(answer.text == "echo: " + context.prompt + " [1]")
         #expect(answer.sources == context.sources && answer.sources.first?.documentID == "swift")

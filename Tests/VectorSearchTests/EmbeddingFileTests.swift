@@ -109,31 +109,45 @@ struct EmbeddingFileTests {
             littleEndianBytes(d) + values.flatMap { littleEndianBytes($0.bitPattern) }
         }
         write(row(2, [1, 2]) + row(2, [3, 4]) + Array(row(2, [5, 6]).prefix(9)), path)
-        #expect(error { _ = try EmbeddingFile.read(path) } == .malformedFile(
-            path: path, row: 2, byteOffset: 24, reason: "truncated: 9 trailing bytes, a row of dimension 2 takes 12"))
+        #expect(
+            error { _ = try EmbeddingFile.read(path) }
+                == .malformedFile(
+                    path: path, row: 2, byteOffset: 24, reason: "truncated: 9 trailing bytes, a row of dimension 2 takes 12"))
 
-        write(row(2, [1, 2]) + row(3, [3, 4]) , path)
-        #expect(error { _ = try EmbeddingFile.read(path) } == .malformedFile(
-            path: path, row: 1, byteOffset: 12, reason: "dimension 3, expected 2 as in row 0"))
+        write(row(2, [1, 2]) + row(3, [3, 4]), path)
+        #expect(
+            error { _ = try EmbeddingFile.read(path) }
+                == .malformedFile(
+                    path: path, row: 1, byteOffset: 12, reason: "dimension 3, expected 2 as in row 0"))
 
         write(row(2, [1, 2]) + row(2, [3, .nan]), path)
-        #expect(error { _ = try EmbeddingFile.read(path) } == .malformedFile(
-            path: path, row: 1, byteOffset: 20, reason: "non-finite value (NaN or infinity) at column 1"))
+        #expect(
+            error { _ = try EmbeddingFile.read(path) }
+                == .malformedFile(
+                    path: path, row: 1, byteOffset: 20, reason: "non-finite value (NaN or infinity) at column 1"))
 
         write(row(-5, []), path)
-        #expect(error { _ = try EmbeddingFile.read(path) } == .malformedFile(
-            path: path, row: 0, byteOffset: 0, reason: "bad header: dimension -5 (is this really a .fvecs/ivecs file?)"))
+        #expect(
+            error { _ = try EmbeddingFile.read(path) }
+                == .malformedFile(
+                    path: path, row: 0, byteOffset: 0, reason: "bad header: dimension -5 (is this really a .fvecs/ivecs file?)"))
 
         write([], path)
-        #expect(error { _ = try EmbeddingFile.read(path) } == .malformedFile(
-            path: path, row: nil, byteOffset: nil, reason: "empty file (no rows, so no dimension)"))
+        #expect(
+            error { _ = try EmbeddingFile.read(path) }
+                == .malformedFile(
+                    path: path, row: nil, byteOffset: nil, reason: "empty file (no rows, so no dimension)"))
 
         write([1, 0], path)
-        #expect(error { _ = try EmbeddingFile.read(path) } == .malformedFile(
-            path: path, row: 0, byteOffset: 0, reason: "truncated: 2 bytes, too short for a dimension header"))
+        #expect(
+            error { _ = try EmbeddingFile.read(path) }
+                == .malformedFile(
+                    path: path, row: 0, byteOffset: 0, reason: "truncated: 2 bytes, too short for a dimension header"))
 
-        #expect(error { _ = try EmbeddingFile.read("\(directory)/missing.fvecs") } == .io(
-            path: "\(directory)/missing.fvecs", reason: "No such file or directory"))
+        #expect(
+            error { _ = try EmbeddingFile.read("\(directory)/missing.fvecs") }
+                == .io(
+                    path: "\(directory)/missing.fvecs", reason: "No such file or directory"))
         #expect(error { _ = try EmbeddingFile.read("\(directory)/data.xyz") } != nil)
         #expect(error { _ = try EmbeddingFile.read(directory, format: .fvecs) } == .io(path: directory, reason: "not a regular file"))
     }
@@ -147,40 +161,58 @@ struct EmbeddingFileTests {
         let floats: [Float] = [1, 2, 3, 4, 5, 6]
         let body = floats.flatMap { littleEndianBytes($0.bitPattern) }
         write(header + body.prefix(20), fbin)
-        #expect(error { _ = try EmbeddingFile.read(fbin) } == .malformedFile(
-            path: fbin, row: 2, byteOffset: 24, reason: "truncated: header says 3 rows of dimension 2 (32 bytes), file has 28"))
+        #expect(
+            error { _ = try EmbeddingFile.read(fbin) }
+                == .malformedFile(
+                    path: fbin, row: 2, byteOffset: 24, reason: "truncated: header says 3 rows of dimension 2 (32 bytes), file has 28"))
         write(header + body + [0], fbin)
-        #expect(error { _ = try EmbeddingFile.read(fbin) } == .malformedFile(
-            path: fbin, row: nil, byteOffset: 32, reason: "1 unexpected bytes after 3 rows"))
+        #expect(
+            error { _ = try EmbeddingFile.read(fbin) }
+                == .malformedFile(
+                    path: fbin, row: nil, byteOffset: 32, reason: "1 unexpected bytes after 3 rows"))
         write([1, 2, 3], fbin)
-        #expect(error { _ = try EmbeddingFile.read(fbin) } == .malformedFile(
-            path: fbin, row: nil, byteOffset: 0, reason: "bad header: 3 bytes, too short for the 8-byte header"))
+        #expect(
+            error { _ = try EmbeddingFile.read(fbin) }
+                == .malformedFile(
+                    path: fbin, row: nil, byteOffset: 0, reason: "bad header: 3 bytes, too short for the 8-byte header"))
         write(header + Array(body.prefix(16)) + littleEndianBytes(Float.infinity.bitPattern) + Array(body.suffix(4)), fbin)
-        #expect(error { _ = try EmbeddingFile.read(fbin) } == .malformedFile(
-            path: fbin, row: 2, byteOffset: 24, reason: "non-finite value (NaN or infinity) at column 0"))
+        #expect(
+            error { _ = try EmbeddingFile.read(fbin) }
+                == .malformedFile(
+                    path: fbin, row: 2, byteOffset: 24, reason: "non-finite value (NaN or infinity) at column 0"))
 
         let npy = "\(directory)/bad.npy"
         write(Array("not numpy at all".utf8), npy)
-        #expect(error { _ = try EmbeddingFile.read(npy) } == .malformedFile(
-            path: npy, row: nil, byteOffset: 0, reason: "bad header: not a .npy file (magic \\x93NUMPY missing)"))
+        #expect(
+            error { _ = try EmbeddingFile.read(npy) }
+                == .malformedFile(
+                    path: npy, row: nil, byteOffset: 0, reason: "bad header: not a .npy file (magic \\x93NUMPY missing)"))
         func npyFile(_ dict: String, _ payload: [UInt8]) -> [UInt8] {
             [0x93] + Array("NUMPY".utf8) + [1, 0] + littleEndianBytes(UInt16(dict.utf8.count)) + Array(dict.utf8) + payload
         }
         write(npyFile("{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }", body), npy)
-        #expect(error { _ = try EmbeddingFile.read(npy) } == .malformedFile(
-            path: npy, row: nil, byteOffset: 10, reason: "bad header: Fortran-order arrays are not supported; save with C order"))
+        #expect(
+            error { _ = try EmbeddingFile.read(npy) }
+                == .malformedFile(
+                    path: npy, row: nil, byteOffset: 10, reason: "bad header: Fortran-order arrays are not supported; save with C order"))
         write(npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2, 1), }", body), npy)
-        #expect(error { _ = try EmbeddingFile.read(npy) } == .malformedFile(
-            path: npy, row: nil, byteOffset: 10, reason: "bad header: shape (3, 2, 1) is not a 2-D (rows, dimension) array"))
+        #expect(
+            error { _ = try EmbeddingFile.read(npy) }
+                == .malformedFile(
+                    path: npy, row: nil, byteOffset: 10, reason: "bad header: shape (3, 2, 1) is not a 2-D (rows, dimension) array"))
         write(npyFile("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", body + body), npy)
-        #expect(error { _ = try EmbeddingFile.read(npy) } == .malformedFile(
-            path: npy, row: nil, byteOffset: nil,
-            reason: "unsupported dtype '<f8'; vectors must be little-endian float32 ('<f4') or float16 ('<f2')"))
+        #expect(
+            error { _ = try EmbeddingFile.read(npy) }
+                == .malformedFile(
+                    path: npy, row: nil, byteOffset: nil,
+                    reason: "unsupported dtype '<f8'; vectors must be little-endian float32 ('<f4') or float16 ('<f2')"))
         let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }"
         write(npyFile(dict, Array(body.prefix(12))), npy)
-        #expect(error { _ = try EmbeddingFile.read(npy) } == .malformedFile(
-            path: npy, row: 1, byteOffset: 10 + dict.utf8.count + 8,
-            reason: "truncated: shape (3, 2) needs \(10 + dict.utf8.count + 24) bytes, file has \(10 + dict.utf8.count + 12)"))
+        #expect(
+            error { _ = try EmbeddingFile.read(npy) }
+                == .malformedFile(
+                    path: npy, row: 1, byteOffset: 10 + dict.utf8.count + 8,
+                    reason: "truncated: shape (3, 2) needs \(10 + dict.utf8.count + 24) bytes, file has \(10 + dict.utf8.count + 12)"))
     }
 
     @Test("malformed JSONL lines")
@@ -193,7 +225,9 @@ struct EmbeddingFileTests {
             #expect(error { _ = try EmbeddingFile.read(path) } == .malformedFile(path: path, row: row, byteOffset: offset, reason: reason))
         }
         try check("{\"embedding\": [1, 2]}\n{\"embedding\": [1, 2, 3]}\n", row: 1, offset: 22, "line 2: dimension 3, expected 2 as in the first row")
-        try check("{\"embedding\": [1, 2]}\n{\"embedding\": [1, 2\n", row: 1, offset: 22, "line 2: not valid JSON: unexpected end of JSON, expected ',' or ']' at byte 19")
+        try check(
+            "{\"embedding\": [1, 2]}\n{\"embedding\": [1, 2\n", row: 1, offset: 22,
+            "line 2: not valid JSON: unexpected end of JSON, expected ',' or ']' at byte 19")
         try check("[1, 2]\n", row: 0, offset: 0, "line 1: not a JSON object")
         try check("{\"text\": \"no vector\"}\n", row: 0, offset: 0, "line 1: no \"embedding\" array")
         try check("{\"embedding\": [1, \"x\"]}\n", row: 0, offset: 0, "line 1: embedding[1] is not a number: \"x\"")

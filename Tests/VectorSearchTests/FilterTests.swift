@@ -21,10 +21,11 @@ func sampleAttributes(_ n: Int, seed: UInt64) -> [Attributes] {
 /// Equal attributes, where a number stored in a field that also holds fractions comes back as
 /// a Double.
 func sameAttributes(_ a: Attributes, _ b: Attributes) -> Bool {
-    a.keys.sorted() == b.keys.sorted() && a.allSatisfy { key, value in
-        if let x = value.numeric, let y = b[key]?.numeric { return x == y }
-        return value == b[key]
-    }
+    a.keys.sorted() == b.keys.sorted()
+        && a.allSatisfy { key, value in
+            if let x = value.numeric, let y = b[key]?.numeric { return x == y }
+            return value == b[key]
+        }
 }
 
 /// Filters that use every operator, alone and combined.
@@ -92,14 +93,18 @@ struct FilterTests {
     func json() throws {
         #expect(try Filter(json: #"{"section": "python"}"#) == .equals("section", "python"))
         #expect(try Filter(json: #"{"year": {"$gte": 2020}}"#) == .greaterThanOrEqual("year", 2020))
-        #expect(try Filter(json: #"{"year": {"$gte": 2020, "$lt": 2024.5}}"#)
-            == .and([.greaterThanOrEqual("year", 2020), .lessThan("year", 2024.5)]))
-        #expect(try Filter(json: #"{"$and": [{"a": 1}, {"$or": [{"b": true}, {"c": {"$ne": "x"}}]}]}"#)
-            == .and([.equals("a", 1), .or([.equals("b", true), .notEquals("c", "x")])]))
-        #expect(try Filter(json: #"{"a": {"$in": ["x", "y"]}, "b": {"$nin": [1, 2]}}"#)
-            == .and([.in("a", ["x", "y"]), .notIn("b", [1, 2])]))
-        #expect(try Filter(json: #"{"t": {"$contains": "x"}, "u": {"$exists": false}, "$not": {"v": {"$lte": -1e3}}}"#)
-            == .and([.contains("t", "x"), .not(.exists("u")), .not(.lessThanOrEqual("v", -1000.0))]))
+        #expect(
+            try Filter(json: #"{"year": {"$gte": 2020, "$lt": 2024.5}}"#)
+                == .and([.greaterThanOrEqual("year", 2020), .lessThan("year", 2024.5)]))
+        #expect(
+            try Filter(json: #"{"$and": [{"a": 1}, {"$or": [{"b": true}, {"c": {"$ne": "x"}}]}]}"#)
+                == .and([.equals("a", 1), .or([.equals("b", true), .notEquals("c", "x")])]))
+        #expect(
+            try Filter(json: #"{"a": {"$in": ["x", "y"]}, "b": {"$nin": [1, 2]}}"#)
+                == .and([.in("a", ["x", "y"]), .notIn("b", [1, 2])]))
+        #expect(
+            try Filter(json: #"{"t": {"$contains": "x"}, "u": {"$exists": false}, "$not": {"v": {"$lte": -1e3}}}"#)
+                == .and([.contains("t", "x"), .not(.exists("u")), .not(.lessThanOrEqual("v", -1000.0))]))
         #expect(try Filter(json: "{}") == .all)
         for filter in sampleFilters {
             #expect(try Filter(json: filter.json) == filter, "\(filter.json)")
@@ -128,14 +133,17 @@ struct FilterTests {
         try index.add(rows([[1, 0], [0, 1]]), ids: [1, 2], attributes: [["year": 2020, "lang": "en"], ["year": 2021]])
         let unknown = message { _ = try index.search([1, 0], k: 1, filter: .equals("yaer", 2020)) }
         #expect(unknown.contains("unknown field 'yaer'") && unknown.contains("lang, year"))
-        #expect(message { _ = try index.search([1, 0], k: 1, filter: .equals("year", "abc")) }
-            .contains("'$eq' on field 'year': the field holds integers, the filter gives a keyword \"abc\""))
-        #expect(message { _ = try index.search([1, 0], k: 1, filter: .greaterThan("lang", 3)) }
-            .contains("'$gt' on field 'lang' compares numbers"))
+        #expect(
+            message { _ = try index.search([1, 0], k: 1, filter: .equals("year", "abc")) }
+                .contains("'$eq' on field 'year': the field holds integers, the filter gives a keyword \"abc\""))
+        #expect(
+            message { _ = try index.search([1, 0], k: 1, filter: .greaterThan("lang", 3)) }
+                .contains("'$gt' on field 'lang' compares numbers"))
 
         // A value of another type than its field holds: nothing is added.
-        #expect(message { try index.add(rows([[1, 1], [2, 2]]), ids: [3, 4], attributes: [["year": 1], ["year": "x"]]) }
-            .contains("row 1: field 'year' holds integers, this row gives a keyword \"x\""))
+        #expect(
+            message { try index.add(rows([[1, 1], [2, 2]]), ids: [3, 4], attributes: [["year": 1], ["year": "x"]]) }
+                .contains("row 1: field 'year' holds integers, this row gives a keyword \"x\""))
         #expect(message { try index.add(rows([[1, 1]]), ids: [3], attributes: [[:], [:]]) }.contains("1 vectors but 2 attribute sets"))
         #expect(message { try index.add([1, 1], id: 3, attributes: ["$x": 1]) }.contains("starts with '$'"))
         #expect(message { try index.add([1, 1], id: 3, attributes: ["s": .double(.nan)]) }.contains("not a finite number"))

@@ -56,7 +56,8 @@ struct FlatIndexTests {
         let index = try FlatIndex(dimension: 2, metric: .l2)
         try index.add(VectorMatrix([[1, 0], [1, 0], [1, 0], [5, 5]]), ids: [30, 10, 20, 1])
         #expect(try index.search([1, 0], k: 3).map(\.id) == [10, 20, 30])
-        let batch = try index.search(batch: VectorMatrix(dimension: 2, values: [Float](repeating: 1, count: 40).enumerated().map { $0.offset % 2 == 0 ? 1 : 0 }), k: 3)
+        let batch = try index.search(
+            batch: VectorMatrix(dimension: 2, values: [Float](repeating: 1, count: 40).enumerated().map { $0.offset % 2 == 0 ? 1 : 0 }), k: 3)
         #expect(batch.allSatisfy { $0.map(\.id) == [10, 20, 30] })
     }
 
@@ -103,7 +104,9 @@ struct FlatIndexTests {
         #expect(throws: VectorSearchError.invalidParameter(name: "threads", value: "0", requirement: "at least 1")) {
             try index.search(batch: VectorMatrix([[1, 2, 3]]), k: 1, threads: 0)
         }
-        #expect(throws: VectorSearchError.invalidParameter(name: "dimension", value: "0", requirement: "at least 1")) { try FlatIndex(dimension: 0, metric: .l2) }
+        #expect(throws: VectorSearchError.invalidParameter(name: "dimension", value: "0", requirement: "at least 1")) {
+            try FlatIndex(dimension: 0, metric: .l2)
+        }
     }
 
     @Test("removal: removed ids never come back, others stay findable, ids can be reused")

@@ -118,7 +118,9 @@ struct HNSWIndexTests {
         #expect(throws: VectorSearchError.zeroVector(row: 0)) { try index.add([0, 0, 0], id: 1) }
         #expect(throws: VectorSearchError.dimensionMismatch(expected: 3, actual: 2, row: nil)) { try index.search([1, 2], k: 1) }
         #expect(throws: VectorSearchError.nonFiniteValue(row: 0, column: 2)) { try index.search([1, 2, .nan], k: 1) }
-        #expect(throws: VectorSearchError.invalidParameter(name: "HNSW ef", value: "0", requirement: "at least 1")) { try index.search([1, 2, 3], k: 1, ef: 0) }
+        #expect(throws: VectorSearchError.invalidParameter(name: "HNSW ef", value: "0", requirement: "at least 1")) {
+            try index.search([1, 2, 3], k: 1, ef: 0)
+        }
         #expect(throws: VectorSearchError.invalidParameter(name: "HNSW m", value: "1", requirement: "between 2 and 256")) { try HNSWParameters(m: 1) }
         index.remove(ids: [7, 8, 9])
         #expect(index.count == 0)

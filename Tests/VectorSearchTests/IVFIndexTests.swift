@@ -79,8 +79,9 @@ struct IVFIndexTests {
         }
         let b = try IVFIndex(dimension: 8, metric: .cosine)
         try b.train(base)
-        #expect(Array(UnsafeBufferPointer(start: a.centroids.base, count: 200 * 8))
-            == Array(UnsafeBufferPointer(start: b.centroids.base, count: 200 * 8)))
+        #expect(
+            Array(UnsafeBufferPointer(start: a.centroids.base, count: 200 * 8))
+                == Array(UnsafeBufferPointer(start: b.centroids.base, count: 200 * 8)))
         // A training sample smaller than the data still gives nlist lists.
         let sampled = try IVFIndex(dimension: 8, metric: .l2, parameters: IVFParameters(nlist: 10, trainingSize: 100))
         try sampled.train(base)
@@ -374,7 +375,9 @@ struct IVFSketchTests {
         let sketch = try #require(base.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: 1500, dimension: Self.dimension, seed: 1) })
         for i in 0..<sketch.width {
             for j in 0...i {
-                let dot = (0..<Self.dimension).reduce(0.0) { $0 + Double(sketch.basis[i * Self.dimension + $1]) * Double(sketch.basis[j * Self.dimension + $1]) }
+                let dot = (0..<Self.dimension).reduce(0.0) {
+                    $0 + Double(sketch.basis[i * Self.dimension + $1]) * Double(sketch.basis[j * Self.dimension + $1])
+                }
                 #expect(abs(dot - (i == j ? 1 : 0)) < 1e-5, "basis rows \(i), \(j)")
             }
         }

@@ -38,7 +38,7 @@ struct IndexFileTests {
         let long = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 31) }
         let whole = long.withUnsafeBytes { IndexFile.crc32($0) }
         let split = long.withUnsafeBytes { raw in
-            vs_crc32Continue(IndexFile.crc32(UnsafeRawBufferPointer(rebasing: raw[0..<333])), UnsafeRawBufferPointer(rebasing: raw[333...]))
+            crc32Continuing(IndexFile.crc32(UnsafeRawBufferPointer(rebasing: raw[0..<333])), UnsafeRawBufferPointer(rebasing: raw[333...]))
         }
         #expect(whole == split)
     }
@@ -72,10 +72,12 @@ struct IndexFileTests {
         header[20] ^= 1
         #expect(loadError(header, directory) == .corruptIndex(path: path, reason: "header checksum mismatch"))
 
-        #expect(loadError(Array(bytes[0..<(bytes.count - 10)]), directory)
-            == .corruptIndex(path: path, reason: "truncated: section 'VECS' needs 200 bytes, 190 remain"))
-        #expect(loadError(Array(bytes[0..<60]), directory)
-            == .corruptIndex(path: path, reason: "truncated: section 'IDS ' is missing at byte 48"))
+        #expect(
+            loadError(Array(bytes[0..<(bytes.count - 10)]), directory)
+                == .corruptIndex(path: path, reason: "truncated: section 'VECS' needs 200 bytes, 190 remain"))
+        #expect(
+            loadError(Array(bytes[0..<60]), directory)
+                == .corruptIndex(path: path, reason: "truncated: section 'IDS ' is missing at byte 48"))
         #expect(loadError(Array(bytes[0..<20]), directory) == .corruptIndex(path: path, reason: "truncated header (20 bytes)"))
         #expect(loadError([], directory) == .corruptIndex(path: path, reason: "file of 0 bytes is too short for an index header"))
         #expect(loadError(Array(repeating: 7, count: 100), directory) == .corruptIndex(path: path, reason: "not a VectorSearch index (bad magic)"))
@@ -140,7 +142,7 @@ struct IndexFileTests {
     }
 }
 
-private func vs_crc32Continue(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+private func crc32Continuing(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
     vs_crc32(crc, bytes.baseAddress, bytes.count)
 }
 

@@ -14,18 +14,20 @@ struct MetadataFileTests {
     func inOrder() throws {
         let dir = temporaryDirectory()
         defer { cleanup(dir) }
-        let path = write("""
+        let path = write(
+            """
             {"lang": "en", "year": 2021, "score": 0.5, "ok": true, "tags": ["a", "b"]}
 
             {"lang": null, "year": -3}
             {}
             """, dir)
         let attributes = try MetadataFile.read(path, ids: [7, 8, 9])
-        #expect(attributes == [
-            ["lang": "en", "year": 2021, "score": 0.5, "ok": true, "tags": ["a", "b"]],
-            ["year": -3],
-            [:],
-        ])
+        #expect(
+            attributes == [
+                ["lang": "en", "year": 2021, "score": 0.5, "ok": true, "tags": ["a", "b"]],
+                ["year": -3],
+                [:],
+            ])
     }
 
     @Test("lines that all carry an id match vectors by id, in any order")
@@ -45,9 +47,11 @@ struct MetadataFileTests {
         let dir = temporaryDirectory()
         defer { cleanup(dir) }
         let twoLines = write(#"{"a": 1}"# + "\n" + #"{"a": 2}"# + "\n", dir)
-        #expect(throws: VectorSearchError.malformedFile(
-            path: twoLines, row: nil, byteOffset: nil,
-            reason: #"2 metadata lines for 3 vectors (give every line an "id" to match them by id)"#)) {
+        #expect(
+            throws: VectorSearchError.malformedFile(
+                path: twoLines, row: nil, byteOffset: nil,
+                reason: #"2 metadata lines for 3 vectors (give every line an "id" to match them by id)"#)
+        ) {
             try MetadataFile.read(twoLines, ids: [0, 1, 2])
         }
 

@@ -93,8 +93,8 @@ func searchFailuresDuringWrites<Index: VectorIndex>(
         } else {
             for _ in 0..<searches {
                 guard let hits = try? index.search(queries[worker], k: 5, parameters: parameters), hits.count == 5,
-                      let batch = try? index.search(batch: queries, k: 5, parameters: parameters, filter: nil, threads: nil),
-                      batch.allSatisfy({ $0.count == 5 })
+                    let batch = try? index.search(batch: queries, k: 5, parameters: parameters, filter: nil, threads: nil),
+                    batch.allSatisfy({ $0.count == 5 })
                 else { failures.increment(); continue }
             }
         }

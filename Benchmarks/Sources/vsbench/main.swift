@@ -28,8 +28,10 @@ func best(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
 
 func data(_ arguments: ArraySlice<String>) throws -> (base: VectorMatrix, queries: VectorMatrix) {
     if arguments.count >= 2 {
-        return (try EmbeddingFile.read(arguments[arguments.startIndex]).vectors,
-                try EmbeddingFile.read(arguments[arguments.startIndex + 1]).vectors)
+        return (
+            try EmbeddingFile.read(arguments[arguments.startIndex]).vectors,
+            try EmbeddingFile.read(arguments[arguments.startIndex + 1]).vectors
+        )
     }
     if let path = arguments.first {
         let base = try EmbeddingFile.read(path).vectors
@@ -98,8 +100,10 @@ func scan(_ arguments: ArraySlice<String>) throws {
     let scanTime = perQuery.min()!
     print(String(format: "buffer %d × %d floats = %.1f MB", base.count, base.dimension, bytes / 1e6))
     print(String(format: "plain streaming read:  %.3f ms  %.1f GB/s", read * 1e3, bytes / read / 1e9))
-    print(String(format: "single-query scan:     %.3f ms  %.1f GB/s  (%.0f%% of the streaming read, k=10, best pass of %d queries)",
-                 scanTime * 1e3, bytes / scanTime / 1e9, 100 * read / scanTime, n))
+    print(
+        String(
+            format: "single-query scan:     %.3f ms  %.1f GB/s  (%.0f%% of the streaming read, k=10, best pass of %d queries)",
+            scanTime * 1e3, bytes / scanTime / 1e9, 100 * read / scanTime, n))
 }
 
 func batch(_ arguments: ArraySlice<String>) throws {
@@ -117,12 +121,16 @@ func batch(_ arguments: ArraySlice<String>) throws {
     }
     c = []
     let flops = 2.0 * Double(m) * Double(n) * Double(d)
-    print(String(format: "bare sgemm %d×%d×%d (OpenBLAS, %d threads): %.1f ms, %.0f GFLOP/s",
-                 m, n, d, BLAS.threads ?? 1, sgemm * 1e3, flops / sgemm / 1e9))
+    print(
+        String(
+            format: "bare sgemm %d×%d×%d (OpenBLAS, %d threads): %.1f ms, %.0f GFLOP/s",
+            m, n, d, BLAS.threads ?? 1, sgemm * 1e3, flops / sgemm / 1e9))
     for threads in [1, VectorSearchLibrary.coreCount] {
         let t = try best(5) { _ = try index.search(batch: queries, k: 10, threads: threads) }
-        print(String(format: "batch search, k=10, %d thread(s): %.1f ms = %.0f queries/s (%.2fx the bare sgemm time)",
-                     threads, t * 1e3, Double(m) / t, t / sgemm))
+        print(
+            String(
+                format: "batch search, k=10, %d thread(s): %.1f ms = %.0f queries/s (%.2fx the bare sgemm time)",
+                threads, t * 1e3, Double(m) / t, t / sgemm))
     }
 }
 
@@ -163,8 +171,10 @@ func singleQueryPasses<Index: VectorIndex>(_ index: Index, _ args: [String], par
         let t = try best(repeats) { _ = try index.search(batch: queries, k: 10, parameters: parameters, filter: nil, threads: threads) }
         print(String(format: "batch %d threads: %.0f q/s", threads, Double(queries.count) / t))
     }
-    print(String(format: "%@: best %.0f q/s, median %.0f q/s (%d passes of %d queries, 1 thread)",
-                 label, rates.last!, rates[rates.count / 2], repeats, queries.count))
+    print(
+        String(
+            format: "%@: best %.0f q/s, median %.0f q/s (%d passes of %d queries, 1 thread)",
+            label, rates.last!, rates[rates.count / 2], repeats, queries.count))
 }
 
 let arguments = CommandLine.arguments.dropFirst()

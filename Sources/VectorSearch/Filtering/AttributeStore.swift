@@ -92,11 +92,13 @@ final class AttributeStore: @unchecked Sendable {
 
     private func write(_ attributes: Attributes, at slot: Int) {
         for (field, value) in attributes {
-            let column = columns[field] ?? {
-                let new = AttributeColumn(kind: AttributeColumn.Kind(value), count: count)
-                columns[field] = new
-                return new
-            }()
+            let column =
+                columns[field]
+                ?? {
+                    let new = AttributeColumn(kind: AttributeColumn.Kind(value), count: count)
+                    columns[field] = new
+                    return new
+                }()
             column.write(value, at: slot)
         }
     }

@@ -67,12 +67,13 @@ extension AttributeValue {
         case .number(let d): self = .double(d)
         case .string(let s): self = .string(s)
         case .array(let items):
-            self = .strings(try items.map {
-                guard case .string(let s) = $0 else {
-                    throw VectorSearchError.invalidArgument("metadata field '\(field)': lists must hold strings only, found \($0.description)")
-                }
-                return s
-            })
+            self = .strings(
+                try items.map {
+                    guard case .string(let s) = $0 else {
+                        throw VectorSearchError.invalidArgument("metadata field '\(field)': lists must hold strings only, found \($0.description)")
+                    }
+                    return s
+                })
         case .object:
             throw VectorSearchError.invalidArgument("metadata field '\(field)': nested objects are not supported")
         }

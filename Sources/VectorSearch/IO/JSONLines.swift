@@ -70,14 +70,14 @@ package enum JSONLines {
                 let text = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<lineEnd])
                 defer { lineStart = lineEnd + 1 }
                 if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                let where_ = Line(members: [], number: number, row: row, path: path, byteOffset: lineStart)
+                let here = Line(members: [], number: number, row: row, path: path, byteOffset: lineStart)
                 let json: JSONValue
                 do {
                     json = try JSONValue.parse(text)
                 } catch let error as JSONSyntaxError {
-                    throw where_.fail("not valid JSON: \(error.reason)")
+                    throw here.fail("not valid JSON: \(error.reason)")
                 }
-                guard case .object(let members) = json else { throw where_.fail("not a JSON object") }
+                guard case .object(let members) = json else { throw here.fail("not a JSON object") }
                 try body(Line(members: members, number: number, row: row, path: path, byteOffset: lineStart))
                 row += 1
             }

@@ -100,7 +100,7 @@ enum NPYFile {
         }
         let dims = shapeText.dropFirst().dropLast().split(separator: ",").map { $0.trimmed() }.filter { !$0.isEmpty }
         guard dims.count == 2, let rows = Int(dims[0]), let columns = Int(dims[1]), rows >= 0, columns > 0,
-              columns <= EmbeddingFile.maximumDimension
+            columns <= EmbeddingFile.maximumDimension
         else {
             throw EmbeddingFile.malformed(path, nil, 10, "bad header: shape \(shapeText) is not a 2-D (rows, dimension) array")
         }

@@ -155,12 +155,14 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
                 withExactSearch { exact in
                     if let matching {
                         matching.words.withUnsafeBufferPointer { bits in
-                            exact.search(queries: q, queryCount: queries.count, k: k, matching: bits,
-                                         threads: threads ?? Parallel.coreCount, results: slots, counts: counts)
+                            exact.search(
+                                queries: q, queryCount: queries.count, k: k, matching: bits,
+                                threads: threads ?? Parallel.coreCount, results: slots, counts: counts)
                         }
                     } else {
-                        exact.search(queries: q, queryCount: queries.count, k: k, threads: threads ?? Parallel.coreCount,
-                                     results: slots, counts: counts)
+                        exact.search(
+                            queries: q, queryCount: queries.count, k: k, threads: threads ?? Parallel.coreCount,
+                            results: slots, counts: counts)
                     }
                 }
             }
@@ -185,9 +187,10 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     private func withExactSearch<R>(_ body: (ExactSearch) -> R) -> R {
         idMap.ids.withUnsafeBufferPointer { ids in
             normsSquared.withUnsafeBufferPointer { norms in
-                body(ExactSearch(
-                    base: store.base, count: store.count, dimension: dimension, metric: metric,
-                    normsSquared: norms.baseAddress, ids: ids.baseAddress, kernels: kernels))
+                body(
+                    ExactSearch(
+                        base: store.base, count: store.count, dimension: dimension, metric: metric,
+                        normsSquared: norms.baseAddress, ids: ids.baseAddress, kernels: kernels))
             }
         }
     }

@@ -99,4 +99,3 @@ extension VectorIndex {
         try add(VectorMatrix(dimension: dimension, values: vector), ids: [id], attributes: attributes.isEmpty ? [] : [attributes])
     }
 }
-

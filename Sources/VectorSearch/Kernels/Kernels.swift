@@ -57,12 +57,14 @@ public enum SIMDLevel: String, Sendable, CaseIterable {
 /// ```
 public struct DistanceKernels: @unchecked Sendable {
     public typealias Pair = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int) -> Float
-    public typealias Many = @convention(c) (
-        UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?
-    ) -> Void
-    public typealias Gather = @convention(c) (
-        UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<UInt32>?, Int, Int, UnsafeMutablePointer<Float>?
-    ) -> Void
+    public typealias Many =
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?
+        ) -> Void
+    public typealias Gather =
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<UInt32>?, Int, Int, UnsafeMutablePointer<Float>?
+        ) -> Void
     public typealias Scan = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Float) -> Int
     typealias SketchMany = @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt16>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
 

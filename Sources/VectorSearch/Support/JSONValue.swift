@@ -137,7 +137,8 @@ private struct JSONParser {
             let c = bytes[position]
             if c >= 0x30 && c <= 0x39 {
             } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
-                || ((c == UInt8(ascii: "+") || c == UInt8(ascii: "-")) && position > digitsStart) {
+                || ((c == UInt8(ascii: "+") || c == UInt8(ascii: "-")) && position > digitsStart)
+            {
                 isInteger = false
             } else {
                 break

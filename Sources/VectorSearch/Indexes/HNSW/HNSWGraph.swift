@@ -120,8 +120,10 @@ final class HNSWGraph {
     var upperWords: UnsafeBufferPointer<UInt32> { UnsafeBufferPointer(start: upper, count: upperCount) }
 
     /// Restores arrays read from a file (see `HNSWIndex+Persistence`).
-    func adopt(slots: Int, levels newLevels: [UInt8], upperStart newStarts: [UInt32], level0 newLevel0: [UInt32],
-               upper newUpper: [UInt32], deleted newDeleted: [UInt8]) {
+    func adopt(
+        slots: Int, levels newLevels: [UInt8], upperStart newStarts: [UInt32], level0 newLevel0: [UInt32],
+        upper newUpper: [UInt32], deleted newDeleted: [UInt8]
+    ) {
         reserve(slots)
         newLevels.withUnsafeBufferPointer { levels.update(from: $0.baseAddress!, count: slots) }
         newStarts.withUnsafeBufferPointer { upperStart.update(from: $0.baseAddress!, count: slots) }

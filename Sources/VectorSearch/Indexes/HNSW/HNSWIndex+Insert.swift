@@ -77,8 +77,9 @@ extension HNSWIndex {
                 context: context)
         }
         for l in stride(from: min(level, top), through: 0, by: -1) {
-            searchLayer(query, entry: current, distance: currentDistance, ef: parameters.efConstruction, level: l,
-                        locking: true, excluding: slot, context: context)
+            searchLayer(
+                query, entry: current, distance: currentDistance, ef: parameters.efConstruction, level: l,
+                locking: true, excluding: slot, context: context)
             let found = drainResultsSorted(context)
             guard found > 0 else { continue }  // every node it saw is removed: no links here
             let next = context.sorted[0]

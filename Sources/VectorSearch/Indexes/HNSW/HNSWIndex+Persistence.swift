@@ -35,7 +35,7 @@ extension HNSWIndex {
         func invalid(_ reason: String) -> VectorSearchError { .corruptIndex(path: reader.path, reason: reason) }
         let fields = try reader.readSection("PARM", as: UInt64.self, count: 7)
         guard fields[0] >= 2, fields[0] <= 256, fields[1] >= 1, fields[1] < 1 << 31, fields[3] <= 1,
-              fields[4] <= UInt64(slots), fields[5] <= 64
+            fields[4] <= UInt64(slots), fields[5] <= 64
         else { throw invalid("implausible HNSW parameters \(fields)") }
         let parameters = try HNSWParameters(
             m: Int(fields[0]), efConstruction: Int(fields[1]), seed: fields[2], keepPrunedConnections: fields[3] == 1)
@@ -56,7 +56,7 @@ extension HNSWIndex {
         let graph = index.graph
         func checkList(_ list: ArraySlice<UInt32>, maxLinks: Int) throws {
             guard let count = list.first, Int(count) <= maxLinks,
-                  list.dropFirst().prefix(Int(count)).allSatisfy({ Int($0) < slots })
+                list.dropFirst().prefix(Int(count)).allSatisfy({ Int($0) < slots })
             else { throw invalid("a link list is out of range") }
         }
         for slot in 0..<slots {

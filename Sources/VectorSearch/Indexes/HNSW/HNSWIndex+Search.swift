@@ -102,7 +102,7 @@ extension HNSWIndex {
         into out: UnsafeMutablePointer<Scored>
     ) -> Int? {
         guard k > 0, entryPoint >= 0, idMap.mappedCount > 0 else { return 0 }
-        return pool.withContext(make: { HNSWSearchContext(slots: store.count, maxLinks: graph.m0) }) { context in
+        return withSearchContext { context in
             let start = descend(
                 query, from: entryPoint, distance: distance(query, store.row(entryPoint)),
                 top: maxLevel, target: 0, locking: false, context: context)

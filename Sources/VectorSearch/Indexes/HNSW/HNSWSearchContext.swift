@@ -149,3 +149,12 @@ final class HNSWSearchContext {
         sorted = .allocate(capacity: sortedCapacity)
     }
 }
+
+extension HNSWIndex {
+    /// Runs `body` with a search context from the index's pool (its visited set grows with the
+    /// index as needed).
+    @inline(__always)
+    func withSearchContext<R>(_ body: (HNSWSearchContext) -> R) -> R {
+        pool.withContext(make: { HNSWSearchContext(slots: store.count, maxLinks: graph.m0) }, body)
+    }
+}

@@ -60,7 +60,8 @@ extension IVFIndex {
         for p in 0..<probeCount {
             let list = Int(probes[p].id)
             guard let rows = lists.vectors[list], let slots = lists.slots[list],
-                  let sketches = lists.sketches[list], let terms = lists.terms[list] else { continue }
+                let sketches = lists.sketches[list], let terms = lists.terms[list]
+            else { continue }
             let n = lists.counts[list]
             var start = 0
             while start < n {

@@ -35,7 +35,7 @@ extension IVFIndex {
         let nlist = Int(clamping: fields[0])
         // nlist may exceed count (vectors removed since training); the sections' lengths bound it.
         guard nlist < 1 << 31, fields[1] < 1 << 31, fields[2] < 1 << 62,
-              fields[3] >= 1, fields[3] < 1 << 31, count < Int(UInt32.max)
+            fields[3] >= 1, fields[3] < 1 << 31, count < Int(UInt32.max)
         else { throw invalid("implausible IVF parameters \(fields)") }
         let parameters = try IVFParameters(
             nlist: fields[1] == 0 ? nil : Int(fields[1] - 1), trainingSize: fields[2] == 0 ? nil : Int(fields[2] - 1),

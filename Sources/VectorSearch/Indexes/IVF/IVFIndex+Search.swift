@@ -84,7 +84,8 @@ extension IVFIndex {
     ) -> Int {
         guard let matching, plan.strategy != .unfiltered else { return searchProbedLists(query, k: k, nprobe: nprobe, ids: ids, into: out) }
         guard k > 0, idMap.count > 0 else { return 0 }
-        let found = plan.strategy == .exact
+        let found =
+            plan.strategy == .exact
             ? scanExact(query, k: k, matches: plan.matchCount, matching: matching, ids: ids, into: out)
             : scanListsFiltered(query, k: k, nprobe: nprobe, matching: matching, ids: ids, into: out)
         metric.publish(out, count: found, query: query, dimension: dimension, kernels: kernels)

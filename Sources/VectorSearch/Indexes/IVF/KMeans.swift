@@ -129,10 +129,13 @@ public enum KMeans {
                 norms.withUnsafeBufferPointer { n in
                     out.withUnsafeMutableBufferPointer { o in
                         counts.withUnsafeMutableBufferPointer { cnt in
-                            ExactSearch(base: c.baseAddress!, count: centroids.count, dimension: d, metric: .l2,
-                                        normsSquared: n.baseAddress, ids: nil, kernels: kernels)
-                                .search(queries: x.baseAddress!, queryCount: data.count, k: 1, threads: threads,
-                                        results: o.baseAddress!, counts: cnt.baseAddress!)
+                            ExactSearch(
+                                base: c.baseAddress!, count: centroids.count, dimension: d, metric: .l2,
+                                normsSquared: n.baseAddress, ids: nil, kernels: kernels
+                            )
+                            .search(
+                                queries: x.baseAddress!, queryCount: data.count, k: 1, threads: threads,
+                                results: o.baseAddress!, counts: cnt.baseAddress!)
                         }
                     }
                 }

@@ -91,14 +91,18 @@ struct ListSketch: Sendable {
             swap(&q, &product)
         }
         guard orthonormalize(&q, rows: p, dimension: d, random: &random),
-              orthonormalize(&q, rows: p, dimension: d, random: &random),
-              isOrthonormal(q, rows: p, dimension: d)
+            orthonormalize(&q, rows: p, dimension: d, random: &random),
+            isOrthonormal(q, rows: p, dimension: d)
         else { return nil }
         multiplyByCovariance()
         let captured = (0..<p).reduce(0.0) { sum, i in
-            sum + Double(q.withUnsafeBufferPointer { q in product.withUnsafeBufferPointer { z in
-                kernels.dot(q.baseAddress! + i * d, z.baseAddress! + i * d, d)
-            } })
+            sum
+                + Double(
+                    q.withUnsafeBufferPointer { q in
+                        product.withUnsafeBufferPointer { z in
+                            kernels.dot(q.baseAddress! + i * d, z.baseAddress! + i * d, d)
+                        }
+                    })
         }
         guard captured / total >= minimumCapturedVariance else { return nil }
         return ListSketch(dimension: d, width: p, basis: q)
