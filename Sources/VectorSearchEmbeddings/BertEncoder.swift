@@ -14,7 +14,7 @@ public struct BertConfiguration: Sendable, Equatable {
 
     /// Reads and checks `config.json`: a BERT model (`BertModel` or `model_type` "bert"), exact
     /// GELU, absolute positions, a hidden size that divides into its heads.
-    init(json: [String: AnyJSON], path: String) throws {
+    init(json: [String: JSONValue], path: String) throws {
         func integer(_ key: String) throws -> Int {
             guard let value = json[key]?.int, value > 0 else {
                 throw EmbeddingModelError.malformed(path: path, reason: "\(key) is missing or not a positive integer")

@@ -1,4 +1,5 @@
 import Foundation
+import VectorSearch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -47,8 +48,8 @@ final class SafeTensorsFile: @unchecked Sendable {  // immutable after init
             throw EmbeddingModelError.malformed(
                 path: path, reason: "truncated safetensors file: header of \(headerLength) bytes, file has \(length)")
         }
-        let header = Data(bytes: base + 8, count: headerLength)
-        guard let json = (try? JSONDecoder().decode(AnyJSON.self, from: header))?.object else {
+        let header = UnsafeRawBufferPointer(start: base + 8, count: headerLength)
+        guard let json = (try? JSONValue.parse(header))?.object else {
             throw EmbeddingModelError.malformed(path: path, reason: "safetensors header is not a JSON object")
         }
         let dataStart = 8 + headerLength

@@ -226,7 +226,7 @@ public final class SentenceEmbedder: Sendable {
         }
     }
 
-    private static func pooling(from json: [String: AnyJSON], path: String) throws -> Pooling {
+    private static func pooling(from json: [String: JSONValue], path: String) throws -> Pooling {
         let enabled = json.filter { $0.key.hasPrefix("pooling_mode_") && $0.value.bool == true }.map(\.key)
         switch enabled {
         case ["pooling_mode_mean_tokens"]: return .mean
@@ -237,61 +237,22 @@ public final class SentenceEmbedder: Sendable {
         }
     }
 
-    private static func readJSON(_ path: String) throws -> AnyJSON {
+    private static func readJSON(_ path: String) throws -> JSONValue {
         guard FileManager.default.fileExists(atPath: path) else { throw EmbeddingModelError.missingFile(path: path) }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw EmbeddingModelError.unreadable(path: path, reason: error.localizedDescription)
         }
-        do { return try JSONDecoder().decode(AnyJSON.self, from: data) } catch {
-            throw EmbeddingModelError.malformed(path: path, reason: "not valid JSON")
+        do { return try data.withUnsafeBytes { try JSONValue.parse($0) } } catch {
+            throw EmbeddingModelError.malformed(path: path, reason: "not valid JSON: \(error)")
         }
     }
 
-    private static func readObject(_ path: String, optional: Bool = false) throws -> [String: AnyJSON] {
+    private static func readObject(_ path: String, optional: Bool = false) throws -> [String: JSONValue] {
         if optional && !FileManager.default.fileExists(atPath: path) { return [:] }
         guard let object = try readJSON(path).object else {
             throw EmbeddingModelError.malformed(path: path, reason: "expected a JSON object")
         }
         return object
     }
-}
-
-/// A parsed JSON value from a model's configuration files (booleans, integers and other
-/// numbers kept apart, as the configuration keys need).
-enum AnyJSON: Decodable {
-    case null, bool(Bool), int(Int), double(Double), string(String), array([AnyJSON]), object([String: AnyJSON])
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int.self) {
-            self = .int(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .double(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([AnyJSON].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: AnyJSON].self))
-        }
-    }
-
-    var string: String? { if case let .string(v) = self { v } else { nil } }
-    var bool: Bool? { if case let .bool(v) = self { v } else { nil } }
-    var int: Int? { if case let .int(v) = self { v } else { nil } }
-    var double: Double? {
-        switch self {
-        case let .double(v): v
-        case let .int(v): Double(v)
-        default: nil
-        }
-    }
-    var array: [AnyJSON]? { if case let .array(v) = self { v } else { nil } }
-    var object: [String: AnyJSON]? { if case let .object(v) = self { v } else { nil } }
-    subscript(key: String) -> AnyJSON? { object?[key] }
 }

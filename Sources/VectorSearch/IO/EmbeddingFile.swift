@@ -114,24 +114,25 @@ public enum EmbeddingFile {
     }
 
     private static func readFbin(_ path: String) throws -> VectorMatrix {
-        let file = try BinaryReader(path: path)
-        let (rows, d) = try readBinHeader(file, elementSize: 4)
-        let values = try [Float](unsafeUninitializedCapacity: rows * d) { buffer, initialized in
-            _ = try file.read(into: UnsafeMutableRawBufferPointer(buffer))
-            initialized = rows * d
-        }
+        let (values, d): ([Float], Int) = try readBin(path)
         try checkFinite(values, dimension: d, path: path, dataOffset: 8)
         return try VectorMatrix(dimension: d, values: values)
     }
 
     private static func readIbin(_ path: String) throws -> IntegerMatrix {
+        let (values, d): ([Int32], Int) = try readBin(path)
+        return try IntegerMatrix(dimension: d, values: values)
+    }
+
+    /// The rows of a big-ann .fbin / .ibin file (4-byte elements) and their dimension.
+    private static func readBin<T>(_ path: String) throws -> ([T], Int) {
         let file = try BinaryReader(path: path)
         let (rows, d) = try readBinHeader(file, elementSize: 4)
-        let values = try [Int32](unsafeUninitializedCapacity: rows * d) { buffer, initialized in
+        let values = try [T](unsafeUninitializedCapacity: rows * d) { buffer, initialized in
             _ = try file.read(into: UnsafeMutableRawBufferPointer(buffer))
             initialized = rows * d
         }
-        return try IntegerMatrix(dimension: d, values: values)
+        return (values, d)
     }
 
     static func checkFinite(_ values: [Float], dimension: Int, path: String, dataOffset: Int) throws {
@@ -154,22 +155,9 @@ public enum EmbeddingFile {
     ) throws {
         let format = try EmbeddingFormat.resolve(format, path: path)
         let file = try AtomicFileWriter(path: path)
-        let d = vectors.dimension
         switch format {
-        case .fvecs:
-            try vectors.values.withUnsafeBytes { bytes in
-                for row in 0..<vectors.count {
-                    try file.write(Int32(d).littleEndian)
-                    try file.write(UnsafeRawBufferPointer(rebasing: bytes[(row * d * 4)..<((row + 1) * d * 4)]))
-                }
-            }
-        case .fbin:
-            try file.write(UInt32(vectors.count).littleEndian)
-            try file.write(UInt32(d).littleEndian)
-            try file.write(contentsOf: vectors.values)
-        case .npy:
-            try file.write(contentsOf: NPYFile.header(descr: "<f4", rows: vectors.count, columns: d))
-            try file.write(contentsOf: vectors.values)
+        case .fvecs, .fbin, .npy:
+            try writeRows(vectors.values, rows: vectors.count, dimension: vectors.dimension, format: format, npyType: "<f4", to: file)
         case .jsonl:
             for row in 0..<vectors.count {
                 let id = ids?[row] ?? VectorID(row)
@@ -186,25 +174,36 @@ public enum EmbeddingFile {
     public static func write(_ matrix: IntegerMatrix, to path: String, format: EmbeddingFormat? = nil) throws {
         let format = try EmbeddingFormat.resolve(format, path: path)
         let file = try AtomicFileWriter(path: path)
-        let d = matrix.dimension
         switch format {
-        case .ivecs:
-            try matrix.values.withUnsafeBytes { bytes in
-                for row in 0..<matrix.count {
-                    try file.write(Int32(d).littleEndian)
-                    try file.write(UnsafeRawBufferPointer(rebasing: bytes[(row * d * 4)..<((row + 1) * d * 4)]))
-                }
-            }
-        case .ibin:
-            try file.write(UInt32(matrix.count).littleEndian)
-            try file.write(UInt32(d).littleEndian)
-            try file.write(contentsOf: matrix.values)
-        case .npy:
-            try file.write(contentsOf: NPYFile.header(descr: "<i4", rows: matrix.count, columns: d))
-            try file.write(contentsOf: matrix.values)
+        case .ivecs, .ibin, .npy:
+            try writeRows(matrix.values, rows: matrix.count, dimension: matrix.dimension, format: format, npyType: "<i4", to: file)
         default:
             throw VectorSearchError.invalidArgument("\(path): cannot write integers as \(format.rawValue)")
         }
         try file.commit()
+    }
+
+    /// Writes `rows` rows of `dimension` 4-byte values (float32 or int32) in one of the row
+    /// layouts: TEXMEX (fvecs, ivecs: each row after its dimension), big-ann (fbin, ibin: the
+    /// count and dimension first) or npy (`npyType` is its dtype).
+    private static func writeRows<T>(
+        _ values: [T], rows: Int, dimension d: Int, format: EmbeddingFormat, npyType: String, to file: AtomicFileWriter
+    ) throws {
+        switch format {
+        case .fvecs, .ivecs:
+            try values.withUnsafeBytes { bytes in
+                for row in 0..<rows {
+                    try file.write(Int32(d).littleEndian)
+                    try file.write(UnsafeRawBufferPointer(rebasing: bytes[(row * d * 4)..<((row + 1) * d * 4)]))
+                }
+            }
+        case .fbin, .ibin:
+            try file.write(UInt32(rows).littleEndian)
+            try file.write(UInt32(d).littleEndian)
+            try file.write(contentsOf: values)
+        default:
+            try file.write(contentsOf: NPYFile.header(descr: npyType, rows: rows, columns: d))
+            try file.write(contentsOf: values)
+        }
     }
 }

@@ -109,17 +109,13 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     @discardableResult
     public func remove(ids: [VectorID]) -> Int {
         lock.withWriteLock {
-            var removed = 0
-            for id in ids {
-                guard let slot = idMap.slot(of: id) else { continue }
+            IDMap.removeEach(ids, slot: { idMap.slot(of: $0) }) { slot in
                 store.removeSwappingLast(slot)
                 idMap.removeSwappingLast(slot)
                 normsSquared[slot] = normsSquared[normsSquared.count - 1]
                 normsSquared.removeLast()
                 attributeStore.removeSwappingLast(slot)
-                removed += 1
             }
-            return removed
         }
     }
 
@@ -127,7 +123,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         _ query: UnsafeBufferPointer<Float>, k: Int, parameters: FlatSearchParameters = .default, filter: Filter? = nil,
         into results: UnsafeMutableBufferPointer<Neighbor>
     ) throws -> Int {
-        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
+        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results, parameters: parameters)
         return try lock.withReadLock {
             let matching = try filter.flatMap(matchingSlots)
             return withExactSearch { exact in
@@ -147,7 +143,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     public func search(
         batch queries: VectorMatrix, k: Int, parameters: FlatSearchParameters = .default, filter: Filter? = nil, threads: Int? = nil
     ) throws -> SearchResults {
-        try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
+        try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads, parameters: parameters)
         return try lock.withReadLock {
             let k = min(k, store.count)
             let matching = try filter.flatMap(matchingSlots)

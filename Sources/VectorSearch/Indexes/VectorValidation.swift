@@ -4,9 +4,6 @@ enum VectorValidation {
         _ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes] = [], store: AttributeStore? = nil,
         dimension: Int, metric: Metric, contains: (VectorID) -> Bool
     ) throws {
-        guard vectors.dimension == dimension else {
-            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: vectors.dimension, row: nil)
-        }
         guard ids.count == vectors.count else {
             throw VectorSearchError.invalidArgument("\(vectors.count) vectors but \(ids.count) ids")
         }
@@ -14,45 +11,46 @@ enum VectorValidation {
             throw VectorSearchError.invalidArgument("\(vectors.count) vectors but \(attributes.count) attribute sets")
         }
         try store?.check(attributes)
-        if let (row, column) = vectors.firstNonFinite() {
-            throw VectorSearchError.nonFiniteValue(row: row, column: column)
-        }
+        try checkRows(vectors, dimension: dimension, metric: metric)
         var seen = Set<VectorID>(minimumCapacity: ids.count)
         for id in ids {
             guard !contains(id), seen.insert(id).inserted else { throw VectorSearchError.duplicateID(id) }
         }
-        if metric == .cosine {
-            try vectors.withUnsafeBufferPointer { values in
-                for row in 0..<vectors.count {
-                    let start = values.baseAddress! + row * dimension
-                    if DistanceKernels.best.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
-                }
+    }
+
+    /// The rule for every row of vectors and queries alike: the index's dimension, finite
+    /// values, and not all zeros under cosine.
+    private static func checkRows(_ rows: VectorMatrix, dimension: Int, metric: Metric) throws {
+        guard rows.dimension == dimension else {
+            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: rows.dimension, row: nil)
+        }
+        if let (row, column) = rows.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
+        guard metric == .cosine else { return }
+        try rows.withUnsafeBufferPointer { values in
+            for row in 0..<rows.count {
+                let start = values.baseAddress! + row * dimension
+                if DistanceKernels.best.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
             }
         }
     }
 
-    /// Checks a batch of queries and its arguments before any search work starts.
-    static func checkBatch(_ queries: VectorMatrix, dimension: Int, metric: Metric, k: Int, threads: Int?) throws {
-        guard queries.dimension == dimension else {
-            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: queries.dimension, row: nil)
-        }
+    /// Checks a batch of queries and its arguments (the search parameters too) before any
+    /// search work starts.
+    static func checkBatch(
+        _ queries: VectorMatrix, dimension: Int, metric: Metric, k: Int, threads: Int?, parameters: some IndexSearchParameters
+    ) throws {
+        try parameters.validate()
         try ParameterCheck.atLeast(0, "k", k)
         try ParameterCheck.threads(threads)
-        if let (row, column) = queries.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
-        if metric == .cosine {
-            try queries.withUnsafeBufferPointer { q in
-                for row in 0..<queries.count {
-                    let start = q.baseAddress! + row * dimension
-                    if DistanceKernels.best.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
-                }
-            }
-        }
+        try checkRows(queries, dimension: dimension, metric: metric)
     }
 
-    /// Checks one query and the caller's results buffer.
+    /// Checks one query, its search parameters and the caller's results buffer.
     static func checkQuery(
-        _ query: UnsafeBufferPointer<Float>, dimension: Int, metric: Metric, k: Int, results: UnsafeMutableBufferPointer<Neighbor>
+        _ query: UnsafeBufferPointer<Float>, dimension: Int, metric: Metric, k: Int, results: UnsafeMutableBufferPointer<Neighbor>,
+        parameters: some IndexSearchParameters
     ) throws {
+        try parameters.validate()
         try checkQuery(query, dimension: dimension, metric: metric, k: k)
         guard results.count >= k else {
             throw VectorSearchError.invalidArgument("results buffer holds \(results.count), k is \(k)")

@@ -74,6 +74,18 @@ struct IDMap {
     /// Number of ids currently mapped (slots may outnumber them when slots are kept).
     var mappedCount: Int { slots.count }
 
+    /// The loop of every index's `remove(ids:)`: `remove(slot)` for each of `ids` that `slot(id)`
+    /// finds (asked afresh for each id: a removal may move slots); returns how many there were.
+    static func removeEach(_ ids: [VectorID], slot: (VectorID) -> Int?, _ remove: (Int) -> Void) -> Int {
+        var removed = 0
+        for id in ids {
+            guard let found = slot(id) else { continue }
+            remove(found)
+            removed += 1
+        }
+        return removed
+    }
+
     /// Approximate bytes held by the map.
     var byteCount: Int { ids.capacity * 8 + slots.capacity * 24 }
 }

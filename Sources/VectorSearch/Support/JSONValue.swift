@@ -28,12 +28,35 @@ package enum JSONValue: Equatable {
         return try utf8.withUnsafeMutableBufferPointer { try parse(UnsafeRawBufferPointer($0)) }
     }
 
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
         var parser = JSONParser(bytes: bytes)
         let value = try parser.value(depth: 0)
         parser.skipSpace()
         guard parser.position == bytes.count else { throw parser.error("unexpected text after the JSON value") }
         return value
+    }
+
+    // Typed views, nil for a value of another shape (configuration files read these).
+    package var string: String? { if case .string(let v) = self { v } else { nil } }
+    package var bool: Bool? { if case .bool(let v) = self { v } else { nil } }
+    package var int: Int? { if case .integer(let v) = self { Int(exactly: v) } else { nil } }
+    /// Any number, integers included.
+    package var double: Double? {
+        switch self {
+        case .number(let v): v
+        case .integer(let v): Double(v)
+        default: nil
+        }
+    }
+    package var array: [JSONValue]? { if case .array(let v) = self { v } else { nil } }
+    /// An object's members by key (the last of a repeated key).
+    package var object: [String: JSONValue]? {
+        guard case .object(let members) = self else { return nil }
+        return Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+    }
+    package subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.last { $0.key == key }?.value
     }
 
     /// A short rendering for error messages.

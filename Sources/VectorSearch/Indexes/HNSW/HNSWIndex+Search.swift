@@ -3,8 +3,7 @@ extension HNSWIndex {
         _ query: UnsafeBufferPointer<Float>, k: Int, parameters: HNSWSearchParameters = .default, filter: Filter? = nil,
         into results: UnsafeMutableBufferPointer<Neighbor>
     ) throws -> Int {
-        try parameters.validate()
-        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
+        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results, parameters: parameters)
         return try lock.withReadLock {
             let (plan, matching) = try planLocked(filter, parameters: parameters)
             return results.baseAddress!.asCandidates(capacity: results.count) { out in
@@ -16,8 +15,7 @@ extension HNSWIndex {
     public func search(
         batch queries: VectorMatrix, k: Int, parameters: HNSWSearchParameters = .default, filter: Filter? = nil, threads: Int? = nil
     ) throws -> SearchResults {
-        try parameters.validate()
-        try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
+        try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads, parameters: parameters)
         return try lock.withReadLock {
             let k = min(k, idMap.mappedCount)
             let (plan, matching) = try planLocked(filter, parameters: parameters)

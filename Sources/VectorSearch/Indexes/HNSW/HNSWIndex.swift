@@ -152,15 +152,11 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     @discardableResult
     public func remove(ids: [VectorID]) -> Int {
         lock.withWriteLock {
-            var removed = 0
-            for id in ids {
-                guard let slot = idMap.removeKeepingSlot(id) else { continue }
+            IDMap.removeEach(ids, slot: { idMap.removeKeepingSlot($0) }) { slot in
                 graph.setDeleted(slot, true)
                 attributeStore.clear(slot)
                 freeSlots.append(slot)
-                removed += 1
             }
-            return removed
         }
     }
 

@@ -8,8 +8,7 @@ extension IVFIndex {
         _ query: UnsafeBufferPointer<Float>, k: Int, parameters: IVFSearchParameters = .default, filter: Filter? = nil,
         into results: UnsafeMutableBufferPointer<Neighbor>
     ) throws -> Int {
-        try parameters.validate()
-        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results)
+        try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results, parameters: parameters)
         return try lock.withReadLock {
             guard centroids.count > 0 else { throw VectorSearchError.notTrained }
             let (plan, matching) = try planLocked(filter, parameters: parameters)
@@ -26,8 +25,7 @@ extension IVFIndex {
     public func search(
         batch queries: VectorMatrix, k: Int, parameters: IVFSearchParameters = .default, filter: Filter? = nil, threads: Int? = nil
     ) throws -> SearchResults {
-        try parameters.validate()
-        try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads)
+        try VectorValidation.checkBatch(queries, dimension: dimension, metric: metric, k: k, threads: threads, parameters: parameters)
         return try lock.withReadLock {
             guard centroids.count > 0 else { throw VectorSearchError.notTrained }
             let k = min(k, idMap.count)

@@ -96,7 +96,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     /// ``IVFParameters``), using `threads` threads (nil: every core). `progress(iteration,
     /// objective)` follows the k-means. An index may be retrained only while it is empty.
     public func train(_ data: VectorMatrix, threads: Int? = nil, progress: ((Int, Double) -> Void)? = nil) throws {
-        try VectorValidation.checkBatch(data, dimension: dimension, metric: metric, k: 0, threads: threads)
+        try VectorValidation.checkBatch(data, dimension: dimension, metric: metric, k: 0, threads: threads, parameters: IVFSearchParameters.default)
         let nlist = parameters.nlist ?? IVFParameters.defaultListCount(for: data.count)
         guard data.count >= nlist else {
             throw VectorSearchError.invalidArgument("IVF nlist \(nlist) needs at least \(nlist) training vectors, got \(data.count)")
@@ -219,9 +219,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     @discardableResult
     public func remove(ids: [VectorID]) -> Int {
         lock.withWriteLock {
-            var removed = 0
-            for id in ids {
-                guard let slot = idMap.slot(of: id) else { continue }
+            IDMap.removeEach(ids, slot: { idMap.slot(of: $0) }) { slot in
                 let (list, position) = location(of: slot)
                 if let moved = lists.removeSwappingLast(list, position: position) {
                     locations[Int(moved)] = UInt64(list) << 32 | UInt64(position)
@@ -236,9 +234,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
                 locations.removeLast()
                 idMap.removeSwappingLast(slot)
                 attributeStore.removeSwappingLast(slot)
-                removed += 1
             }
-            return removed
         }
     }
 
