@@ -7,6 +7,13 @@ public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertib
     case nonFiniteValue(row: Int, column: Int)
     /// A cosine vector or query of zero length (its direction is undefined).
     case zeroVector(row: Int?)
+    /// A vector or query of finite values whose squared norm is beyond what float32 distances
+    /// can hold (above ``largestSquaredNorm``, about 8.5e37): its scores would be infinite or NaN.
+    case normOverflow(row: Int?)
+
+    /// The largest squared norm a vector or query may have: up to it every distance stays
+    /// finite, as ‖x − q‖² ≤ 2‖x‖² + 2‖q‖².
+    public static let largestSquaredNorm = Float.greatestFiniteMagnitude / 4
     /// An id that is already in the index.
     case duplicateID(VectorID)
     /// A parameter outside its valid range: its name (as the docs and the command line spell
@@ -41,6 +48,8 @@ public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertib
             return "row \(row) has a non-finite value (NaN or infinity) at column \(column)"
         case let .zeroVector(row):
             return "\(row.map { "row \($0)" } ?? "query") is a zero vector: cosine similarity is undefined for it"
+        case let .normOverflow(row):
+            return "\(row.map { "row \($0)" } ?? "the query"): its norm is too large for float32 arithmetic (squared norm above 8.5e37); scale it down"
         case let .duplicateID(id):
             return "id \(id) is already in the index"
         case let .invalidParameter(name, value, requirement):

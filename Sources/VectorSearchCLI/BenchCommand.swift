@@ -225,7 +225,7 @@ struct BenchCommand: ParsableCommand {
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json), options: .atomic)
+            try AtomicFile.write(Array(try encoder.encode(report)), to: json)
             status("wrote \(json)")
         }
     }

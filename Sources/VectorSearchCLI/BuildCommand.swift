@@ -31,6 +31,7 @@ struct BuildCommand: ParsableCommand {
 /// Builds the index `options` describe from a file's vectors (and their metadata, if any), in
 /// chunks, with a progress line. Ids come from the file when it has them, else they are row numbers.
 func buildIndex(_ set: EmbeddingSet, attributes: [Attributes], options: IndexOptions, threads: Int?) throws -> AnyIndex {
+    try ParameterCheck.threads(threads)  // flat builds use none, but a bad value is still an error
     let vectors = set.vectors
     let ids = set.ids ?? (0..<vectors.count).map { VectorID($0) }
     let progress = ProgressLine("adding", total: vectors.count)
@@ -87,6 +88,8 @@ private func rebasingRowErrors(offset: Int, _ body: () throws -> Void) throws {
         throw VectorSearchError.nonFiniteValue(row: offset + row, column: column)
     } catch let VectorSearchError.zeroVector(row?) {
         throw VectorSearchError.zeroVector(row: offset + row)
+    } catch let VectorSearchError.normOverflow(row?) {
+        throw VectorSearchError.normOverflow(row: offset + row)
     } catch let VectorSearchError.invalidAttributes(row?, reason) {
         throw VectorSearchError.invalidAttributes(row: offset + row, reason: reason)
     }

@@ -53,15 +53,18 @@ struct ConvertCommand: ParsableCommand {
     private func convertMatrix(_ input: String) throws {
         let inputIsHDF5 = Self.isHDF5(input), outputIsHDF5 = Self.isHDF5(output)
         if outputIsHDF5 {
-            // One matrix into an HDF5 file, under --dataset.
-            let file = try HDF5File.create(output)
+            // One matrix into an HDF5 file, under --dataset (written aside, then renamed into place).
             if EmbeddingFormat(path: input)?.holdsIntegers == true {
                 let matrix = try EmbeddingFile.readIntegers(input)
-                try file.write(matrix.values, rows: matrix.count, columns: matrix.dimension, to: dataset)
+                try AtomicFile.replace(output) { temporary in
+                    try HDF5File.create(temporary).write(matrix.values, rows: matrix.count, columns: matrix.dimension, to: dataset)
+                }
                 status("wrote \(matrix.count) × \(matrix.dimension) int32 to \(output):\(dataset)")
             } else {
                 let vectors = try EmbeddingFile.read(input).vectors
-                try file.write(vectors.values, rows: vectors.count, columns: vectors.dimension, to: dataset)
+                try AtomicFile.replace(output) { temporary in
+                    try HDF5File.create(temporary).write(vectors.values, rows: vectors.count, columns: vectors.dimension, to: dataset)
+                }
                 status("wrote \(vectors.count) × \(vectors.dimension) float32 to \(output):\(dataset)")
             }
             return

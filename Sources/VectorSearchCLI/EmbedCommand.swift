@@ -48,7 +48,7 @@ struct EmbedCommand: ParsableCommand {
                 "texts_per_s": Double(texts.count) / max(seconds, 1e-9), "load_s": loadSeconds,
                 "peak_rss_mib": Double(peakResidentBytes()) / 1_048_576,
             ]
-            try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]).write(to: URL(fileURLWithPath: json))
+            try AtomicFile.write(Array(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])), to: json)
         }
         status(
             String(
@@ -58,10 +58,7 @@ struct EmbedCommand: ParsableCommand {
 
     /// The texts of a .txt or .jsonl file, and the JSON lines' integer ids when every line has one.
     static func readTexts(_ path: String, field: String) throws -> (texts: [String], ids: [VectorID]?) {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw VectorSearchError.io(path: path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let data = Data(try RegularFile.readAll(path))
         guard let text = String(data: data, encoding: .utf8) else {
             throw VectorSearchError.malformedFile(path: path, row: nil, byteOffset: nil, reason: "not UTF-8 text")
         }

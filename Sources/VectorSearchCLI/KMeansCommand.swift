@@ -26,6 +26,7 @@ struct KMeansCommand: ParsableCommand {
             status(String(format: "iteration %d/%d: objective %.6g", iteration, parameters.iterations, inertia))
         }
         try EmbeddingFile.write(result.centroids, to: output)
+        if result.converged { status("converged after \(result.inertia.count) of \(parameters.iterations) iterations: no point changed its centroid") }
         status(
             String(
                 format: "wrote %d centroids of dimension %d to %@ (trained on %d of %d rows in %.2fs)",

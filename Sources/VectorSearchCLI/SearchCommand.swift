@@ -29,6 +29,8 @@ struct SearchCommand: ParsableCommand {
         let results = try AnyIndex.load(from: index).search(
             batch: querySet.vectors, k: k, options: settings.options, filter: filter, threads: threads)
         if let output {
+            // As wide as the results can be: k, or the index's size when it holds fewer.
+            let k = max(results.k, 1)
             var ids = [Int32](repeating: -1, count: querySet.vectors.count * k)
             for (q, neighbours) in results.enumerated() {
                 for (rank, neighbour) in neighbours.enumerated() {

@@ -23,17 +23,12 @@ final class SafeTensorsFile: @unchecked Sendable {  // immutable after init
 
     init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            if errno == ENOENT { throw EmbeddingModelError.missingFile(path: path) }
-            throw EmbeddingModelError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        guard FileManager.default.fileExists(atPath: path) else { throw EmbeddingModelError.missingFile(path: path) }
+        let (fd, length): (Int32, Int)
+        do { (fd, length) = try RegularFile.open(path) } catch let VectorSearchError.io(_, reason) {
+            throw EmbeddingModelError.unreadable(path: path, reason: reason)
         }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw EmbeddingModelError.unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        let length = Int(info.st_size)
         guard length >= 8 else {
             throw EmbeddingModelError.malformed(path: path, reason: "truncated safetensors file: \(length) bytes, no header")
         }

@@ -239,9 +239,9 @@ public final class SentenceEmbedder: Sendable {
 
     private static func readJSON(_ path: String) throws -> JSONValue {
         guard FileManager.default.fileExists(atPath: path) else { throw EmbeddingModelError.missingFile(path: path) }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw EmbeddingModelError.unreadable(path: path, reason: error.localizedDescription)
+        let data: [UInt8]
+        do { data = try RegularFile.readAll(path) } catch let VectorSearchError.io(_, reason) {
+            throw EmbeddingModelError.unreadable(path: path, reason: reason)
         }
         do { return try data.withUnsafeBytes { try JSONValue.parse($0) } } catch {
             throw EmbeddingModelError.malformed(path: path, reason: "not valid JSON: \(error)")

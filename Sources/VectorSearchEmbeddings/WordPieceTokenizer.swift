@@ -1,4 +1,5 @@
 import Foundation
+import VectorSearch
 
 /// BERT's WordPiece tokenizer, giving the ids Hugging Face `tokenizers` gives for the same
 /// vocabulary (BertNormalizer, BertPreTokenizer, WordPiece, then `[CLS]` … `[SEP]`).
@@ -31,9 +32,9 @@ public struct WordPieceTokenizer: Sendable {
         unknownToken: String = "[UNK]", clsToken: String = "[CLS]", sepToken: String = "[SEP]", padToken: String = "[PAD]"
     ) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw EmbeddingModelError.missingFile(path: path) }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw EmbeddingModelError.unreadable(path: path, reason: error.localizedDescription)
+        let data: [UInt8]
+        do { data = try RegularFile.readAll(path) } catch let VectorSearchError.io(_, reason) {
+            throw EmbeddingModelError.unreadable(path: path, reason: reason)
         }
         var vocabulary: [[UInt8]: Int32] = [:]
         var id: Int32 = 0

@@ -120,14 +120,17 @@ public struct ANNBenchmarksDataset: Sendable {
     /// Writes the dataset in the ann-benchmarks layout (float32 vectors and distances, int32
     /// neighbours, the `distance` attribute as h5py writes it), replacing `path`.
     public func write(to path: String) throws {
-        let file = try HDF5File.create(path)
-        try file.setStringAttribute("distance", Self.distanceName(metric))
-        try file.write(train.values, rows: train.count, columns: train.dimension, to: "train")
-        try file.write(test.values, rows: test.count, columns: test.dimension, to: "test")
-        if let neighbors {
-            try file.write(neighbors.values, rows: neighbors.count, columns: neighbors.dimension, to: "neighbors")
-            if let distances {
-                try file.write(distances, rows: neighbors.count, columns: neighbors.dimension, to: "distances")
+        // Into a temporary file that replaces `path` atomically, as every writer here does.
+        try AtomicFile.replace(path) { temporary in
+            let file = try HDF5File.create(temporary)
+            try file.setStringAttribute("distance", Self.distanceName(metric))
+            try file.write(train.values, rows: train.count, columns: train.dimension, to: "train")
+            try file.write(test.values, rows: test.count, columns: test.dimension, to: "test")
+            if let neighbors {
+                try file.write(neighbors.values, rows: neighbors.count, columns: neighbors.dimension, to: "neighbors")
+                if let distances {
+                    try file.write(distances, rows: neighbors.count, columns: neighbors.dimension, to: "distances")
+                }
             }
         }
     }

@@ -53,6 +53,7 @@ public final class HDF5File: @unchecked Sendable {
             let access = H5Pcreate(vs_h5_file_access())
             defer { H5Pclose(access) }
             H5Pset_fclose_degree(access, H5F_CLOSE_STRONG)
+            try RegularFile.check(path)  // a FIFO or a device is refused, not waited on
             let id = H5Fopen(path, vs_h5_acc_rdonly(), access)
             guard id >= 0 else { throw VectorSearchError.io(path: path, reason: "libhdf5 could not open it") }
             return HDF5File(path: path, id: id)

@@ -16,7 +16,7 @@ public struct ContextBuilder: Sendable {
         var characters: Int {
             switch self {
             case .characters(let n): n
-            case .tokens(let n): 4 * n
+            case .tokens(let n): n.multipliedReportingOverflow(by: 4).overflow ? .max : 4 * n
             }
         }
     }
@@ -71,20 +71,19 @@ public struct ContextBuilder: Sendable {
 
     /// Overlapping or touching chunks of one document joined, in the order of each group's best chunk.
     static func merge(_ chunks: [RetrievedChunk]) -> [Source] {
-        var groups: [(documentID: String, parts: [RetrievedChunk])] = []
-        for chunk in chunks {
+        var groups: [(documentID: String, parts: [(rank: Int, chunk: RetrievedChunk)])] = []
+        for (rank, chunk) in chunks.enumerated() {
             if let g = groups.firstIndex(where: { $0.documentID == chunk.chunk.documentID }) {
-                groups[g].parts.append(chunk)
+                groups[g].parts.append((rank, chunk))
             } else {
-                groups.append((chunk.chunk.documentID, [chunk]))
+                groups.append((chunk.chunk.documentID, [(rank, chunk)]))
             }
         }
         var sources: [Source] = []
         for group in groups {
             // Within a document: sort by position, join runs whose ranges overlap or touch.
             var runs: [(best: Int, source: Source)] = []
-            for part in group.parts.sorted(by: { $0.chunk.range.lowerBound < $1.chunk.range.lowerBound }) {
-                let rank = chunks.firstIndex(of: part)!
+            for (rank, part) in group.parts.sorted(by: { $0.chunk.chunk.range.lowerBound < $1.chunk.chunk.range.lowerBound }) {
                 if var last = runs.last, part.chunk.range.lowerBound <= last.source.range.upperBound {
                     let overlap = last.source.range.upperBound - part.chunk.range.lowerBound
                     if part.chunk.range.upperBound > last.source.range.upperBound {
@@ -111,6 +110,7 @@ public struct ContextBuilder: Sendable {
 
     /// The sources that fit in `characters`, numbered.
     static func pack(_ sources: [Source], characters: Int) -> [Source] {
+        let characters = max(0, characters)  // a negative budget packs nothing
         var packed: [Source] = []
         var used = 0
         for var source in sources {

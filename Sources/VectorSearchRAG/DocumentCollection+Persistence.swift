@@ -9,11 +9,11 @@ extension DocumentCollection {
         let manifestPath = directory + "/" + Manifest.fileName
         let manifest: Manifest
         do {
-            manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+            manifest = try JSONDecoder().decode(Manifest.self, from: Data(try RegularFile.readAll(manifestPath)))
         } catch let error as DecodingError {
             throw VectorSearchError.malformedFile(path: manifestPath, row: nil, byteOffset: nil, reason: DocumentFile.describe(error))
-        } catch {
-            throw VectorSearchError.io(path: manifestPath, reason: "cannot read (is \(directory) a collection?): \(error.localizedDescription)")
+        } catch let VectorSearchError.io(_, reason) {
+            throw VectorSearchError.io(path: manifestPath, reason: "cannot read (is \(directory) a collection?): \(reason)")
         }
         guard manifest.format == Manifest.currentFormat else {
             throw VectorSearchError.malformedFile(
@@ -66,12 +66,7 @@ extension DocumentCollection {
     }
 
     private func readDocuments(_ path: String) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw VectorSearchError.io(path: path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let data = Data(try RegularFile.readAll(path))
         let decoder = JSONDecoder()
         for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
             let stored: DocumentLine

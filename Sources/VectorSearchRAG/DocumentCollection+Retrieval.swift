@@ -7,8 +7,11 @@ extension DocumentCollection {
     public func retrieve(vector: [Float], text: String? = nil, options: RetrievalOptions = RetrievalOptions()) throws -> [RetrievedChunk] {
         try ParameterCheck.atLeast(0, "k", options.k)
         if options.hybrid, text == nil { throw CollectionError.hybridNeedsText }
+        if let candidates = options.candidates { try ParameterCheck.atLeast(0, "candidates", candidates) }
         return try lock.withLock {
-            let wanted = options.reranks ? options.candidates ?? max(4 * options.k, 20) : options.k
+            // Never more than the collection holds, so no count below can overflow.
+            let k = min(options.k, chunks.count)
+            let wanted = min(options.reranks ? options.candidates ?? max(4 * k, 20) : k, chunks.count)
             let hits = try index.search(vector, k: wanted, options: options.search, filter: options.filter)
             var ranked = hits.map(\.id)
             var scores = Dictionary(uniqueKeysWithValues: hits.map { ($0.id, $0.score) })

@@ -193,6 +193,7 @@ public final class DocumentCollection: @unchecked Sendable {
             switch error {
             case let .nonFiniteValue(row, column): (row, "its embedding has a non-finite value (NaN or infinity) at component \(column)")
             case let .zeroVector(row): (row, "its embedding is all zeros, which cosine cannot compare")
+            case let .normOverflow(row): (row, "its embedding's norm is too large for float32 arithmetic")
             case let .invalidAttributes(row, reason): (row, reason)
             default: (nil, "")
             }

@@ -584,6 +584,49 @@ struct CLITests {
         await #expect(throws: VectorSearchError.self) { try await run(["search", "--index", "\(dir)/none.vsidx", "--queries", "\(dir)/bad.fvecs"]) }
     }
 
+    @Test("numbers too large for the machine, huge norms and special files give errors, not crashes or hangs")
+    func limits() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await run(["gen", "--n", "50", "--dim", "4", "--queries", "3", "--clusters", "2", "--output", dir])
+        try await run(["build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--output", "\(dir)/i.vsidx"])
+        // k far beyond the index: the output is as wide as the index holds, not k.
+        try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "9223372036854775807", "--output", "\(dir)/o.ivecs"])
+        let written = try EmbeddingFile.readIntegers("\(dir)/o.ivecs")
+        #expect(written.dimension == 50 && written.count == 3)
+        await #expect(throws: (any Error).self) {
+            try await run(["build", "--input", "\(dir)/base.fvecs", "--threads", "1000000000", "--output", "\(dir)/j.vsidx"])
+        }
+        await #expect(throws: VectorSearchError.self) { try await run(["gen", "--n", "1000000000", "--dim", "128", "--output", dir]) }
+        await #expect(throws: VectorSearchError.self) { try await run(["gen", "--n", "9223372036854775807", "--dim", "2", "--output", dir]) }
+        // Outputs that are not regular files are refused and left alone.
+        #expect(mkfifo("\(dir)/fifo", 0o600) == 0)
+        await #expect(throws: VectorSearchError.self) {
+            try await run(["build", "--input", "\(dir)/base.fvecs", "--output", "\(dir)/fifo"])
+        }
+        await #expect(throws: VectorSearchError.self) {
+            try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--output", "\(dir)/fifo"])
+        }
+        // Inputs that are FIFOs are refused at once (opening one would wait for a writer forever).
+        await #expect(throws: VectorSearchError.self) { try await run(["search", "--index", "\(dir)/fifo", "--queries", "\(dir)/query.fvecs"]) }
+        await #expect(throws: VectorSearchError.self) {
+            try await run(["build", "--input", "\(dir)/fifo", "--format", "fvecs", "--output", "\(dir)/k.vsidx"])
+        }
+        // A collection queried with a vector whose norm overflows float32, and with huge k and budget.
+        try #"{"id": 1, "text": "one", "embedding": [1, 0, 0]}"#.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
+        try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", "\(dir)/kb", "--index", "flat"])
+        await #expect(throws: VectorSearchError.normOverflow(row: nil)) {
+            try await run(["rag", "query", "--collection", "\(dir)/kb", "--vector", "1e38,1e38,1e38"])
+        }
+        let output = try await captureStandardOutput {
+            try await run([
+                "rag", "query", "--collection", "\(dir)/kb", "--vector", "1,0,0", "--k", "9223372036854775807", "--min-score", "0.5",
+                "--budget", "9223372036854775807",
+            ])
+        }
+        #expect(output.contains("1. score 1.0000"), "\(output)")
+    }
+
     @Test("every command has --help", arguments: ["info", "gen", "groundtruth", "build", "search", "bench", "kmeans", "embed", "convert", "rag"])
     func help(command: String) async throws {
         let text = VectorSearchCommand.helpMessage(

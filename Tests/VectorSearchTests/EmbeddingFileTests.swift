@@ -149,7 +149,7 @@ struct EmbeddingFileTests {
                 == .io(
                     path: "\(directory)/missing.fvecs", reason: "No such file or directory"))
         #expect(error { _ = try EmbeddingFile.read("\(directory)/data.xyz") } != nil)
-        #expect(error { _ = try EmbeddingFile.read(directory, format: .fvecs) } == .io(path: directory, reason: "not a regular file"))
+        #expect(error { _ = try EmbeddingFile.read(directory, format: .fvecs) } == .io(path: directory, reason: "not a regular file (a directory)"))
     }
 
     @Test("malformed fbin and npy files")

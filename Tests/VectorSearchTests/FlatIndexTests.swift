@@ -101,7 +101,7 @@ struct FlatIndexTests {
         #expect(throws: VectorSearchError.nonFiniteValue(row: 1, column: 0)) {
             try index.search(batch: VectorMatrix([[1, 2, 3], [.nan, 1, 1]]), k: 1)
         }
-        #expect(throws: VectorSearchError.invalidParameter(name: "threads", value: "0", requirement: "at least 1")) {
+        #expect(throws: VectorSearchError.invalidParameter(name: "threads", value: "0", requirement: "between 1 and 4096")) {
             try index.search(batch: VectorMatrix([[1, 2, 3]]), k: 1, threads: 0)
         }
         #expect(throws: VectorSearchError.invalidParameter(name: "dimension", value: "0", requirement: "at least 1")) {

@@ -77,7 +77,11 @@ struct IndexFileTests {
                 == .corruptIndex(path: path, reason: "truncated: section 'VECS' needs 200 bytes, 190 remain"))
         #expect(
             loadError(Array(bytes[0..<60]), directory)
-                == .corruptIndex(path: path, reason: "truncated: section 'IDS ' is missing at byte 48"))
+                == .corruptIndex(
+                    path: path, reason: "truncated or damaged: the header claims 10 vectors of dimension 5, more than the file's 60 bytes hold"))
+        #expect(
+            loadError(Array(bytes[0..<250]), directory)
+                == .corruptIndex(path: path, reason: "truncated: section 'VECS' needs 200 bytes, 74 remain"))
         #expect(loadError(Array(bytes[0..<20]), directory) == .corruptIndex(path: path, reason: "truncated header (20 bytes)"))
         #expect(loadError([], directory) == .corruptIndex(path: path, reason: "file of 0 bytes is too short for an index header"))
         #expect(loadError(Array(repeating: 7, count: 100), directory) == .corruptIndex(path: path, reason: "not a VectorSearch index (bad magic)"))

@@ -40,7 +40,7 @@ struct KMeansTests {
         for initialization in KMeansInitialization.allCases {
             let data = try SyntheticData.clustered(count: 2000, queries: 0, dimension: 12, clusters: 8, seed: 4).base
             let result = try KMeans.train(data, parameters: KMeansParameters(k: 8, iterations: 15, initialization: initialization, seed: 3))
-            #expect(result.inertia.count == 15)
+            #expect(result.inertia.count == 15 || (result.converged && result.inertia.count < 15))
             for (earlier, later) in zip(result.inertia, result.inertia.dropFirst()) {
                 #expect(later <= earlier * (1 + 1e-6), "\(initialization): \(result.inertia)")
             }

@@ -17,19 +17,7 @@ final class BinaryReader {
 
     init(path: String, bufferSize: Int = 1 << 20) throws {
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw VectorSearchError.io(path: path, reason: String(cString: strerror(errno))) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw VectorSearchError.io(path: path, reason: reason)
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
-            throw VectorSearchError.io(path: path, reason: "not a regular file")
-        }
-        size = Int(info.st_size)
+        (fd, size) = try RegularFile.open(path)
         buffer = .allocate(byteCount: bufferSize, alignment: 64)
     }
 
@@ -100,6 +88,56 @@ final class BinaryReader {
     }
 }
 
+/// Opening files to read: only regular files, checked without blocking, so a FIFO, a device or a
+/// directory given as input is refused at once with a message instead of hanging the process.
+package enum RegularFile {
+    /// A read-only descriptor of the regular file at `path` and its size.
+    package static func open(_ path: String) throws -> (fd: Int32, size: Int) {
+        // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw VectorSearchError.io(path: path, reason: String(cString: strerror(errno))) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw VectorSearchError.io(path: path, reason: reason)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw VectorSearchError.io(path: path, reason: "not a regular file (\(kind(of: info.st_mode)))")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return (fd, Int(info.st_size))
+    }
+
+    /// The whole regular file at `path`.
+    package static func readAll(_ path: String) throws -> [UInt8] {
+        let reader = try BinaryReader(path: path)
+        var bytes = [UInt8](repeating: 0, count: reader.size)
+        let complete = try bytes.withUnsafeMutableBytes { try reader.read(into: $0) }
+        guard complete else { throw VectorSearchError.io(path: path, reason: "the file shrank while it was read") }
+        return bytes
+    }
+
+    /// Fails unless `path` names a regular file (for readers that open files themselves).
+    package static func check(_ path: String) throws {
+        close(try open(path).fd)
+    }
+
+    /// What a file of this mode is, in words.
+    static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        case S_IFLNK: "a symbolic link"
+        default: "not a regular file"
+        }
+    }
+}
+
 /// Whole files written atomically: readers find the old file or the new one, never a part.
 public enum AtomicFile {
     /// Writes `bytes` to a temporary file beside `path`, fsyncs it, renames it over `path` and
@@ -109,6 +147,14 @@ public enum AtomicFile {
         try file.write(contentsOf: bytes)
         try file.commit()
     }
+
+    /// For writers that open the file themselves (libhdf5): `write` fills the temporary file at
+    /// the path it is given, which then replaces `path` as ``write(_:to:)`` does.
+    public static func replace(_ path: String, write: (_ temporaryPath: String) throws -> Void) throws {
+        let file = try AtomicFileWriter(path: path)
+        try write(file.temporaryPath)
+        try file.commit()
+    }
 }
 
 /// Writes a file atomically: everything goes to a temporary file beside the target, which is
@@ -116,18 +162,59 @@ public enum AtomicFile {
 /// and the target is untouched, so an interrupted save never leaves a broken file.
 final class AtomicFileWriter {
     let path: String
-    private let temporaryPath: String
+    let temporaryPath: String
     private var fd: Int32
     private var buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
     private var committed = false
 
+    /// Writes only regular files: a target that exists as anything else (a device such as
+    /// `/dev/null`, a FIFO, a directory, a socket) is refused, and a symbolic link is followed,
+    /// so the file it points to is replaced and the link kept. Temporary files that an
+    /// interrupted save left beside the target are removed first.
     init(path: String, bufferSize: Int = 1 << 20) throws {
-        self.path = path
-        temporaryPath = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        self.path = try Self.target(of: path)
+        Self.removeStrayTemporaryFiles(of: self.path)
+        temporaryPath = "\(self.path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VectorSearchError.io(path: path, reason: String(cString: strerror(errno))) }
         buffer = .allocate(byteCount: bufferSize, alignment: 64)
+    }
+
+    /// The regular file that writing `path` replaces: `path` itself, or where its symbolic
+    /// link points.
+    private static func target(of path: String) throws -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return path }  // a new file
+        var target = path
+        if info.st_mode & S_IFMT == S_IFLNK {
+            guard let resolved = realpath(path, nil) else {
+                throw VectorSearchError.io(path: path, reason: "a symbolic link to a missing file: refusing to write through it")
+            }
+            target = String(cString: resolved)
+            free(resolved)
+            guard stat(target, &info) == 0 else { return target }
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw VectorSearchError.io(
+                path: path, reason: "exists and is not a regular file (\(RegularFile.kind(of: info.st_mode))): refusing to replace it")
+        }
+        return target
+    }
+
+    /// Removes `<path>.tmp-<pid>-<n>` files whose writing process is gone (a save killed
+    /// before its rename); a live process's temporary file is left alone.
+    private static func removeStrayTemporaryFiles(of path: String) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let prefix = (slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".tmp-"
+        guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }) else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink((directory.isEmpty ? "" : directory) + "/" + name) }
+        }
     }
 
     deinit {

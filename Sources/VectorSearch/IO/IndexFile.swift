@@ -135,7 +135,8 @@ final class IndexFileReader {
             (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * $1) }
         }
         let version = get(8)
-        guard version <= IndexFile.version, version > 0 else {
+        guard version > 0 else { throw VectorSearchError.corruptIndex(path: path, reason: "format version 0 does not exist") }
+        guard version <= IndexFile.version else {
             throw VectorSearchError.unsupportedFormatVersion(path: path, found: version, supported: IndexFile.version)
         }
         let headerCRC = bytes.withUnsafeBytes { IndexFile.crc32(UnsafeRawBufferPointer(rebasing: $0[0..<44])) }
@@ -152,9 +153,17 @@ final class IndexFileReader {
             throw VectorSearchError.corruptIndex(path: path, reason: "unknown metric code \(get(16))")
         }
         let dimension = Int(get(20))
-        let count = Int(UInt64(get(24)) | UInt64(get(28)) << 32)
-        guard dimension > 0, count >= 0, count < 1 << 40 else {
-            throw VectorSearchError.corruptIndex(path: path, reason: "implausible dimension \(dimension) or count \(count)")
+        let rawCount = UInt64(get(24)) | UInt64(get(28)) << 32
+        // Every kind stores its vectors as float32: count × dimension × 4 bytes must fit in the
+        // file, checked before anything is sized from the header (a crafted header with a valid
+        // checksum must give an error, not an overflow or a huge allocation).
+        guard dimension > 0, rawCount < 1 << 40, case let count = Int(rawCount),
+            case let (cells, overflow) = count.multipliedReportingOverflow(by: dimension), !overflow,
+            cells <= file.size / 4
+        else {
+            throw VectorSearchError.corruptIndex(
+                path: path,
+                reason: "truncated or damaged: the header claims \(rawCount) vectors of dimension \(dimension), more than the file's \(file.size) bytes hold")
         }
         header = IndexFile.Header(
             kind: foundKind, metric: metric, dimension: dimension, count: count, sectionCount: Int(get(32)))

@@ -1,5 +1,3 @@
-import Foundation
-
 /// JSON Lines as every reader here takes them (embeddings, metadata, RAG documents): the file
 /// mapped into memory, blank lines skipped, every other line one JSON object parsed by
 /// ``JSONValue``, and errors that name the file, the line and the row.
@@ -56,12 +54,7 @@ package enum JSONLines {
 
     /// Calls `body` with each object of `path`, in file order.
     package static func forEachObject(_ path: String, _ body: (Line) throws -> Void) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
-        } catch {
-            throw VectorSearchError.io(path: path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try RegularFile.readAll(path)
         try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             var lineStart = 0, number = 0, row = 0
             while lineStart < bytes.count {

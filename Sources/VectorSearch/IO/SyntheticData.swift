@@ -9,6 +9,10 @@ public enum SyntheticData {
         guard count >= 0, queries >= 0, dimension > 0, clusters > 0 else {
             throw VectorSearchError.invalidArgument("count, queries, dimension and clusters must be positive")
         }
+        let (rows, rowsOverflow) = count.addingReportingOverflow(queries)
+        let cells = rowsOverflow ? nil : ParameterCheck.saturatingProduct(rows, ParameterCheck.saturatingProduct(dimension, 4))
+        try SystemResources.checkMemory(
+            cells == .max ? nil : cells, for: "\(count) + \(queries) vectors of dimension \(dimension) (float32)")
         var random = SplitMix64(seed: seed)
         var centres = [Float](repeating: 0, count: clusters * dimension)
         for i in centres.indices { centres[i] = random.nextGaussian() }

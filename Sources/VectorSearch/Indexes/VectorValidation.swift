@@ -25,13 +25,20 @@ enum VectorValidation {
             throw VectorSearchError.dimensionMismatch(expected: dimension, actual: rows.dimension, row: nil)
         }
         if let (row, column) = rows.firstNonFinite() { throw VectorSearchError.nonFiniteValue(row: row, column: column) }
-        guard metric == .cosine else { return }
         try rows.withUnsafeBufferPointer { values in
             for row in 0..<rows.count {
-                let start = values.baseAddress! + row * dimension
-                if DistanceKernels.best.dot(start, start, dimension) == 0 { throw VectorSearchError.zeroVector(row: row) }
+                try checkNorm(values.baseAddress! + row * dimension, dimension: dimension, metric: metric, row: row)
             }
         }
+    }
+
+    /// Finite values can still overflow float32 arithmetic (384 components of 1e19 do): such a
+    /// row is refused, as is a zero row under cosine (its direction is undefined).
+    @inline(__always)
+    private static func checkNorm(_ row: UnsafePointer<Float>, dimension: Int, metric: Metric, row number: Int?) throws {
+        let squaredNorm = DistanceKernels.best.dot(row, row, dimension)
+        guard squaredNorm <= VectorSearchError.largestSquaredNorm else { throw VectorSearchError.normOverflow(row: number) }
+        if metric == .cosine, squaredNorm == 0 { throw VectorSearchError.zeroVector(row: number) }
     }
 
     /// Checks a batch of queries and its arguments (the search parameters too) before any
@@ -65,8 +72,6 @@ enum VectorValidation {
         for i in 0..<query.count where !query[i].isFinite {
             throw VectorSearchError.nonFiniteValue(row: 0, column: i)
         }
-        if metric == .cosine, DistanceKernels.best.dot(query.baseAddress!, query.baseAddress!, dimension) == 0 {
-            throw VectorSearchError.zeroVector(row: nil)
-        }
+        try checkNorm(query.baseAddress!, dimension: dimension, metric: metric, row: nil)
     }
 }

@@ -17,8 +17,18 @@ package enum ParameterCheck {
         }
     }
 
-    /// A thread count: nil (every core) or at least 1.
+    /// Most threads a call may ask for: far beyond any machine's cores, and small enough that
+    /// per-thread scratch can never exhaust memory.
+    package static let maximumThreads = 4096
+
+    /// A thread count: nil (every core) or 1 to ``maximumThreads``.
     package static func threads(_ threads: Int?) throws {
-        if let threads { try atLeast(1, "threads", threads) }
+        if let threads { try within(1...maximumThreads, "threads", threads) }
+    }
+
+    /// `a × b`, or `Int.max` when that overflows: for sizes that are then capped by a smaller one.
+    package static func saturatingProduct(_ a: Int, _ b: Int) -> Int {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? .max : product
     }
 }

@@ -101,7 +101,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         guard data.count >= nlist else {
             throw VectorSearchError.invalidArgument("IVF nlist \(nlist) needs at least \(nlist) training vectors, got \(data.count)")
         }
-        let sampleSize = min(data.count, parameters.trainingSize ?? data.count, nlist * IVFParameters.maxTrainingPointsPerList)
+        let sampleSize = min(data.count, parameters.trainingSize ?? data.count, ParameterCheck.saturatingProduct(nlist, IVFParameters.maxTrainingPointsPerList))
         guard sampleSize >= nlist else {
             throw VectorSearchError.invalidArgument("IVF training size \(sampleSize) is smaller than nlist \(nlist)")
         }

@@ -48,6 +48,10 @@ public struct KMeansResult: Sendable {
     public var inertia: [Double]
     /// Number of training points used (after sampling).
     public var trainingCount: Int
+    /// Whether the iterations stopped early because an assignment step changed no point's
+    /// centroid and left none empty: the centroids were then a fixed point, and more
+    /// iterations could not move them. `inertia.count` is the number of iterations run.
+    public var converged: Bool = false
 }
 
 /// Lloyd's k-means with L2, for clustering embeddings and for training IVF indexes.
@@ -67,6 +71,7 @@ public enum KMeans {
         _ data: VectorMatrix, parameters: KMeansParameters, threads: Int? = nil,
         progress: ((Int, Double) -> Void)? = nil
     ) throws -> KMeansResult {
+        try ParameterCheck.threads(threads)
         guard data.count >= parameters.k else {
             throw VectorSearchError.invalidArgument("k-means needs at least k = \(parameters.k) points, got \(data.count)")
         }
@@ -80,7 +85,8 @@ public enum KMeans {
         checked data: VectorMatrix, parameters: KMeansParameters, threads: Int?, progress: ((Int, Double) -> Void)?
     ) throws -> KMeansResult {
         var random = SplitMix64(seed: parameters.seed)
-        let sample = try Self.sample(data, count: min(data.count, parameters.k * parameters.maxPointsPerCentroid), random: &random)
+        let sample = try Self.sample(
+            data, count: min(data.count, ParameterCheck.saturatingProduct(parameters.k, parameters.maxPointsPerCentroid)), random: &random)
         let start: VectorMatrix
         switch parameters.initialization {
         case .random: start = try randomStart(sample, k: parameters.k, random: &random)
@@ -100,7 +106,9 @@ public enum KMeans {
         guard centroids.dimension == data.dimension else {
             throw VectorSearchError.dimensionMismatch(expected: data.dimension, actual: centroids.dimension, row: nil)
         }
-        guard iterations >= 1, centroids.count >= 1 else { throw VectorSearchError.invalidArgument("need ≥ 1 iteration and ≥ 1 centroid") }
+        try ParameterCheck.atLeast(1, "k-means iterations", iterations)
+        try ParameterCheck.atLeast(1, "centroids", centroids.count)
+        try ParameterCheck.threads(threads)
         var random = SplitMix64(seed: seed)
         return try lloyd(data, from: centroids, iterations: iterations, spherical: false, threads: threads, random: &random, progress: nil)
     }
@@ -110,6 +118,7 @@ public enum KMeans {
         guard centroids.dimension == data.dimension else {
             throw VectorSearchError.dimensionMismatch(expected: data.dimension, actual: centroids.dimension, row: nil)
         }
+        try ParameterCheck.threads(threads)
         let nearest = try nearestCentroids(data, centroids, threads: threads ?? Parallel.coreCount)
         return (nearest.map { Int($0.id) }, nearest.map(\.distance))
     }
@@ -152,10 +161,19 @@ public enum KMeans {
         let workers = max(1, min(threads ?? Parallel.coreCount, n))
         var centroids = start.values
         var inertia: [Double] = []
+        var previous: [Scored] = [], previousHadEmpty = true
         for iteration in 0..<iterations {
             let nearest = try nearestCentroids(data, try VectorMatrix(dimension: d, values: centroids), threads: workers)
             inertia.append(nearest.reduce(0.0) { $0 + Double($1.distance) })
             progress?(iteration + 1, inertia.last!)
+            // The same assignment as the last step, which kept every cluster: the update would
+            // give the same centroids again.
+            if !previousHadEmpty, nearest.elementsEqual(previous, by: { $0.id == $1.id }) {
+                var result = KMeansResult(centroids: try VectorMatrix(dimension: d, values: centroids), inertia: inertia, trainingCount: n)
+                result.converged = true
+                return result
+            }
+            previous = nearest
             // Update: per-worker sums, then one reduction (no locks, no atomics).
             var sums = [Double](repeating: 0, count: workers * k * d)
             var sizes = [Int](repeating: 0, count: workers * k)
@@ -181,6 +199,9 @@ public enum KMeans {
             var totals = [Int](repeating: 0, count: k)
             for c in 0..<k {
                 for w in 0..<workers { totals[c] += sizes[w * k + c] }
+            }
+            previousHadEmpty = totals.contains(0)
+            for c in 0..<k {
                 guard totals[c] > 0 else { continue }
                 for j in 0..<d {
                     var sum = 0.0
