@@ -55,6 +55,10 @@ public final class TestHTTPServer: @unchecked Sendable {
     private let respond: @Sendable (_ request: Request, _ number: Int) -> Response
     private let lock = NSLock()
     private var recorded: [Request] = []
+    private var stopped = false
+    /// Signalled when the accept loop has returned: only then is the listener closed, so its
+    /// descriptor number cannot be reused (by another test's socket) while the loop still uses it.
+    private let acceptLoopEnded = DispatchSemaphore(value: 0)
 
     /// Starts listening on an ephemeral port. `respond` gets each request and its number (from 0).
     public init(respond: @escaping @Sendable (_ request: Request, _ number: Int) -> Response) throws {
@@ -85,21 +89,40 @@ public final class TestHTTPServer: @unchecked Sendable {
         thread.start()
     }
 
-    deinit { stop() }
+    /// Runs `body` with a server that is stopped when `body` returns or throws.
+    public static func with<R>(
+        respond: @escaping @Sendable (_ request: Request, _ number: Int) -> Response, _ body: (TestHTTPServer) async throws -> R
+    ) async throws -> R {
+        let server = try TestHTTPServer(respond: respond)
+        defer { server.stop() }
+        return try await body(server)
+    }
 
     /// The requests received so far, in order of arrival.
     public var requests: [Request] { lock.withLock { recorded } }
 
-    /// Stops accepting connections.
+    /// Stops accepting connections: wakes the accept loop, waits for it to end, then closes the
+    /// listening socket, once. Calling it again does nothing. (A running server is kept alive by
+    /// its accept loop, so it stops only when told to.)
     public func stop() {
+        let first = lock.withLock {
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         shutdown(listener, Int32(SHUT_RDWR))
+        acceptLoopEnded.wait()
         close(listener)
     }
 
     private func acceptLoop() {
+        defer { acceptLoopEnded.signal() }
         while true {
             let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { return }
+            if connection < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
             let thread = Thread { [self] in serve(connection) }
             thread.start()
         }
@@ -175,4 +198,39 @@ public final class TestHTTPServer: @unchecked Sendable {
         }
         return Request(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: body)
     }
+}
+
+/// A port on 127.0.0.1 that is bound but not listening, for as long as this value lives:
+/// connecting to it is refused, and no other socket can take the port meanwhile (a server's
+/// port after `stop()` could be taken by another test's server and answer).
+public final class ClosedPort: @unchecked Sendable {
+    public let port: Int
+    private let fd: Int32
+    /// `http://127.0.0.1:PORT`.
+    public var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
+
+    public init() throws {
+        #if canImport(Glibc) || canImport(Musl)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else {
+            close(fd)
+            throw POSIXError(.init(rawValue: errno) ?? .EIO)
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
 }

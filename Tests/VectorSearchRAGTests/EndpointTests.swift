@@ -96,10 +96,11 @@ struct EndpointTests {
         let waited = Date().timeIntervalSince(start)
         #expect(waited > 0.9, "waited \(waited) s")
 
-        let gone = try TestHTTPServer { request, _ in embeddingsResponse(request) }
-        let base = try endpoint(gone)
-        gone.stop()
+        slow.stop()
+        let closed = try ClosedPort()
+        let base = try OpenAIEndpoint(baseURL: closed.url, model: "test-model", timeout: 10, maxRetries: 3)
         let unreachable = await endpointError { _ = try await OpenAIEmbedder(endpoint: base).embed(["a"]) }
+        withExtendedLifetime(closed) {}
         guard case .unreachable(let url, _) = unreachable else {
             Issue.record("expected unreachable, got \(String(describing: unreachable))")
             return
