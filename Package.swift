@@ -1,6 +1,10 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// Platforms: Linux on x86-64 (AVX-512 and AVX2 kernels chosen at run time, a portable Swift SIMD
+// path otherwise) and on arm64 (NEON through the portable kernels; builds, not yet tested on
+// hardware). macOS and Windows are not supported: the package relies on glibc and the system BLAS.
+
 let package = Package(
     name: "VectorSearch",
     products: [

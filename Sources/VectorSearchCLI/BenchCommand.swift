@@ -147,7 +147,7 @@ struct BenchCommand: ParsableCommand {
             }
             return (EmbeddingSet(vectors: file.train, ids: nil), file.test, file.neighbors.map { ($0, "\(dataset):neighbors") }, options)
         }
-        guard let base, let queries else { throw ValidationError("give --base and --queries, or --dataset FILE.hdf5") }
+        guard let base, let queries else { throw CLIError("give --base and --queries, or --dataset FILE.hdf5") }
         let baseSet = try EmbeddingFile.read(base)
         let queryVectors = try EmbeddingFile.read(queries).vectors
         guard queryVectors.dimension == baseSet.vectors.dimension else {

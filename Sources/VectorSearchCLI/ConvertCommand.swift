@@ -103,7 +103,7 @@ struct ConvertCommand: ParsableCommand {
         if let groundtruth {
             neighbors = try EmbeddingFile.readIntegers(groundtruth)
         } else {
-            guard k <= train.count else { throw ValidationError("--k \(k) is more than the \(train.count) base vectors") }
+            guard k <= train.count else { throw CLIError("--k \(k) is more than the \(train.count) base vectors") }
             neighbors = try computeGroundTruth(base: train, queries: test, metric: metric, k: k, threads: threads)
         }
         let distances = ANNBenchmarksDataset.distances(train: train, test: test, neighbors: neighbors, metric: metric)

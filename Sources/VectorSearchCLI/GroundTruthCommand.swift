@@ -13,12 +13,14 @@ struct GroundTruthCommand: ParsableCommand {
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Option(help: "Output file (.ivecs, .ibin or .npy).") var output: String
 
+    func validate() throws {
+        guard k > 0 else { throw ValidationError("--k must be positive") }
+    }
+
     func run() throws {
         let baseSet = try EmbeddingFile.read(base)
         let querySet = try EmbeddingFile.read(queries)
-        guard k > 0, k <= baseSet.vectors.count else {
-            throw ValidationError("--k must be between 1 and the base size (\(baseSet.vectors.count))")
-        }
+        guard k <= baseSet.vectors.count else { throw CLIError("--k \(k) is more than the \(baseSet.vectors.count) base vectors") }
         let truth = try computeGroundTruth(base: baseSet.vectors, queries: querySet.vectors, metric: metric, k: k, threads: threads)
         try EmbeddingFile.write(truth, to: output)
         status("wrote \(output): top-\(k) of \(querySet.vectors.count) queries over \(baseSet.vectors.count) vectors")

@@ -81,12 +81,13 @@ struct SearchSettingOptions: ParsableArguments {
     }
 }
 
-/// Parses `--filter` JSON, naming the option in errors.
+/// Parses `--filter` JSON, naming the option in errors. A filter that does not parse is bad
+/// input like any other (exit status 1), not a misuse of the command line (64, with the usage).
 func parseFilter(_ json: String) throws -> Filter {
     do {
         return try Filter(json: json)
     } catch {
-        throw ValidationError("--filter: \(error)")
+        throw CLIError("--filter: \(error)")
     }
 }
 

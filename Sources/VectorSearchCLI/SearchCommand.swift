@@ -22,8 +22,11 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Option(help: "Write result ids here instead of printing.") var output: String?
 
-    func run() throws {
+    func validate() throws {
         guard k > 0 else { throw ValidationError("--k must be positive") }
+    }
+
+    func run() throws {
         let filter = try self.filter.map(parseFilter)
         let querySet = try EmbeddingFile.read(queries)
         let results = try AnyIndex.load(from: index).search(
