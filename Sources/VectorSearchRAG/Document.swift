@@ -54,8 +54,15 @@ extension Chunk: Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(documentID, forKey: .documentID)
         try c.encode(index, forKey: .index)
-        try c.encode(range.lowerBound, forKey: .start)
-        try c.encode(range.upperBound, forKey: .end)
+        try c.encode(range, start: .start, end: .end)
         try c.encode(text, forKey: .text)
+    }
+}
+
+extension KeyedEncodingContainer {
+    /// A character range as the JSON forms write it: its start and end under two keys.
+    mutating func encode(_ range: Range<Int>, start: Key, end: Key) throws {
+        try encode(range.lowerBound, forKey: start)
+        try encode(range.upperBound, forKey: end)
     }
 }

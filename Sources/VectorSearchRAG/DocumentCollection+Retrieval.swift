@@ -142,8 +142,7 @@ public struct RetrievedChunk: Sendable, Hashable, Encodable {
         try c.encodeIfPresent(fusedScore, forKey: .fusedScore)
         try c.encode(chunk.documentID, forKey: .documentID)
         try c.encode(chunk.index, forKey: .chunkIndex)
-        try c.encode(chunk.range.lowerBound, forKey: .start)
-        try c.encode(chunk.range.upperBound, forKey: .end)
+        try c.encode(chunk.range, start: .start, end: .end)
         try c.encode(chunk.text, forKey: .text)
         try c.encode(metadata, forKey: .metadata)
     }
