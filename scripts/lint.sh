@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 start=$SECONDS
 
 paths=()
-for p in Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift Fuzz; do
+for p in Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift; do
     if [[ -e $p ]]; then paths+=("$p"); fi
 done
 files=$(find "${paths[@]}" -name '*.swift' -type f | wc -l)

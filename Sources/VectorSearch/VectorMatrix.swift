@@ -10,7 +10,7 @@ public struct VectorMatrix: Sendable, Equatable {
 
     /// Rows from a flat array of `count * dimension` floats.
     public init(dimension: Int, values: [Float]) throws {
-        try ParameterCheck.atLeast(1, "dimension", dimension)
+        try ParameterCheck.dimension(dimension)
         guard values.count % dimension == 0 else {
             throw VectorSearchError.invalidArgument(
                 "\(values.count) floats do not divide into rows of dimension \(dimension)")

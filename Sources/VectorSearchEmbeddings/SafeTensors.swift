@@ -38,11 +38,12 @@ final class SafeTensorsFile: @unchecked Sendable {  // immutable after init
         var keepMapping = false
         defer { if !keepMapping { munmap(mapped, length) } }
         let base = UnsafeRawPointer(mapped)
-        let headerLength = Int(UInt64(littleEndian: base.loadUnaligned(as: UInt64.self)))
-        guard headerLength <= length - 8 else {
+        let declaredLength = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+        guard declaredLength <= UInt64(length - 8) else {
             throw EmbeddingModelError.malformed(
-                path: path, reason: "truncated safetensors file: header of \(headerLength) bytes, file has \(length)")
+                path: path, reason: "truncated safetensors file: header of \(declaredLength) bytes, file has \(length)")
         }
+        let headerLength = Int(declaredLength)
         let header = UnsafeRawBufferPointer(start: base + 8, count: headerLength)
         guard let json = (try? JSONValue.parse(header))?.object else {
             throw EmbeddingModelError.malformed(path: path, reason: "safetensors header is not a JSON object")
@@ -56,19 +57,22 @@ final class SafeTensorsFile: @unchecked Sendable {  // immutable after init
             else {
                 throw EmbeddingModelError.malformed(path: path, reason: "tensor \(name): header entry lacks dtype, shape or data_offsets")
             }
-            let begin = dataStart + offsets[0], end = dataStart + offsets[1]
-            guard offsets[0] >= 0, begin <= end, shape.allSatisfy({ $0 >= 0 }) else {
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], shape.allSatisfy({ $0 >= 0 }) else {
                 throw EmbeddingModelError.malformed(path: path, reason: "tensor \(name): invalid data_offsets \(offsets) or shape \(shape)")
             }
-            guard end <= length else {
+            // Offsets are checked against the file before any sum, so nothing below can overflow.
+            guard offsets[1] <= length - dataStart else {
                 throw EmbeddingModelError.malformed(
-                    path: path, reason: "truncated safetensors file: tensor \(name) ends at byte \(end), file has \(length)")
+                    path: path, reason: "truncated safetensors file: tensor \(name) ends at data byte \(offsets[1]), file has \(length)")
             }
+            let begin = dataStart + offsets[0], end = dataStart + offsets[1]
             if let width = Self.elementWidth(dtype) {
-                let count = shape.reduce(1, *)
-                guard count * width == end - begin else {
+                // The element count saturates: a shape too large for the data is refused, not an overflow.
+                let count = shape.reduce(1) { ParameterCheck.saturatingProduct($0, $1) }
+                let bytes = ParameterCheck.saturatingProduct(count, width)
+                guard bytes == end - begin else {
                     throw EmbeddingModelError.malformed(
-                        path: path, reason: "tensor \(name): shape \(shape) of \(dtype) needs \(count * width) bytes, data_offsets give \(end - begin)")
+                        path: path, reason: "tensor \(name): shape \(shape) of \(dtype) does not fill data_offsets' \(end - begin) bytes")
                 }
             }
             entries[name] = Entry(dtype: dtype, shape: shape, bytes: begin..<end)

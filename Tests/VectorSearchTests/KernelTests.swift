@@ -120,12 +120,16 @@ struct KernelTests {
         }
     }
 
-    @Test("the best level is the one the CPU reports")
-    func detectedLevel() {
+    @Test("the best level is the one the CPU reports (checked against the kernel's /proc/cpuinfo flags)")
+    func detectedLevel() throws {
         #expect(DistanceKernels.best.level == SIMDLevel.detected)
-        #expect(SIMDLevel.supported.contains(.portable))
+        #expect(SIMDLevel.supported.first == SIMDLevel.detected && SIMDLevel.supported.last == .portable)
         #if arch(x86_64)
-        #expect(SIMDLevel.supported.count >= 1)
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flagsLine = try #require(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") })
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        let expected: SIMDLevel = flags.contains("avx512f") ? .avx512 : flags.contains("avx2") && flags.contains("fma") ? .avx2 : .portable
+        #expect(SIMDLevel.detected == expected, "cpuinfo flags say \(expected)")
         #else
         #expect(SIMDLevel.detected == .portable)
         #endif

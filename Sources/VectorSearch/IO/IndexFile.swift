@@ -157,7 +157,7 @@ final class IndexFileReader {
         // Every kind stores its vectors as float32: count × dimension × 4 bytes must fit in the
         // file, checked before anything is sized from the header (a crafted header with a valid
         // checksum must give an error, not an overflow or a huge allocation).
-        guard dimension > 0, rawCount < 1 << 40, case let count = Int(rawCount),
+        guard dimension > 0, dimension <= ParameterCheck.maximumDimension, rawCount < 1 << 40, case let count = Int(rawCount),
             case let (cells, overflow) = count.multipliedReportingOverflow(by: dimension), !overflow,
             cells <= file.size / 4
         else {

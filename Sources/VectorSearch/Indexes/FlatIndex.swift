@@ -33,7 +33,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
 
     /// An empty index for vectors of `dimension` components compared by `metric`.
     public init(dimension: Int, metric: Metric) throws {
-        try ParameterCheck.atLeast(1, "dimension", dimension)
+        try ParameterCheck.dimension(dimension)
         self.dimension = dimension
         self.metric = metric
         store = VectorStore(dimension: dimension)

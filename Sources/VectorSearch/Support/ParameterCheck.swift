@@ -17,6 +17,15 @@ package enum ParameterCheck {
         }
     }
 
+    /// Most components a vector may have (2²⁰): far beyond any embedding model's, and small enough
+    /// that sizing a store from a dimension read from a file can never exhaust memory.
+    package static let maximumDimension = 1 << 20
+
+    /// A vector dimension: 1 to ``maximumDimension``.
+    package static func dimension(_ dimension: Int) throws {
+        try within(1...maximumDimension, "dimension", dimension)
+    }
+
     /// Most threads a call may ask for: far beyond any machine's cores, and small enough that
     /// per-thread scratch can never exhaust memory.
     package static let maximumThreads = 4096

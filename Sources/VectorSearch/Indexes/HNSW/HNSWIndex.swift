@@ -41,7 +41,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     private let levelScale: Double
 
     public init(dimension: Int, metric: Metric, parameters: HNSWParameters = .default) throws {
-        try ParameterCheck.atLeast(1, "dimension", dimension)
+        try ParameterCheck.dimension(dimension)
         try parameters.validate()
         self.dimension = dimension
         self.metric = metric

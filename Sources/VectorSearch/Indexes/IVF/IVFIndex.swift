@@ -49,7 +49,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     let scratchPool = ContextPool<IVFSearchScratch>()
 
     public init(dimension: Int, metric: Metric, parameters: IVFParameters = .default) throws {
-        try ParameterCheck.atLeast(1, "dimension", dimension)
+        try ParameterCheck.dimension(dimension)
         try parameters.validate()
         self.dimension = dimension
         self.metric = metric
