@@ -33,7 +33,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "An ann-benchmarks HDF5 file (train, test, neighbors, distance attribute) in place of --base, --queries and --groundtruth.")
     var dataset: String?
     @OptionGroup var options: IndexOptions
-    @Option(help: "Neighbours per query.") var k: Int = 10
+    @Option(parsing: .unconditional, help: "Neighbours per query.") var k: Int = 10
     @Option(
         name: .customLong("sweep-ef"), parsing: .singleValue,
         help: ArgumentHelp(

@@ -9,7 +9,7 @@ struct GroundTruthCommand: ParsableCommand {
     @Option(help: "Base vectors (fvecs, bvecs, fbin, npy, jsonl).") var base: String
     @Option(help: "Query vectors.") var queries: String
     @Option(help: "Metric: l2, ip or cosine.") var metric: Metric = .l2
-    @Option(help: "Neighbours per query.") var k: Int = 100
+    @Option(parsing: .unconditional, help: "Neighbours per query.") var k: Int = 100
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Option(help: "Output file (.ivecs, .ibin or .npy).") var output: String
 

@@ -7,7 +7,7 @@ struct KMeansCommand: ParsableCommand {
         discussion: "Trains on a random sample of at most k × --max-points-per-centroid rows; prints the objective per iteration on stderr.")
 
     @Option(help: "Embedding file (fvecs, bvecs, fbin, npy, jsonl).") var input: String
-    @Option(help: "Number of centroids.") var k: Int
+    @Option(parsing: .unconditional, help: "Number of centroids.") var k: Int
     @Option(help: "Lloyd iterations.") var iterations: Int = 25
     @Option(name: .customLong("max-points-per-centroid"), help: "Training sample cap per centroid.") var maxPointsPerCentroid: Int = 256
     @Option(help: "Start: random or kmeans++.") var initialization: KMeansInitialization = .random

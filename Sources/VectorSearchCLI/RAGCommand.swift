@@ -210,7 +210,7 @@ struct RAGQueryCommand: AsyncParsableCommand {
     @Option(help: "A collection directory.") var collection: String
     @Option(help: ArgumentHelp("The query's vector: 0.1,0.2,... or FILE:ROW.", valueName: "vector")) var vector: String?
     @Option(help: "The question (for the prompt and hybrid search).") var text: String?
-    @Option(help: "Chunks to retrieve.") var k: Int = 5
+    @Option(parsing: .unconditional, help: "Chunks to retrieve.") var k: Int = 5
     @Option(help: ArgumentHelp(#"Only documents whose metadata matches, e.g. '{"year": {"$gte": 2020}}'."#, valueName: "json"))
     var filter: String?
     @Option(name: .customLong("min-score"), help: "Keep chunks at least this close (cosine/ip: similarity ≥; l2: distance ≤).")

@@ -12,7 +12,7 @@ struct SearchCommand: ParsableCommand {
 
     @Option(help: "A saved index.") var index: String
     @Option(help: "Query vectors (fvecs, bvecs, fbin, npy, jsonl).") var queries: String
-    @Option(help: "Neighbours per query.") var k: Int = 10
+    @Option(parsing: .unconditional, help: "Neighbours per query.") var k: Int = 10
     @OptionGroup var settings: SearchSettingOptions
     @Option(
         help: ArgumentHelp(

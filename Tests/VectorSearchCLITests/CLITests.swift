@@ -601,6 +601,13 @@ struct CLITests {
         }
         await #expect(throws: VectorSearchError.self) { try await run(["gen", "--n", "1000000000", "--dim", "128", "--output", dir]) }
         await #expect(throws: VectorSearchError.self) { try await run(["gen", "--n", "9223372036854775807", "--dim", "2", "--output", dir]) }
+        // A negative k is a value the command refuses, not a missing one.
+        do {
+            try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "-1"])
+            Issue.record("--k -1 was accepted")
+        } catch {
+            #expect("\(VectorSearchCommand.message(for: error))".contains("--k must be positive"), "\(error)")
+        }
         // Outputs that are not regular files are refused and left alone.
         #expect(mkfifo("\(dir)/fifo", 0o600) == 0)
         await #expect(throws: VectorSearchError.self) {
