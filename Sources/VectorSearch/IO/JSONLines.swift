@@ -1,5 +1,5 @@
-/// JSON Lines as every reader here takes them (embeddings, metadata, RAG documents): the file
-/// mapped into memory, blank lines skipped, every other line one JSON object parsed by
+/// JSON Lines as every reader here takes them (embeddings, metadata, RAG documents): the whole
+/// regular file read, blank lines skipped, every other line one JSON object parsed by
 /// ``JSONValue``, and errors that name the file, the line and the row.
 package enum JSONLines {
     /// One object of a file: its members in file order, and a way to refuse it.
@@ -12,7 +12,8 @@ package enum JSONLines {
         let path: String
         let byteOffset: Int
 
-        package subscript(key: String) -> JSONValue? { members.first { $0.key == key }?.value }
+        /// The value of `key` (the last one, if the line repeats it, as everywhere else).
+        package subscript(key: String) -> JSONValue? { members.last { $0.key == key }?.value }
 
         /// `items` as float32 values (an embedding); `name` names the array in errors. Refused
         /// when an item is not a number or lies outside the float32 range.
