@@ -42,17 +42,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "CVectorKernels"]),
-        // A real HTTP server on 127.0.0.1 for the endpoint tests (not a product).
-        .target(name: "TestHTTPServer", path: "Tests/TestHTTPServer"),
-        .testTarget(name: "VectorSearchRAGTests", dependencies: ["VectorSearch", "VectorSearchRAG", "TestHTTPServer"]),
+        // What several test targets share: temporary files, and a real HTTP server on 127.0.0.1 with
+        // a fake OpenAI API for the endpoint tests (not a product).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "VectorSearchTests", dependencies: ["VectorSearch", "CVectorKernels", "TestSupport"]),
+        .testTarget(name: "VectorSearchRAGTests", dependencies: ["VectorSearch", "VectorSearchRAG", "TestSupport"]),
         .testTarget(
             name: "VectorSearchCLITests",
-            dependencies: ["VectorSearchCLI", "VectorSearchRAG", "VectorSearchEmbeddings", "VectorSearchHDF5", "TestHTTPServer"],
+            dependencies: ["VectorSearchCLI", "VectorSearchRAG", "VectorSearchEmbeddings", "VectorSearchHDF5", "TestSupport"],
             exclude: ["Resources"]),
-        .testTarget(name: "VectorSearchHDF5Tests", dependencies: ["VectorSearchHDF5", "VectorSearch"]),
+        .testTarget(name: "VectorSearchHDF5Tests", dependencies: ["VectorSearchHDF5", "VectorSearch", "TestSupport"]),
         .testTarget(
-            name: "VectorSearchEmbeddingsTests", dependencies: ["VectorSearchEmbeddings", "VectorSearch", "CVectorKernels"],
+            name: "VectorSearchEmbeddingsTests", dependencies: ["VectorSearchEmbeddings", "VectorSearch", "CVectorKernels", "TestSupport"],
             exclude: ["Resources"]),
     ]
 )

@@ -220,7 +220,7 @@ struct BenchCommand: ParsableCommand {
             report.qpsAtRecall = BenchmarkReport.interpolate(points, targets: [0.90, 0.95, 0.99])
         }
         if !filtered.isEmpty { report.filtered = filtered }
-        print(report.table)
+        StandardOutput.print(report.table)
         fflush(nil)
         if let json {
             let encoder = JSONEncoder()

@@ -6,11 +6,11 @@ struct InfoCommand: ParsableCommand {
         commandName: "info", abstract: "Print the version, SIMD level, BLAS library and thread count.")
 
     func run() throws {
-        print("vectorsearch \(VectorSearchLibrary.version)")
-        print("simd:    \(SIMDLevel.detected.displayName)")
-        print("         supported here: \(SIMDLevel.supported.map(\.rawValue).joined(separator: ", "))")
-        print("blas:    \(BLAS.libraryPath ?? "unknown")")
-        if let config = BLAS.openBLASConfig { print("         \(config)") }
-        print("threads: \(VectorSearchLibrary.coreCount) cores\(BLAS.threads.map { ", OpenBLAS \($0) threads" } ?? "")")
+        StandardOutput.print("vectorsearch \(VectorSearchLibrary.version)")
+        StandardOutput.print("simd:    \(SIMDLevel.detected.displayName)")
+        StandardOutput.print("         supported here: \(SIMDLevel.supported.map(\.rawValue).joined(separator: ", "))")
+        StandardOutput.print("blas:    \(BLAS.libraryPath ?? "unknown")")
+        if let config = BLAS.openBLASConfig { StandardOutput.print("         \(config)") }
+        StandardOutput.print("threads: \(VectorSearchLibrary.coreCount) cores\(BLAS.threads.map { ", OpenBLAS \($0) threads" } ?? "")")
     }
 }

@@ -269,22 +269,22 @@ struct RAGQueryCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let report = QueryReport(chunks: chunks, context: context, answer: answer?.text)
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            StandardOutput.print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
         for (rank, hit) in chunks.enumerated() {
             let metadata = hit.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            print(
+            StandardOutput.print(
                 String(format: "%d. score %.4f", rank + 1, hit.score)
                     + (hit.fusedScore.map { String(format: " (fused %.4f)", $0) } ?? "")
                     + "  \(hit.chunk.documentID) [\(hit.chunk.range.lowerBound)..<\(hit.chunk.range.upperBound)]  \(metadata)")
-            print("   " + hit.chunk.text)
+            StandardOutput.print("   " + hit.chunk.text)
         }
-        print("--- context: \(context.sources.count) sources, \(context.prompt.count) characters ---")
-        print(context.prompt)
+        StandardOutput.print("--- context: \(context.sources.count) sources, \(context.prompt.count) characters ---")
+        StandardOutput.print(context.prompt)
         if let answer {
-            print("--- answer (\(chatModel!)) ---")
-            print(answer.text)
+            StandardOutput.print("--- answer (\(chatModel!)) ---")
+            StandardOutput.print(answer.text)
         }
     }
 

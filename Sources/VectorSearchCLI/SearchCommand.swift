@@ -49,11 +49,11 @@ struct SearchCommand: ParsableCommand {
             for (q, neighbours) in results.enumerated() {
                 text += "\(q)\t" + neighbours.map { "\($0.id):\($0.score)" }.joined(separator: " ") + "\n"
                 if text.utf8.count > 1 << 16 {
-                    print(text, terminator: "")
+                    StandardOutput.print(text, terminator: "")
                     text = ""
                 }
             }
-            print(text, terminator: "")
+            StandardOutput.print(text, terminator: "")
         }
     }
 }

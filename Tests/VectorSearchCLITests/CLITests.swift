@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
-import TestHTTPServer
+import TestSupport
 import VectorSearch
 import VectorSearchEmbeddings
 import VectorSearchHDF5
@@ -18,18 +18,12 @@ func run(_ arguments: [String]) async throws {
     }
 }
 
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "vectorsearch-cli-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
 @Suite("vectorsearch command line", .serialized)
 struct CLITests {
     @Test("gen → groundtruth → build → search → bench on a tiny dataset", arguments: ["l2", "cosine"])
     func endToEnd(metric: String) async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try await run([
             "gen", "--n", "400", "--dim", "12", "--clusters", "5", "--queries", "25", "--seed", "3",
             "--metric", metric, "--output", dir,
@@ -86,7 +80,7 @@ struct CLITests {
     @Test("hnsw: build, search with --ef, bench with an ef sweep and recall targets")
     func hnsw() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try await run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
         try await run([
             "build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--metric", "l2", "--m", "8",
@@ -128,7 +122,7 @@ struct CLITests {
     @Test("ivf: build with --nlist, search with --nprobe, bench with an nprobe sweep and recall targets")
     func ivf() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try await run(["gen", "--n", "2000", "--dim", "16", "--clusters", "20", "--queries", "50", "--seed", "5", "--output", dir])
         try await run([
             "build", "--input", "\(dir)/base.fvecs", "--index", "ivf", "--metric", "l2", "--nlist", "20",
@@ -169,7 +163,7 @@ struct CLITests {
     @Test("filters: build --metadata, search --filter, bench --filter and --filter-selectivity", arguments: ["flat", "ivf", "hnsw"])
     func filtered(index: String) async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try await run(["gen", "--n", "1000", "--dim", "10", "--clusters", "10", "--queries", "20", "--seed", "8", "--output", dir])
         // Every third vector has no `kind`; `year` cycles through 10 values.
         let lines = (0..<1000).map { row in
@@ -245,7 +239,7 @@ struct CLITests {
     @Test("rag: ingest, query with a filter (text and JSON), update, delete")
     func rag() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try """
         {"id": 1, "text": "Swift on the server", "lang": "en", "embedding": [1, 0, 0]}
         {"id": 2, "text": "Rust on the server", "lang": "en", "embedding": [0.8, 0.6, 0]}
@@ -253,7 +247,7 @@ struct CLITests {
         """.write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
         let kb = "\(dir)/kb"
         try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat"])
-        let output = try await captureStandardOutput {
+        let output = try await captureOutput {
             try await run([
                 "rag", "query", "--collection", kb, "--vector", "1,0.1,0", "--text", "server", "--k", "5",
                 "--filter", #"{"lang": "en"}"#,
@@ -265,7 +259,7 @@ struct CLITests {
         #expect(!output.contains("Brot"), "the filter keeps the German document out")
         #expect(output.contains("[1] (1, characters 0–19) Swift on the server") && output.contains("Question: server"))
 
-        let json = try await captureStandardOutput {
+        let json = try await captureOutput {
             try await run(["rag", "query", "--collection", kb, "--vector", "0,0,1", "--k", "1", "--json"])
         }
         let report = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
@@ -295,7 +289,7 @@ struct CLITests {
     @Test("rag: an IVF and an HNSW collection built with --nlist / --m, queried with any --nprobe / --ef / --filter-strategy")
     func ragSettings() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         var lines: [String] = []
         var random = SplitMix64(seed: 5)
         for i in 0..<300 {
@@ -304,7 +298,7 @@ struct CLITests {
         }
         try lines.joined(separator: "\n").write(toFile: "\(dir)/docs.jsonl", atomically: true, encoding: .utf8)
         func top(_ kb: String, _ extra: [String]) async throws -> [String] {
-            let json = try await captureStandardOutput {
+            let json = try await captureOutput {
                 try await run(["rag", "query", "--collection", kb, "--vector", "\(dir)/docs.jsonl:7", "--k", "5", "--json"] + extra)
             }
             let report = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
@@ -337,12 +331,13 @@ struct CLITests {
     @Test("rag through servers: chunked ingest embedded over HTTP, query by text, an answer from a chat model; server errors")
     func ragThroughServers() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         let server = try TestHTTPServer { request, _ in
             if request.path == "/v1/embeddings" { return embeddingsResponse(request) }
             let messages = request.json?["messages"] as? [[String: Any]] ?? []
             return chatResponse("The answer, from \((messages.last?["content"] as? String ?? "").count) characters of prompt [1].")
         }
+        defer { server.stop() }
         try """
         {"id": "a", "text": "Swift runs on servers. It is fast and safe. Many teams use it.", "lang": "en"}
         {"id": "b", "text": "Brot backt man im Ofen. Es braucht Zeit.", "lang": "de"}
@@ -356,7 +351,7 @@ struct CLITests {
         let chunks = collection.document("a")!.chunks + collection.document("b")!.chunks
         #expect(collection.dimension == 3 && collection.chunkCount == chunks.count && chunks.count > 2)
         let question = chunks[1].text
-        let json = try await captureStandardOutput {
+        let json = try await captureOutput {
             try await run([
                 "rag", "query", "--collection", kb, "--text", question, "--k", "2", "--embedder-url", url,
                 "--embedder-model", "fake", "--generate", "--chat-url", url + "/v1", "--chat-model", "chat", "--json",
@@ -372,6 +367,7 @@ struct CLITests {
 
         // A failing server is named with its status; a missing chat model is refused before any request.
         let failing = try TestHTTPServer { _, _ in .init(status: 500, json: ["error": ["message": "out of memory"]]) }
+        defer { failing.stop() }
         let error = await #expect(throws: EndpointError.self) {
             try await run([
                 "rag", "query", "--collection", kb, "--text", "x", "--embedder-url", failing.url.absoluteString,
@@ -398,7 +394,7 @@ struct CLITests {
     @Test("rag with the built-in model: ingest plain text, query by text; embed writes the vectors of a text file")
     func ragBuiltInModel() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try """
         {"id": "swift", "text": "Swift is a programming language for servers and apps.", "topic": "code"}
         {"id": "bread", "text": "To bake bread, knead the dough and let it rise overnight.", "topic": "food"}
@@ -407,11 +403,11 @@ struct CLITests {
         let kb = "\(dir)/kb"
         try await run(["rag", "ingest", "--documents", "\(dir)/docs.jsonl", "--collection", kb, "--index", "flat"])
         #expect(try DocumentCollection.open(at: kb).dimension == 384)
-        let output = try await captureStandardOutput {
+        let output = try await captureOutput {
             try await run(["rag", "query", "--collection", kb, "--text", "how long should dough rise?", "--k", "1"])
         }
         #expect(output.hasPrefix("1. score") && output.contains("bread [0..<57]"), "\(output)")
-        let filtered = try await captureStandardOutput {
+        let filtered = try await captureOutput {
             try await run(["rag", "query", "--collection", kb, "--text", "memory safety", "--k", "3", "--filter", #"{"topic": "code"}"#])
         }
         #expect(filtered.contains("rust") && filtered.contains("swift") && !filtered.contains("bread"), "\(filtered)")
@@ -447,7 +443,7 @@ struct CLITests {
     @Test("convert: vectors and neighbours to and from HDF5, an ann-benchmarks file; bench --dataset equals bench on the same fvecs")
     func hdf5() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try await run(["gen", "--n", "1500", "--dim", "12", "--clusters", "10", "--queries", "30", "--seed", "8", "--output", dir])
         let base = try EmbeddingFile.read("\(dir)/base.fvecs").vectors, queries = try EmbeddingFile.read("\(dir)/query.fvecs").vectors
         let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
@@ -530,7 +526,7 @@ struct CLITests {
     @Test("kmeans writes centroids that cluster the data")
     func kmeans() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try await run(["gen", "--n", "900", "--dim", "8", "--clusters", "3", "--queries", "5", "--seed", "4", "--output", dir])
         try await run([
             "kmeans", "--input", "\(dir)/base.fvecs", "--k", "3", "--iterations", "10", "--initialization", "kmeans++",
@@ -548,11 +544,11 @@ struct CLITests {
     @Test("search without --output prints one line per query in query order")
     func printedSearch() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try EmbeddingFile.write(VectorMatrix([[0, 0], [10, 0], [0, 10]]), to: "\(dir)/base.npy")
         try EmbeddingFile.write(VectorMatrix([[9, 1], [1, 9]]), to: "\(dir)/q.fbin")
         try await run(["build", "--input", "\(dir)/base.npy", "--metric", "l2", "--output", "\(dir)/i.vsidx"])
-        let output = try await captureStandardOutput {
+        let output = try await captureOutput {
             try await run(["search", "--index", "\(dir)/i.vsidx", "--queries", "\(dir)/q.fbin", "--k", "2"])
         }
         #expect(output == "0\t1:2.0 0:82.0\n1\t2:2.0 0:82.0\n")
@@ -561,7 +557,7 @@ struct CLITests {
     @Test("JSONL ids are kept through build and search")
     func jsonlIDs() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try EmbeddingFile.write(VectorMatrix([[1, 0], [0, 1]]), to: "\(dir)/base.jsonl", ids: [501, 777])
         try EmbeddingFile.write(VectorMatrix([[0, 2]]), to: "\(dir)/q.fvecs")
         try await run(["build", "--input", "\(dir)/base.jsonl", "--metric", "ip", "--output", "\(dir)/i.vsidx"])
@@ -572,7 +568,7 @@ struct CLITests {
     @Test("bad input gives a clear error")
     func errors() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         _ = FileManager.default.createFile(atPath: "\(dir)/bad.fvecs", contents: Data([3, 0, 0, 0, 1, 2]))
         await #expect(
             throws: VectorSearchError.malformedFile(
@@ -589,7 +585,7 @@ struct CLITests {
     @Test("numbers too large for the machine, huge norms and special files give errors, not crashes or hangs")
     func limits() async throws {
         let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         try await run(["gen", "--n", "50", "--dim", "4", "--queries", "3", "--clusters", "2", "--output", dir])
         try await run(["build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--output", "\(dir)/i.vsidx"])
         // k far beyond the index: the output is as wide as the index holds, not k.
@@ -627,7 +623,7 @@ struct CLITests {
         await #expect(throws: VectorSearchError.normOverflow(row: nil)) {
             try await run(["rag", "query", "--collection", "\(dir)/kb", "--vector", "1e38,1e38,1e38"])
         }
-        let output = try await captureStandardOutput {
+        let output = try await captureOutput {
             try await run([
                 "rag", "query", "--collection", "\(dir)/kb", "--vector", "1,0,0", "--k", "9223372036854775807", "--min-score", "0.5",
                 "--budget", "9223372036854775807",
@@ -646,7 +642,7 @@ struct CLITests {
 
     @Test("info names the SIMD level and the BLAS library")
     func info() async throws {
-        let output = try await captureStandardOutput { try await run(["info"]) }
+        let output = try await captureOutput { try await run(["info"]) }
         #expect(output.contains("simd:    \(SIMDLevel.detected.displayName)"))
         #expect(output.contains("blas:"))
         #expect(output.contains("\(VectorSearchLibrary.coreCount) cores"))
@@ -655,20 +651,10 @@ struct CLITests {
 
 func l2(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
 
-/// Runs `body` with stdout redirected to a pipe and returns what it printed.
-func captureStandardOutput(_ body: () async throws -> Void) async throws -> String {
-    fflush(nil)
-    let saved = dup(STDOUT_FILENO)
-    let pipe = Pipe()
-    dup2(pipe.fileHandleForWriting.fileDescriptor, STDOUT_FILENO)
-    defer {
-        fflush(nil)
-        dup2(saved, STDOUT_FILENO)
-        close(saved)
-    }
-    try await body()
-    fflush(nil)
-    dup2(saved, STDOUT_FILENO)
-    pipe.fileHandleForWriting.closeFile()
-    return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+/// Runs `body` (commands run in process) and returns what the commands printed, collected through
+/// the commands' output for this task; the process's standard output is left alone.
+func captureOutput(_ body: () async throws -> Void) async throws -> String {
+    let buffer = StandardOutput.Buffer()
+    try await StandardOutput.$capture.withValue(buffer) { try await body() }
+    return buffer.text
 }

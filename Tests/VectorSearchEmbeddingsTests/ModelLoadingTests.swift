@@ -1,6 +1,7 @@
 import CVectorKernels
 import Foundation
 import Testing
+import TestSupport
 @testable import VectorSearch
 @testable import VectorSearchEmbeddings
 
@@ -21,16 +22,10 @@ private func writeSafeTensors(_ path: String, _ tensors: [(name: String, dtype: 
 
 private func bytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes(Array.init) }
 
-private func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("vs-embed-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// A copy of the model directory (files linked, not copied) with some files replaced.
 private func modelCopy(replacing files: [String: Data] = [:], dropping dropped: [String] = []) throws -> URL {
     let source = URL(fileURLWithPath: SentenceEmbedder.defaultDirectory)
-    let copy = try temporaryDirectory()
+    let copy = URL(fileURLWithPath: temporaryDirectory())
     for name in [
         "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
         "sentence_bert_config.json", "modules.json", "1_Pooling",
@@ -184,7 +179,7 @@ struct ModelLoadingTests {
 
     @Test("safetensors: F32 in place, F16 and BF16 widened, bad files named with their tensor")
     func safeTensors() throws {
-        let directory = try temporaryDirectory()
+        let directory = URL(fileURLWithPath: temporaryDirectory())
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("w.safetensors").path
         let values: [Float] = [1, -2.5, 0.125, 65504]
@@ -293,7 +288,7 @@ struct ModelLoadingTests {
             return
         }
         let original = try SafeTensorsFile(path: URL(fileURLWithPath: SentenceEmbedder.defaultDirectory).appendingPathComponent("model.safetensors").path)
-        let directory = try temporaryDirectory()
+        let directory = URL(fileURLWithPath: temporaryDirectory())
         defer { try? FileManager.default.removeItem(at: directory) }
         let converted = directory.appendingPathComponent("model.safetensors")
         // Every float tensor halved; others (position_ids, I64, unused) left out.

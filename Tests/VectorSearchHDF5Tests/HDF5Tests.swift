@@ -1,13 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import VectorSearch
 import VectorSearchHDF5
 
-private func temporaryFile(_ name: String) -> String {
-    let dir = NSTemporaryDirectory() + "vectorsearch-hdf5-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir + "/" + name
-}
+private func temporaryFile(_ name: String) -> String { temporaryDirectory() + "/" + name }
 
 /// The error's description, or nil (and a recorded issue) when `body` does not throw.
 private func errorText(_ body: () throws -> Void) -> String? {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import VectorSearch
 import VectorSearchEmbeddings
 @testable import VectorSearchRAG
@@ -8,8 +9,8 @@ import VectorSearchEmbeddings
 struct BuiltInEmbedderTests {
     @Test("documents embedded in process are found by a question; a collection of another dimension refuses the embedder")
     func collectionWithBuiltInModel() async throws {
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
         let embedder = try BuiltInEmbedder(batchSize: 2, threads: 2)
         let collection = try DocumentCollection.create(at: dir, dimension: 384, index: .hnsw, chunker: try Chunker(size: 80, overlap: 10))
         try await collection.add(

@@ -1,11 +1,8 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import VectorSearch
 @testable import VectorSearchRAG
-
-func temporaryDirectory() -> String {
-    NSTemporaryDirectory() + "vectorsearch-rag-" + UUID().uuidString
-}
 
 /// A deterministic stand-in for a model: each text's vector is a hash of its words, so texts
 /// that share words are close. Counts the texts it was asked for.
@@ -46,8 +43,8 @@ func sampleDocuments(_ n: Int, dimension: Int, seed: UInt64) -> [(Document, [Flo
 struct DocumentCollectionTests {
     @Test("retrieval returns the engine's top-k for the same vector and filter", arguments: IndexKind.allCases)
     func sameAsEngine(kind: IndexKind) throws {
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
         let documents = sampleDocuments(400, dimension: 12, seed: 1)
         let collection = try DocumentCollection.create(at: dir, dimension: 12, index: kind)
         // The same vectors straight into an index of the same kind, in the same order, with the
@@ -85,8 +82,8 @@ struct DocumentCollectionTests {
 
     @Test("IVF and HNSW collections take build parameters and any search settings, kept through save and open")
     func settings() throws {
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
         let documents = sampleDocuments(500, dimension: 12, seed: 9)
         let vectors = try VectorMatrix(documents.map(\.1))
         let flat = try DocumentCollection.create(at: dir + "/flat", dimension: 12, index: .flat)
@@ -137,8 +134,8 @@ struct DocumentCollectionTests {
 
     @Test("threshold, per-document limit and MMR re-rank the candidates")
     func reranking() async throws {
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
         let embedder = HashingEmbedder()
         let collection = try DocumentCollection.create(at: dir, dimension: 16, index: .flat, chunker: try Chunker(size: 40, overlap: 10))
         let texts = [
@@ -178,8 +175,8 @@ struct DocumentCollectionTests {
 
     @Test("hybrid search fuses BM25 with the vector ranking and keeps the filter")
     func hybrid() throws {
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
         let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat)
         // Vectors say "a" is nearest; only "c" has the rare keyword.
         try collection.add(Document(id: "a", text: "plain words here", metadata: ["n": 1]), embedding: [1, 0])
@@ -200,8 +197,8 @@ struct DocumentCollectionTests {
 
     @Test("replace and delete leave no orphan chunks; save and open give identical results", arguments: IndexKind.allCases)
     func updates(kind: IndexKind) async throws {
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
         let embedder = HashingEmbedder()
         let collection = try DocumentCollection.create(at: dir, dimension: 16, index: kind, chunker: try Chunker(size: 30, overlap: 5))
         let documents = (0..<300).map { i in
@@ -257,8 +254,8 @@ struct DocumentCollectionTests {
 
     @Test("a damaged collection gives a clear error; an unsaved next generation is ignored")
     func damage() throws {
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
         let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat)
         try collection.add(Document(id: "a", text: "alpha"), embedding: [1, 0])
         try collection.save()
@@ -299,8 +296,8 @@ struct DocumentCollectionTests {
         struct ZeroForSecondChunk: Embedder {
             func embed(_ texts: [String]) async throws -> [[Float]] { texts.indices.map { $0 == 2 ? [0, 0] : [1, Float($0)] } }
         }
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
         let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat, chunker: try Chunker(size: 12, overlap: 0))
         let documents = [Document(id: "one", text: "short"), Document(id: "two", text: "a text of three chunks")]
         await #expect(
@@ -315,8 +312,7 @@ struct DocumentCollectionTests {
     @Test("documents JSONL: ids, metadata in either form, embeddings; errors name the line")
     func documentFile() throws {
         let dir = temporaryDirectory()
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { cleanup(dir) }
         let path = dir + "/docs.jsonl"
         try """
         {"id": 7, "text": "seven", "year": 2020, "tags": ["a"], "gone": null, "embedding": [1, 2]}

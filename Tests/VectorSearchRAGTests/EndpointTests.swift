@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestHTTPServer
+import TestSupport
 import VectorSearch
 import VectorSearchRAG
 
@@ -27,6 +27,7 @@ struct EndpointTests {
     @Test("embeddings: batched requests with model and key, answers put back in input order")
     func embeddings() async throws {
         let server = try TestHTTPServer { request, _ in embeddingsResponse(request) }
+        defer { server.stop() }
         let embedder = try OpenAIEmbedder(endpoint: try endpoint(server, apiKey: "sk-test"), batchSize: 2)
         let texts = ["alpha", "be", "gamma ray", "δ", "epsilon"]
         let vectors = try await embedder.embed(texts)
@@ -46,6 +47,7 @@ struct EndpointTests {
         let server = try TestHTTPServer { request, _ in
             request.path == "/v1/embeddings" ? embeddingsResponse(request) : .init(status: 404, text: "not found")
         }
+        defer { server.stop() }
         for path in ["", "/", "/v1", "/v1/", "/v1/embeddings"] {
             let vectors = try await OpenAIEmbedder(endpoint: try endpoint(server, path: path)).embed(["x"])
             #expect(vectors == [fakeEmbedding("x")], "base \(path)")
@@ -60,10 +62,12 @@ struct EndpointTests {
                 ? .init(status: 429, json: ["error": ["message": "slow down"]], headers: ["Retry-After": "0"])
                 : number == 1 ? .init(status: 503, text: "busy") : embeddingsResponse(request)
         }
+        defer { flaky.stop() }
         #expect(try await OpenAIEmbedder(endpoint: try endpoint(flaky)).embed(["a", "bb"]) == [fakeEmbedding("a"), fakeEmbedding("bb")])
         #expect(flaky.requests.count == 3)
 
         let broken = try TestHTTPServer { _, _ in .init(status: 500, json: ["error": ["message": "model crashed"]]) }
+        defer { broken.stop() }
         let error = await endpointError { _ = try await OpenAIEmbedder(endpoint: try endpoint(broken, retries: 2)).embed(["a"]) }
         guard case let .badStatus(url, status, attempts, message) = error else {
             Issue.record("expected badStatus, got \(String(describing: error))")
@@ -76,6 +80,7 @@ struct EndpointTests {
 
         // A client error is not retried.
         let refusing = try TestHTTPServer { _, _ in .init(status: 401, json: ["error": ["message": "invalid api key"]]) }
+        defer { refusing.stop() }
         let refused = await endpointError { _ = try await OpenAIEmbedder(endpoint: try endpoint(refusing)).embed(["a"]) }
         #expect(refused == .badStatus(url: refusing.url.absoluteString + "/v1/embeddings", status: 401, attempts: 1, message: "invalid api key"))
         #expect(refusing.requests.count == 1)
@@ -88,6 +93,7 @@ struct EndpointTests {
             response.delay = 30
             return response
         }
+        defer { slow.stop() }
         let start = Date()
         // 0.4 s is rounded up to a whole second (what URLSession on Linux can wait). The server would
         // answer after 30 s: an error other than timedOut, or none, means the timeout did not work.
@@ -119,6 +125,7 @@ struct EndpointTests {
         ]
         for (response, expected) in cases {
             let server = try TestHTTPServer { _, _ in response }
+            defer { server.stop() }
             let error = await endpointError { _ = try await OpenAIEmbedder(endpoint: try endpoint(server)).embed(["a"]) }
             guard case .malformedResponse(_, let reason) = error else {
                 Issue.record("expected malformedResponse for \(expected), got \(String(describing: error))")
@@ -129,10 +136,12 @@ struct EndpointTests {
 
         // The second text's vector is shorter than the first's.
         let ragged = try TestHTTPServer { request, _ in embeddingsResponse(request) { $0 == 1 ? 2 : 3 } }
+        defer { ragged.stop() }
         let raggedError = await endpointError { _ = try await OpenAIEmbedder(endpoint: try endpoint(ragged)).embed(["a", "b", "c"]) }
         #expect(raggedError == .wrongDimension(url: ragged.url.absoluteString + "/v1/embeddings", expected: 3, actual: 2, text: 1))
         // A dimension fixed in advance, checked from the first batch on (text 2 is in the second).
         let server = try TestHTTPServer { request, _ in embeddingsResponse(request) }
+        defer { server.stop() }
         let fixed = try OpenAIEmbedder(endpoint: try endpoint(server), batchSize: 2, dimension: 4)
         let fixedError = await endpointError { _ = try await fixed.embed(["a", "b", "c"]) }
         #expect(fixedError == .wrongDimension(url: server.url.absoluteString + "/v1/embeddings", expected: 4, actual: 3, text: 0))
@@ -157,6 +166,7 @@ struct EndpointTests {
             let messages = request.json?["messages"] as? [[String: Any]] ?? []
             return chatResponse("echo: " + (messages.last?["content"] as? String ?? "") + " [1]")
         }
+        defer { server.stop() }
         let generator = OpenAIChatGenerator(endpoint: try endpoint(server, path: "/v1", apiKey: "k"), systemPrompt: "Be brief.", maxTokens: 64)
         let context = ContextBuilder().build(
             question: "What is Swift?",
@@ -179,6 +189,7 @@ struct EndpointTests {
 
         for response in [TestHTTPServer.Response(json: ["choices": []]), .init(text: "{\"choices\": [")] {
             let bad = try TestHTTPServer { _, _ in response }
+            defer { bad.stop() }
             let error = await endpointError { _ = try await OpenAIChatGenerator(endpoint: try endpoint(bad)).generate("hi") }
             guard case .malformedResponse = error else {
                 Issue.record("expected malformedResponse, got \(String(describing: error))")
@@ -190,9 +201,10 @@ struct EndpointTests {
     @Test("a collection ingested and queried through the HTTP embedder finds what the engine finds")
     func collectionThroughHTTP() async throws {
         let server = try TestHTTPServer { request, _ in embeddingsResponse(request) }
+        defer { server.stop() }
         let embedder = try OpenAIEmbedder(endpoint: try endpoint(server), batchSize: 3)
-        let directory = NSTemporaryDirectory() + "vectorsearch-rag-http-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = temporaryPath()
+        defer { cleanup(directory) }
         let collection = try DocumentCollection.create(
             at: directory, dimension: 3, metric: .l2, index: .flat, chunker: try Chunker(size: 40, overlap: 0))
         let documents = (0..<6).map { Document(id: "d\($0)", text: String(repeating: "word\($0) ", count: 3 + 4 * $0)) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import VectorSearch
 
 /// One way to configure a search: the kind-independent ``SearchOptions``, each kind's parameters

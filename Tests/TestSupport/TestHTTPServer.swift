@@ -59,6 +59,8 @@ public final class TestHTTPServer: @unchecked Sendable {
     /// Signalled when the accept loop has returned: only then is the listener closed, so its
     /// descriptor number cannot be reused (by another test's socket) while the loop still uses it.
     private let acceptLoopEnded = DispatchSemaphore(value: 0)
+    /// Connections being served; `stop()` waits for them, so no thread outlives the server.
+    private let connections = DispatchGroup()
 
     /// Starts listening on an ephemeral port. `respond` gets each request and its number (from 0).
     public init(respond: @escaping @Sendable (_ request: Request, _ number: Int) -> Response) throws {
@@ -81,8 +83,9 @@ public final class TestHTTPServer: @unchecked Sendable {
     public var requests: [Request] { lock.withLock { recorded } }
 
     /// Stops accepting connections: wakes the accept loop, waits for it to end, then closes the
-    /// listening socket, once. Calling it again does nothing. (A running server is kept alive by
-    /// its accept loop, so it stops only when told to.)
+    /// listening socket, once, and waits for the connections being served (a delayed answer is
+    /// dropped). Calling it again does nothing. (A running server is kept alive by its accept
+    /// loop, so it stops only when told to.)
     public func stop() {
         let first = lock.withLock {
             defer { stopped = true }
@@ -92,6 +95,7 @@ public final class TestHTTPServer: @unchecked Sendable {
         shutdown(listener, Int32(SHUT_RDWR))
         acceptLoopEnded.wait()
         close(listener)
+        connections.wait()
     }
 
     private func acceptLoop() {
@@ -102,20 +106,32 @@ public final class TestHTTPServer: @unchecked Sendable {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 return
             }
-            let thread = Thread { [self] in serve(connection) }
+            connections.enter()
+            let thread = Thread { [self] in
+                defer { connections.leave() }
+                serve(connection)
+            }
             thread.start()
         }
     }
 
     private func serve(_ connection: Int32) {
         defer { closeGracefully(connection) }
+        // A client that sends nothing is given up on, so that `stop()` never waits on it for long.
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard let request = readRequest(connection) else { return }
         let number = lock.withLock {
             recorded.append(request)
             return recorded.count - 1
         }
         let response = respond(request, number)
-        if response.delay > 0 { Thread.sleep(forTimeInterval: response.delay) }
+        // A delayed answer is dropped (the connection closed) when the server stops meanwhile.
+        let answerAt = Date(timeIntervalSinceNow: response.delay)
+        while Date() < answerAt {
+            if lock.withLock({ stopped }) { return }
+            Thread.sleep(forTimeInterval: min(0.05, answerAt.timeIntervalSinceNow))
+        }
         var head = "HTTP/1.1 \(response.status) \(response.status < 400 ? "OK" : "Error")\r\n"
         var headers = response.headers
         headers["Content-Length"] = String(response.body.count)

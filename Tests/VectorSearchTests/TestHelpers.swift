@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Testing
+import TestSupport
 @testable import VectorSearch
 
 /// Deterministic pseudo-random floats for tests.
@@ -9,15 +10,6 @@ func randomMatrix(rows: Int, dimension: Int, seed: UInt64) -> VectorMatrix {
     let values = (0..<(rows * dimension)).map { _ in random.nextGaussian() }
     return try! VectorMatrix(dimension: dimension, values: values)
 }
-
-/// A fresh temporary directory, removed by the caller with `cleanup`.
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "vectorsearch-tests-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-func cleanup(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 
 /// Brute-force reference in Double: all vectors scored, sorted best first, ties by smaller id.
 func referenceSearch(
