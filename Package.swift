@@ -30,7 +30,10 @@ let package = Package(
         .target(name: "VectorSearchEmbeddings", dependencies: ["VectorSearch", "CVectorKernels"]),
         // Documents, chunks, retrieval with citations and prompt context, on the public API of
         // VectorSearch; the built-in embedder is its default when no embedding server is named.
-        .target(name: "VectorSearchRAG", dependencies: ["VectorSearch", "VectorSearchEmbeddings"]),
+        .target(name: "VectorSearchRAG", dependencies: ["VectorSearch", "VectorSearchEmbeddings", "CSQLite"]),
+        // SQLite (libsqlite3-dev, with FTS5) holds a collection's documents, chunks, keyword index
+        // and change log; a thin module over its C API is all the collection needs.
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // ann-benchmarks HDF5 files through libhdf5 (libhdf5-dev), for the CLI only: users who
         // link the library products never need libhdf5.
         .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),

@@ -7,7 +7,10 @@ import VectorSearchRAG
 struct RAGCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rag", abstract: "Collections of documents: ingest, query with citations, update, delete.",
-        subcommands: [RAGIngestCommand.self, RAGQueryCommand.self, RAGUpdateCommand.self, RAGDeleteCommand.self])
+        subcommands: [
+            RAGIngestCommand.self, RAGQueryCommand.self, RAGUpdateCommand.self, RAGDeleteCommand.self, RAGInfoCommand.self,
+            RAGCompactCommand.self, RAGCheckCommand.self, RAGReindexCommand.self,
+        ])
 }
 
 /// Where documents and their vectors come from, for `ingest` and `update`.
@@ -31,14 +34,15 @@ struct DocumentInput: ParsableArguments {
         return entries.enumerated().map { row, entry in (entry.document, rows.map { $0[row] } ?? entry.embedding) }
     }
 
-    /// Adds (or replaces) every document, then saves: those with a vector as one chunk each, the
-    /// others chunked and embedded by `embedder`. Nothing is saved unless all are taken.
+    /// Adds (or replaces) every document in one transaction: those with a vector as one chunk
+    /// each, the others chunked and embedded by `embedder` first. Nothing is stored unless all
+    /// are taken.
     func store(
         _ entries: [(document: Document, embedding: [Float]?)], into collection: DocumentCollection, embedder: any Embedder,
         replacing: Bool
     ) async throws {
         var vectors = VectorMatrix(dimension: collection.dimension)
-        var precomputed: [Document] = [], toEmbed: [Document] = []
+        var chunks: [Chunk] = [], toEmbed: [Document] = []
         for (document, embedding) in entries {
             guard let embedding else {
                 toEmbed.append(document)
@@ -48,15 +52,14 @@ struct DocumentInput: ParsableArguments {
                 throw CLIError("document \"\(document.id)\": its embedding has \(embedding.count) components, the collection's \(collection.dimension)")
             }
             try vectors.append(embedding)
-            precomputed.append(document)
-        }
-        if !precomputed.isEmpty {
-            if replacing { try collection.replace(precomputed, embeddings: vectors) } else { try collection.add(precomputed, embeddings: vectors) }
+            chunks.append(.whole(document))
         }
         if !toEmbed.isEmpty {
-            if replacing { try await collection.replace(toEmbed, embedder: embedder) } else { try await collection.add(toEmbed, embedder: embedder) }
+            let embedded = try await collection.chunkAndEmbed(toEmbed, embedder: embedder)
+            chunks += embedded.chunks
+            for row in 0..<embedded.vectors.count { try vectors.append(embedded.vectors[row]) }
         }
-        try collection.save()
+        try collection.add(entries.map(\.document), chunks: chunks, embeddings: vectors, replacing: replacing)
     }
 }
 
@@ -117,7 +120,7 @@ struct EndpointOptions: ParsableArguments {
 
 struct RAGIngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ingest", abstract: "Add documents to a collection (creating it), then save it.",
+        commandName: "ingest", abstract: "Add documents to a collection (creating it).",
         discussion: """
             A document with a precomputed embedding (an "embedding" key, or a row of --embeddings) \
             is stored as one chunk (its whole text). Any other document is split into chunks, and \
@@ -137,9 +140,9 @@ struct RAGIngestCommand: AsyncParsableCommand {
     func run() async throws {
         let start = monotonicSeconds()
         let entries = try input.read()
-        let collection: DocumentCollection
-        if FileManager.default.fileExists(atPath: input.collection + "/manifest.json") {
-            collection = try DocumentCollection.open(at: input.collection)
+        var collection: DocumentCollection
+        if DocumentCollection.exists(at: input.collection) {
+            collection = try openCollection(input.collection)
         } else {
             guard let first = entries.first else { throw CLIError("\(input.documents) holds no documents") }
             let chunker = try Chunker(size: chunkSize, overlap: chunkOverlap)
@@ -153,45 +156,48 @@ struct RAGIngestCommand: AsyncParsableCommand {
                 let probe = chunker.chunks(of: first.document).first?.text ?? first.document.id
                 dimension = try await endpoints.embedder(dimension: nil).embed([probe])[0].count
             }
-            collection = try DocumentCollection.create(
-                at: input.collection, dimension: dimension, metric: metric, index: index, hnsw: try parameters.hnsw,
-                ivf: try parameters.ivf, chunker: chunker)
+            do {
+                collection = try DocumentCollection.create(
+                    at: input.collection, dimension: dimension, metric: metric, index: index, hnsw: try parameters.hnsw,
+                    ivf: try parameters.ivf, chunker: chunker)
+            } catch CollectionError.collectionExists {
+                collection = try openCollection(input.collection)  // another process created it meanwhile
+            }
         }
         try await input.store(entries, into: collection, embedder: try endpoints.embedder(dimension: collection.dimension), replacing: false)
         status(
             String(
-                format: "%@: %d documents, %d chunks (%@ index, %@) in %.2fs", input.collection, collection.documentCount,
-                collection.chunkCount, collection.indexKind.rawValue, collection.metric.rawValue, monotonicSeconds() - start))
+                format: "%@: %d documents, %d chunks (%@ index, %@) in %.2fs", input.collection, try collection.documentCount,
+                try collection.chunkCount, collection.indexKind.rawValue, collection.metric.rawValue, monotonicSeconds() - start))
     }
 }
 
 struct RAGUpdateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "update", abstract: "Add or replace documents (by id) in a collection, then save it.")
+        commandName: "update", abstract: "Add or replace documents (by id) in a collection.")
 
     @OptionGroup var input: DocumentInput
     @OptionGroup var endpoints: EndpointOptions
 
     func run() async throws {
-        let collection = try DocumentCollection.open(at: input.collection)
+        let collection = try openCollection(input.collection)
         try await input.store(
             try input.read(), into: collection, embedder: try endpoints.embedder(dimension: collection.dimension), replacing: true)
-        status("\(input.collection): \(collection.documentCount) documents, \(collection.chunkCount) chunks")
+        status("\(input.collection): \(try collection.documentCount) documents, \(try collection.chunkCount) chunks")
     }
 }
 
 struct RAGDeleteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "delete", abstract: "Delete documents and all their chunks from a collection, then save it.")
+        commandName: "delete", abstract: "Delete documents and all their chunks from a collection.")
 
     @Option(help: "A collection directory.") var collection: String
     @Option(name: .customLong("id"), help: "A document id (repeat for several).") var ids: [String]
 
     func run() throws {
-        let opened = try DocumentCollection.open(at: collection)
-        let deleted = opened.delete(documentIDs: ids)
-        try opened.save()
-        status("\(collection): deleted \(deleted) of \(Set(ids).count) documents; \(opened.documentCount) remain")
+        let opened = try openCollection(collection)
+        let deleted = try opened.delete(documentIDs: ids)
+        status("\(collection): deleted \(deleted) of \(Set(ids).count) documents; \(try opened.documentCount) remain")
     }
 }
 
@@ -248,7 +254,7 @@ struct RAGQueryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let opened = try DocumentCollection.open(at: collection)
+        let opened = try openCollection(collection)
         let options = RetrievalOptions(
             k: k, filter: try filter.map(parseFilter), minScore: minScore, mmrLambda: mmr, maxChunksPerDocument: maxPerDocument,
             hybrid: hybrid, search: settings.options)
@@ -310,4 +316,84 @@ struct QueryReport: Encodable {
     var chunks: [RetrievedChunk]
     var context: ContextBuilder.Context
     var answer: String?
+}
+
+/// Opens a collection, saying so when one in the earlier layout is converted first.
+func openCollection(_ directory: String) throws -> DocumentCollection {
+    if DocumentCollection.needsConversion(at: directory) {
+        status("\(directory): converting the collection to the SQLite layout (once; the old files are kept in \(directory)/format-1)")
+    }
+    return try DocumentCollection.open(at: directory)
+}
+
+struct RAGInfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Documents, chunks, log length, checkpoint and sizes of a collection.")
+
+    @Option(help: "A collection directory.") var collection: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let opened = try openCollection(collection)
+        let info = try opened.info()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            StandardOutput.print(String(decoding: try encoder.encode(info), as: UTF8.self))
+            return
+        }
+        StandardOutput.print(
+            """
+            collection: \(collection) (\(opened.indexKind.rawValue) index, \(opened.metric.rawValue), \(opened.dimension)-d)
+            documents:  \(info.documents)
+            chunks:     \(info.chunks)
+            log:        \(info.logEntries) vector changes after the checkpoint (at entry \(info.checkpointSequence))
+            database:   \(info.databaseBytes) bytes
+            checkpoint: \(info.checkpointBytes) bytes
+            """)
+    }
+}
+
+struct RAGCompactCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compact", abstract: "Write an index checkpoint holding every change and drop the log entries it holds.")
+
+    @Option(help: "A collection directory.") var collection: String
+
+    func run() throws {
+        let opened = try openCollection(collection)
+        let start = monotonicSeconds()
+        try opened.checkpoint()
+        let info = try opened.info()
+        status(
+            String(
+                format: "%@: checkpoint at log entry %lld, %d chunks, in %.2fs", collection, info.checkpointSequence, info.chunks, monotonicSeconds() - start))
+    }
+}
+
+struct RAGCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Check a collection's database, keyword index and vector index, and that they agree.")
+
+    @Option(help: "A collection directory.") var collection: String
+
+    func run() throws {
+        let opened = try openCollection(collection)
+        try opened.check()
+        status("\(collection): ok (\(try opened.documentCount) documents, \(try opened.chunkCount) chunks)")
+    }
+}
+
+struct RAGReindexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reindex", abstract: "Rebuild a collection's vector index from the vectors in its database.")
+
+    @Option(help: "A collection directory.") var collection: String
+
+    func run() throws {
+        let opened = try openCollection(collection)
+        let start = monotonicSeconds()
+        try opened.reindex()
+        status(String(format: "%@: index rebuilt from %d chunks in %.2fs", collection, try opened.chunkCount, monotonicSeconds() - start))
+    }
 }

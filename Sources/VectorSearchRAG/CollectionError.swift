@@ -21,6 +21,8 @@ public enum CollectionError: Error, Equatable, Sendable, CustomStringConvertible
     case embedderDimension(embedder: Int, collection: Int)
     /// Hybrid retrieval without the query's text.
     case hybridNeedsText
+    /// `rag check` found the database or the index damaged, or the two disagreeing.
+    case damaged(directory: String, reason: String)
 
     public var description: String {
         switch self {
@@ -38,6 +40,8 @@ public enum CollectionError: Error, Equatable, Sendable, CustomStringConvertible
             "the embedder returned \(vectors) vectors for \(texts) text\(texts == 1 ? "" : "s")"
         case let .embedderDimension(embedder, collection):
             "the embedder gives \(embedder)-d vectors, this collection holds \(collection)-d ones: query it with the model it was embedded with"
+        case let .damaged(directory, reason):
+            "\(directory): \(reason) (`vectorsearch rag reindex` rebuilds the index from the database)"
         case .hybridNeedsText:
             "hybrid search needs the query's text"
         }

@@ -34,6 +34,13 @@ public struct Chunk: Sendable, Hashable {
     }
 }
 
+extension Chunk {
+    /// The one chunk of a document stored whole (its text may be empty: a vector with metadata).
+    public static func whole(_ document: Document) -> Chunk {
+        Chunk(documentID: document.id, index: 0, range: 0..<document.text.count, text: document.text)
+    }
+}
+
 extension Chunk: Codable {
     enum CodingKeys: String, CodingKey {
         case documentID = "document", index, start, end, text

@@ -8,44 +8,45 @@ extension DocumentCollection {
         try ParameterCheck.atLeast(0, "k", options.k)
         if options.hybrid, text == nil { throw CollectionError.hybridNeedsText }
         if let candidates = options.candidates { try ParameterCheck.atLeast(0, "candidates", candidates) }
-        return try lock.withLock {
+        return try read {
+            let index = try currentIndex()
             // Never more than the collection holds, so no count below can overflow.
-            let k = min(options.k, chunks.count)
-            let wanted = min(options.reranks ? options.candidates ?? max(4 * k, 20) : k, chunks.count)
+            let k = min(options.k, index.count)
+            let wanted = min(options.reranks ? options.candidates ?? max(4 * k, 20) : k, index.count)
             let hits = try index.search(vector, k: wanted, options: options.search, filter: options.filter)
             var ranked = hits.map(\.id)
             var scores = Dictionary(uniqueKeysWithValues: hits.map { ($0.id, $0.score) })
             var fused: [VectorID: Double] = [:]
             if options.hybrid, let text {
-                let keywordHits = keywords.search(text, k: wanted) { id in
-                    options.filter.map { $0.matches(self.documents[self.chunks[id]!.documentID]!.metadata) } ?? true
-                }
-                let fusion = Ranking.reciprocalRankFusion([ranked, keywordHits.map(\.id)])
+                let keywordHits = try keywordSearch(text, k: wanted, filter: options.filter)
+                let fusion = Ranking.reciprocalRankFusion([ranked, keywordHits])
                 ranked = fusion.map(\.id)
                 fused = Dictionary(uniqueKeysWithValues: fusion.map { ($0.id, $0.score) })
-                for id in ranked where scores[id] == nil { scores[id] = score(vector, id) }
+                for id in ranked where scores[id] == nil { scores[id] = score(vector, index.vector(for: id)) }
+                ranked.removeAll { scores[$0] == nil }
             }
             if let threshold = options.minScore {
                 ranked.removeAll { metric.higherIsCloser ? scores[$0]! < threshold : scores[$0]! > threshold }
             }
+            var stored: [VectorID: (chunk: Chunk, metadata: Attributes)] = [:]
+            for id in ranked { stored[id] = try storedChunk(id) }
+            ranked.removeAll { stored[$0] == nil }
             if let limit = options.maxChunksPerDocument {
                 var taken: [String: Int] = [:]
                 ranked = ranked.filter { id in
-                    let document = chunks[id]!.documentID
+                    let document = stored[id]!.chunk.documentID
                     taken[document, default: 0] += 1
                     return taken[document]! <= limit
                 }
             }
             if let lambda = options.mmrLambda {
+                ranked.removeAll { index.vector(for: $0) == nil }
                 let picked = Ranking.maximalMarginalRelevance(
                     query: vector, candidates: ranked.map { index.vector(for: $0)! }, k: options.k, lambda: lambda)
                 ranked = picked.map { ranked[$0] }
             }
             return ranked.prefix(options.k).map { id in
-                let chunk = chunks[id]!
-                return RetrievedChunk(
-                    chunkID: id, score: scores[id]!, fusedScore: fused[id], chunk: chunk,
-                    metadata: documents[chunk.documentID]!.metadata)
+                RetrievedChunk(chunkID: id, score: scores[id]!, fusedScore: fused[id], chunk: stored[id]!.chunk, metadata: stored[id]!.metadata)
             }
         }
     }
@@ -60,9 +61,50 @@ extension DocumentCollection {
         return try retrieve(vector: vector, text: text, options: options)
     }
 
-    /// The public score of the stored vector `id` for `query`, as a search reports it.
-    private func score(_ query: [Float], _ id: VectorID) -> Float {
-        let stored = index.vector(for: id)!
+    /// The chunks whose text best matches the words of `text` by FTS5's BM25, best first, at most
+    /// `k` of those whose document `filter` admits. Every word is a term (any of them may match).
+    func keywordSearch(_ text: String, k: Int, filter: Filter?) throws -> [VectorID] {
+        let terms = Self.terms(text)
+        guard !terms.isEmpty, k > 0 else { return [] }
+        let query = terms.map { "\"\($0)\"" }.joined(separator: " OR ")
+        var result: [VectorID] = []
+        let statement = try database.statement(
+            """
+            SELECT f.rowid, d.metadata FROM chunks_fts f JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document
+            WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts)
+            """)
+        try statement.bind([.text(query)])
+        defer { statement.reset() }
+        while result.count < k, try statement.step() {
+            if let filter, !filter.matches(try CollectionSchema.metadata(statement.text(1), database: database)) { continue }
+            result.append(VectorID(bitPattern: statement.int64(0)))
+        }
+        return result
+    }
+
+    /// The words of `text` as keyword search takes them: maximal runs of letters and digits,
+    /// lower-cased (FTS5's unicode61 tokenizer also folds diacritics).
+    static func terms(_ text: String) -> [String] {
+        text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+    }
+
+    /// A chunk and its document's metadata, or nil if it is gone.
+    private func storedChunk(_ id: VectorID) throws -> (chunk: Chunk, metadata: Attributes)? {
+        let rows = try database.rows(
+            """
+            SELECT c.document, c.position, c.range_start, c.range_end, c.text, d.metadata
+            FROM chunks c JOIN documents d ON d.id = c.document WHERE c.id = ?
+            """, .integer(Int64(bitPattern: id))
+        ) { row in
+            (Chunk(documentID: row.text(0), index: row.int(1), range: row.int(2)..<max(row.int(2), row.int(3)), text: row.text(4)), row.text(5))
+        }
+        guard let (chunk, json) = rows.first else { return nil }
+        return (chunk, try CollectionSchema.metadata(json, database: database))
+    }
+
+    /// The public score of a stored vector for `query`, as a search reports it.
+    private func score(_ query: [Float], _ stored: [Float]?) -> Float? {
+        guard let stored else { return nil }
         return switch metric {
         case .l2: Distance.l2Squared(query, stored)
         case .innerProduct: Distance.innerProduct(query, stored)

@@ -2,17 +2,21 @@ import Foundation
 import VectorSearch
 
 /// A knowledge base on disk: documents split into chunks, their vectors in one index (flat, IVF
-/// or HNSW), their metadata for filters, a keyword index for hybrid search, and a manifest.
+/// or HNSW), their metadata for filters, and an FTS5 keyword index for hybrid search.
 ///
-/// Documents can be added, replaced and deleted at any time; nothing is rebuilt. ``save()``
-/// writes a new generation of files and switches to it by renaming the manifest, so a crash
-/// at any point leaves the collection as it was saved last. Safe to share across threads (its
-/// operations run one at a time).
+/// Documents, chunks (text, vector), metadata and a log of vector changes live in one SQLite
+/// database (`collection.sqlite`, WAL mode). Each ``add(_:embeddings:)``, ``replace(_:embeddings:)``
+/// and ``delete(documentIDs:)`` is one transaction: when it returns, the change is on disk and
+/// seen by every new search, in this process and in others. The vector index is a checkpoint
+/// (`checkpoint-SEQ.vsidx`, the index file of the last log entry it holds): a search loads it
+/// the first time and applies the log entries after it; ``checkpoint()`` writes a new one (a
+/// write does when the log grows past ``checkpointInterval`` entries). Any number of processes
+/// may read and write one collection: writers take turns (a second waits up to
+/// ``busyTimeout`` seconds), readers see one consistent state. Safe to share across threads.
 ///
 /// ```swift
 /// let collection = try DocumentCollection.create(at: "kb", dimension: 384)
 /// try collection.add(Document(id: "a", text: "…", metadata: ["year": 2024]), embedding: vector)
-/// try collection.save()
 /// let hits = try collection.retrieve(vector: query, options: RetrievalOptions(k: 5, filter: .field("year") >= 2020))
 /// ```
 public final class DocumentCollection: @unchecked Sendable {
@@ -22,112 +26,207 @@ public final class DocumentCollection: @unchecked Sendable {
     public let indexKind: IndexKind
     /// How ``add(_:embedder:)`` splits texts.
     public let chunker: Chunker
+    /// Log entries after the checkpoint beyond which a write also writes a new checkpoint (the
+    /// log entries a process replays when it first searches).
+    public var checkpointInterval: Int {
+        get { lock.withLock { interval } }
+        set { lock.withLock { interval = max(1, newValue) } }
+    }
 
     // Guarded by `lock`.
     let lock = NSLock()
-    var index: AnyIndex
-    var chunks: [VectorID: Chunk] = [:]
-    var documents: [String: StoredDocument] = [:]
-    var keywords = BM25Index()
-    var nextChunkID: VectorID = 0
-    var generation = 0
+    let database: SQLiteDatabase
+    /// The vector index, loaded on the first search; it holds the log up to `appliedSequence`.
+    var index: AnyIndex?
+    var appliedSequence: Int64 = 0
+    var interval = 1_000
 
-    struct StoredDocument: Codable {
-        var metadata: Attributes
-        var chunkIDs: [VectorID]
-    }
+    /// How long a writer waits for another process's write lock, in seconds.
+    public static let busyTimeout = 30.0
 
-    init(directory: String, manifest: Manifest, index: AnyIndex) {
+    let settings: CollectionSettings
+
+    init(directory: String, database: SQLiteDatabase, settings: CollectionSettings) {
         self.directory = directory
-        dimension = manifest.dimension
-        metric = manifest.metric
-        indexKind = index.kind
-        chunker = manifest.chunker
-        self.index = index
-        nextChunkID = manifest.nextChunkID
-        generation = manifest.generation
+        self.database = database
+        self.settings = settings
+        dimension = settings.dimension
+        metric = settings.metric
+        indexKind = settings.index
+        chunker = settings.chunker
     }
 
     /// A new, empty collection in `directory` (created if needed; it must not hold a collection).
     /// Cosine suits sentence embeddings. The index takes the build parameters of its kind
     /// (`hnsw` for HNSW, `ivf` for IVF; the other is ignored). An IVF collection trains its
-    /// lists on the first documents added, so add at least a few hundred at once.
+    /// lists on the first documents it indexes, so add at least a few hundred at once.
     public static func create(
         at directory: String, dimension: Int, metric: Metric = .cosine, index kind: IndexKind = .hnsw,
         hnsw: HNSWParameters = .default, ivf: IVFParameters = .default, chunker: Chunker = try! Chunker()
     ) throws -> DocumentCollection {
-        let manifestPath = directory + "/" + Manifest.fileName
-        guard !FileManager.default.fileExists(atPath: manifestPath) else { throw CollectionError.collectionExists(directory: directory) }
+        // Checked before anything is written, so bad parameters leave no directory behind.
+        let empty = try AnyIndex(kind: kind, dimension: dimension, metric: metric, hnsw: hnsw, ivf: ivf)
+        guard !FileManager.default.fileExists(atPath: directory + "/" + LegacyCollection.manifestName) else {
+            throw CollectionError.collectionExists(directory: directory)
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw VectorSearchError.io(path: directory, reason: "cannot create: \(error.localizedDescription)")
         }
-        let index = try AnyIndex(kind: kind, dimension: dimension, metric: metric, hnsw: hnsw, ivf: ivf)
-        let manifest = Manifest(generation: 0, dimension: dimension, metric: metric, index: kind.rawValue, chunker: chunker, nextChunkID: 0)
-        return DocumentCollection(directory: directory, manifest: manifest, index: index)
+        let settings = CollectionSettings(dimension: dimension, metric: metric, index: kind, chunker: chunker, hnsw: hnsw, ivf: ivf)
+        let database = try SQLiteDatabase(path: databasePath(directory), create: true, busyTimeout: busyTimeout)
+        // Two processes creating one collection: the write lock orders them, the second finds it made.
+        try database.transaction(immediate: true) {
+            guard try !CollectionSchema.exists(database) else { throw CollectionError.collectionExists(directory: directory) }
+            try CollectionSchema.create(database, settings: settings)
+            try empty.save(to: checkpointPath(directory, 0))
+        }
+        return DocumentCollection(directory: directory, database: database, settings: settings)
     }
+
+    /// Opens the collection in `directory`. A collection saved in the earlier layout (a
+    /// manifest, an index file and a documents file) is converted first; see
+    /// ``needsConversion(at:)``.
+    public static func open(at directory: String) throws -> DocumentCollection {
+        let path = databasePath(directory)
+        if !FileManager.default.fileExists(atPath: path) {
+            guard needsConversion(at: directory) else {
+                throw VectorSearchError.io(path: directory, reason: "not a collection (no \(CollectionSchema.fileName) in it)")
+            }
+            try LegacyCollection.convert(directory)
+        }
+        _ = try RegularFile.check(path)
+        let database = try SQLiteDatabase(path: path, create: false, busyTimeout: busyTimeout)
+        let settings = try database.transaction(immediate: false) { try CollectionSchema.settings(database, path: path) }
+        return DocumentCollection(directory: directory, database: database, settings: settings)
+    }
+
+    /// Whether `directory` holds a collection (in either layout).
+    public static func exists(at directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: databasePath(directory))
+            || FileManager.default.fileExists(atPath: directory + "/" + LegacyCollection.manifestName)
+    }
+
+    /// Whether `directory` holds a collection in the earlier layout, which ``open(at:)`` converts.
+    public static func needsConversion(at directory: String) -> Bool {
+        !FileManager.default.fileExists(atPath: databasePath(directory))
+            && FileManager.default.fileExists(atPath: directory + "/" + LegacyCollection.manifestName)
+    }
+
+    static func databasePath(_ directory: String) -> String { directory + "/" + CollectionSchema.fileName }
+    static func checkpointPath(_ directory: String, _ sequence: Int64) -> String { directory + "/checkpoint-\(sequence).vsidx" }
+
+    // MARK: Reading
 
     /// Number of documents.
-    public var documentCount: Int { lock.withLock { documents.count } }
-    /// Number of chunks (vectors) over all documents.
-    public var chunkCount: Int { lock.withLock { chunks.count } }
-
-    /// The ids of the documents, sorted.
-    public var documentIDs: [String] { lock.withLock { documents.keys.sorted() } }
-
-    /// The metadata and chunks of a document, or nil.
-    public func document(_ id: String) -> (metadata: Attributes, chunks: [Chunk])? {
-        lock.withLock { documents[id].map { ($0.metadata, $0.chunkIDs.compactMap { chunks[$0] }) } }
+    public var documentCount: Int {
+        get throws { try read { Int(try database.integer("SELECT count(*) FROM documents") ?? 0) } }
     }
 
-    /// The stored vector of a chunk (normalised under cosine), or nil.
-    public func vector(forChunk id: VectorID) -> [Float]? { lock.withLock { index.vector(for: id) } }
+    /// Number of chunks (vectors) over all documents.
+    public var chunkCount: Int {
+        get throws { try read { Int(try database.integer("SELECT count(*) FROM chunks") ?? 0) } }
+    }
+
+    /// The ids of the documents, sorted.
+    public var documentIDs: [String] {
+        get throws { try read { try database.rows("SELECT id FROM documents ORDER BY id") { $0.text(0) } } }
+    }
+
+    /// The metadata and chunks of a document, or nil.
+    public func document(_ id: String) throws -> (metadata: Attributes, chunks: [Chunk])? {
+        try read {
+            guard let json = try database.rows("SELECT metadata FROM documents WHERE id = ?", .text(id), row: { $0.text(0) }).first
+            else { return nil }
+            let chunks = try database.rows(
+                "SELECT position, range_start, range_end, text FROM chunks WHERE document = ? ORDER BY position", .text(id)
+            ) { row in
+                Chunk(documentID: id, index: row.int(0), range: row.int(1)..<max(row.int(1), row.int(2)), text: row.text(3))
+            }
+            return (try CollectionSchema.metadata(json, database: database), chunks)
+        }
+    }
+
+    /// The indexed vector of a chunk (normalised under cosine), or nil.
+    public func vector(forChunk id: VectorID) throws -> [Float]? {
+        try read { try currentIndex().vector(for: id) }
+    }
+
+    /// Runs `body` under the lock in one read transaction: it sees one state of the database.
+    /// Started over when another process replaced the checkpoint the transaction named.
+    func read<T>(_ body: () throws -> T) throws -> T {
+        try lock.withLock {
+            for _ in 0..<10 {
+                do {
+                    return try database.transaction(immediate: false, body)
+                } catch is CheckpointReplaced {
+                    continue
+                }
+            }
+            return try database.transaction(immediate: true, body)
+        }
+    }
 
     // MARK: Changing
 
-    /// Adds `document` as one chunk (its whole text) with its precomputed `embedding`.
-    /// Refused if a document with its id is there (see ``replace(_:embeddings:)``).
+    /// Adds `document` as one chunk (its whole text, which may be empty) with its precomputed
+    /// `embedding`. Refused if a document with its id is there (see ``replace(_:embeddings:)``).
     public func add(_ document: Document, embedding: [Float]) throws {
         try add([document], embeddings: try VectorMatrix(dimension: dimension, values: embedding))
     }
 
     /// Adds documents, each as one chunk (its whole text), with precomputed embeddings (one row
-    /// per document); all or none. An HNSW index inserts a batch on every core.
+    /// per document); all or none.
     public func add(_ documents: [Document], embeddings: VectorMatrix) throws {
-        try insert(documents, chunks: documents.map(Self.wholeChunk), vectors: embeddings, replacing: false)
+        try write(documents, chunks: documents.map(Chunk.whole), vectors: embeddings, replacing: false)
     }
 
     /// As ``add(_:embeddings:)``, replacing the documents that have these ids.
     public func replace(_ documents: [Document], embeddings: VectorMatrix) throws {
-        try insert(documents, chunks: documents.map(Self.wholeChunk), vectors: embeddings, replacing: true)
+        try write(documents, chunks: documents.map(Chunk.whole), vectors: embeddings, replacing: true)
+    }
+
+    /// Adds (or, `replacing`, replaces) documents given as chunks with one vector each (row `i`
+    /// for `chunks[i]`; see ``chunkAndEmbed(_:embedder:)``), in one transaction: all or none.
+    public func add(_ documents: [Document], chunks: [Chunk], embeddings: VectorMatrix, replacing: Bool = false) throws {
+        try write(documents, chunks: chunks, vectors: embeddings, replacing: replacing)
     }
 
     /// Splits `documents` with the collection's chunker, embeds the chunks with `embedder`
     /// and adds them all, or none if anything is refused (an existing id, a wrong dimension).
     public func add(_ documents: [Document], embedder: some Embedder) async throws {
-        let (chunks, vectors) = try await embed(documents, embedder)
-        try insert(documents, chunks: chunks, vectors: vectors, replacing: false)
+        let (chunks, vectors) = try await chunkAndEmbed(documents, embedder: embedder)
+        try write(documents, chunks: chunks, vectors: vectors, replacing: false)
     }
 
     /// As ``add(_:embedder:)``, replacing the documents that have these ids: their old chunks
     /// go, the new ones come.
     public func replace(_ documents: [Document], embedder: some Embedder) async throws {
-        let (chunks, vectors) = try await embed(documents, embedder)
-        try insert(documents, chunks: chunks, vectors: vectors, replacing: true)
+        let (chunks, vectors) = try await chunkAndEmbed(documents, embedder: embedder)
+        try write(documents, chunks: chunks, vectors: vectors, replacing: true)
     }
 
     /// Deletes documents and all their chunks; returns how many documents were there.
     @discardableResult
-    public func delete(documentIDs ids: [String]) -> Int {
-        lock.withLock {
-            let removed = Set(ids).compactMap { documents.removeValue(forKey: $0) }
-            removeChunks(removed.flatMap(\.chunkIDs))
-            return removed.count
+    public func delete(documentIDs ids: [String]) throws -> Int {
+        let deleted = try lock.withLock {
+            try database.transaction(immediate: true) {
+                var deleted = 0
+                for id in Set(ids) {
+                    try database.run("DELETE FROM documents WHERE id = ?", .text(id))
+                    deleted += database.changes > 0 ? 1 : 0
+                }
+                return deleted
+            }
         }
+        try checkpointIfDue()
+        return deleted
     }
 
-    private func embed(_ documents: [Document], _ embedder: some Embedder) async throws -> ([Chunk], VectorMatrix) {
+    /// `documents` split by the collection's chunker, and the chunks' vectors from `embedder`
+    /// (nothing is stored).
+    public func chunkAndEmbed(_ documents: [Document], embedder: some Embedder) async throws -> (chunks: [Chunk], vectors: VectorMatrix) {
         let perDocument = documents.map { chunker.chunks(of: $0) }
         let chunks = perDocument.flatMap { $0 }
         if let empty = zip(documents, perDocument).first(where: { $1.isEmpty })?.0 {
@@ -147,12 +246,10 @@ public final class DocumentCollection: @unchecked Sendable {
         return (chunks, matrix)
     }
 
-    private static func wholeChunk(_ document: Document) -> Chunk {
-        Chunk(documentID: document.id, index: 0, range: 0..<document.text.count, text: document.text)
-    }
-
-    /// Adds `chunks` (of `documents`, in order) with one vector each, all or nothing.
-    private func insert(_ newDocuments: [Document], chunks newChunks: [Chunk], vectors: VectorMatrix, replacing: Bool) throws {
+    /// Stores `chunks` (of `documents`, in order) with one vector each in one transaction, all
+    /// or nothing. Everything an index could refuse is checked first, so the log only ever holds
+    /// what every index takes.
+    private func write(_ newDocuments: [Document], chunks newChunks: [Chunk], vectors: VectorMatrix, replacing: Bool) throws {
         guard vectors.dimension == dimension else {
             throw VectorSearchError.dimensionMismatch(expected: dimension, actual: vectors.dimension, row: nil)
         }
@@ -163,50 +260,52 @@ public final class DocumentCollection: @unchecked Sendable {
         for document in newDocuments where !ids.insert(document.id).inserted {
             throw CollectionError.documentGivenTwice(documentID: document.id)
         }
+        do {
+            try VectorValidation.checkRows(vectors, dimension: dimension, metric: metric)
+        } catch let error as VectorSearchError {
+            throw Self.naming(error, in: newChunks)
+        }
         try lock.withLock {
-            if !replacing, let existing = newDocuments.first(where: { documents[$0.id] != nil }) {
-                throw CollectionError.documentExists(documentID: existing.id)
-            }
-            let metadata = Dictionary(uniqueKeysWithValues: newDocuments.map { ($0.id, $0.metadata) })
-            let chunkIDs = (0..<newChunks.count).map { nextChunkID + VectorID($0) }
-            if case let .ivf(ivf) = index, !ivf.isTrained { try ivf.train(vectors) }
-            // Added first, so a refusal (NaN, wrong dimension, a metadata type clash) changes nothing.
-            do {
-                try index.add(vectors, ids: chunkIDs, attributes: newChunks.map { metadata[$0.documentID]! })
-            } catch let error as VectorSearchError {
-                throw Self.naming(error, in: newChunks)
-            }
-            nextChunkID += VectorID(newChunks.count)
-            if replacing { removeChunks(newDocuments.flatMap { documents.removeValue(forKey: $0.id)?.chunkIDs ?? [] }) }
-            for document in newDocuments { documents[document.id] = StoredDocument(metadata: document.metadata, chunkIDs: []) }
-            for (id, chunk) in zip(chunkIDs, newChunks) {
-                chunks[id] = chunk
-                documents[chunk.documentID]!.chunkIDs.append(id)
-                keywords.add(id: id, text: chunk.text)
+            try database.transaction(immediate: true) {
+                for document in newDocuments where try database.integer("SELECT 1 FROM documents WHERE id = ?", .text(document.id)) != nil {
+                    guard replacing else { throw CollectionError.documentExists(documentID: document.id) }
+                    try database.run("DELETE FROM documents WHERE id = ?", .text(document.id))
+                }
+                do {
+                    try CollectionSchema.addFields(database, newDocuments.map(\.metadata))
+                } catch let VectorSearchError.invalidAttributes(row?, reason) {
+                    throw CollectionError.invalidDocument(documentID: newDocuments[row].id, chunk: 0, reason: reason)
+                }
+                for document in newDocuments {
+                    try database.run(
+                        "INSERT INTO documents(id, metadata) VALUES (?, ?)", .text(document.id),
+                        .text(try CollectionSchema.json(document.metadata)))
+                }
+                try vectors.withUnsafeBufferPointer { values in
+                    for (row, chunk) in newChunks.enumerated() {
+                        let vector = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(values)[(row * dimension * 4)..<((row + 1) * dimension * 4)])
+                        try database.run(
+                            "INSERT INTO chunks(document, position, range_start, range_end, text, vector) VALUES (?, ?, ?, ?, ?, ?)",
+                            .text(chunk.documentID), .integer(Int64(chunk.index)), .integer(Int64(chunk.range.lowerBound)),
+                            .integer(Int64(chunk.range.upperBound)), .text(chunk.text), .blob(vector))
+                    }
+                }
             }
         }
+        try checkpointIfDue()
     }
 
-    /// An index's refusal of row `r` restated for the document and chunk that row came from.
+    /// A refusal of row `r` restated for the document and chunk that row came from.
     private static func naming(_ error: VectorSearchError, in chunks: [Chunk]) -> any Error {
         let (row, reason): (Int?, String) =
             switch error {
             case let .nonFiniteValue(row, column): (row, "its embedding has a non-finite value (NaN or infinity) at component \(column)")
             case let .zeroVector(row): (row, "its embedding is all zeros, which cosine cannot compare")
             case let .normOverflow(row): (row, "its embedding's norm is too large for float32 arithmetic")
-            case let .invalidAttributes(row, reason): (row, reason)
             default: (nil, "")
             }
         guard let row, chunks.indices.contains(row) else { return error }
         let chunk = chunks[row]
         return CollectionError.invalidDocument(documentID: chunk.documentID, chunk: chunk.index, reason: reason)
-    }
-
-    func removeChunks(_ ids: [VectorID]) {
-        index.remove(ids: ids)
-        for id in ids {
-            chunks[id] = nil
-            keywords.remove(id: id)
-        }
     }
 }

@@ -17,7 +17,7 @@ final class HashingEmbedder: Embedder, @unchecked Sendable {
         lock.withLock { textsEmbedded += texts.count }
         return texts.map { text in
             var v = [Float](repeating: 0.01, count: dimension)
-            for word in BM25Index.terms(text) {
+            for word in DocumentCollection.terms(text) {
                 var h: UInt64 = 1_469_598_103_934_665_603
                 for byte in word.utf8 { h = (h ^ UInt64(byte)) &* 1_099_511_628_211 }
                 v[Int(h % UInt64(dimension))] += 1
@@ -48,7 +48,7 @@ struct DocumentCollectionTests {
         let documents = sampleDocuments(400, dimension: 12, seed: 1)
         let collection = try DocumentCollection.create(at: dir, dimension: 12, index: kind)
         // The same vectors straight into an index of the same kind, in the same order, with the
-        // same ids (a collection numbers chunks from 0). IVF trains on the first batch in both.
+        // same ids (a collection numbers chunks from 1). IVF trains on the first batch in both.
         let engine: AnyIndex =
             switch kind {
             case .flat: .flat(try FlatIndex(dimension: 12, metric: .cosine))
@@ -60,11 +60,15 @@ struct DocumentCollectionTests {
             try ivf.train(VectorMatrix(documents.map(\.1)))
             try collection.add(documents.map(\.0), embeddings: VectorMatrix(documents.map(\.1)))
         } else {
-            // One at a time (a batch builds HNSW in parallel, which orders insertions differently).
-            for (document, vector) in documents { try collection.add(document, embedding: vector) }
+            // One at a time, each indexed before the next (a search catches the index up with the
+            // log): a batch builds HNSW in parallel, which orders insertions differently.
+            for (document, vector) in documents {
+                try collection.add(document, embedding: vector)
+                _ = try collection.retrieve(vector: vector, options: RetrievalOptions(k: 1))
+            }
         }
         for (i, (document, vector)) in documents.enumerated() {
-            try engine.add(VectorMatrix(dimension: 12, values: vector), ids: [VectorID(i)], attributes: [document.metadata])
+            try engine.add(VectorMatrix(dimension: 12, values: vector), ids: [VectorID(i + 1)], attributes: [document.metadata])
         }
         let filters: [Filter?] = [nil, .field("lang") == "de", .field("year") >= 2020 && .field("lang") == "en", .equals("year", 2003)]
         for filter in filters {
@@ -75,12 +79,12 @@ struct DocumentCollectionTests {
                 #expect(found.map(\.chunkID) == expected.map(\.id), "\(kind) \(String(describing: filter))")
                 #expect(zip(found, expected).allSatisfy { abs($0.score - $1.score) < 1e-5 })
                 #expect(found.allSatisfy { filter?.matches($0.metadata) ?? true })
-                #expect(found.allSatisfy { $0.chunk.documentID == "doc-\($0.chunkID)" && $0.chunk.range == 0..<$0.chunk.text.count })
+                #expect(found.allSatisfy { $0.chunk.documentID == "doc-\($0.chunkID - 1)" && $0.chunk.range == 0..<$0.chunk.text.count })
             }
         }
     }
 
-    @Test("IVF and HNSW collections take build parameters and any search settings, kept through save and open")
+    @Test("IVF and HNSW collections take build parameters and any search settings, kept through checkpoint and open")
     func settings() throws {
         let dir = temporaryPath()
         defer { cleanup(dir) }
@@ -92,7 +96,7 @@ struct DocumentCollectionTests {
             at: dir + "/hnsw", dimension: 12, index: .hnsw, hnsw: HNSWParameters(m: 6, efConstruction: 40))
         for collection in [flat, ivf, hnsw] {
             try collection.add(documents.map(\.0), embeddings: vectors)
-            try collection.save()
+            try collection.checkpoint()
         }
         for (name, collection) in [("ivf", ivf), ("hnsw", hnsw)] {
             let reopened = try DocumentCollection.open(at: collection.directory)
@@ -146,7 +150,7 @@ struct DocumentCollectionTests {
         try await collection.add(
             texts.map { Document(id: $0.key, text: $0.value, metadata: ["kind": $0.key == "cooking" ? "food" : "code"]) },
             embedder: embedder)
-        #expect(collection.documentCount == 3 && collection.chunkCount > 6)
+        #expect(try collection.documentCount == 3 && collection.chunkCount > 6)
         let plain = try await collection.retrieve(text: "swift language", embedder: embedder, options: RetrievalOptions(k: 4))
         #expect(plain.count == 4 && plain.first?.chunk.documentID == "swift")
         #expect(zip(plain, plain.dropFirst()).allSatisfy { $0.score >= $1.score })
@@ -167,7 +171,7 @@ struct DocumentCollectionTests {
         let mmr = try await collection.retrieve(text: "swift language", embedder: embedder, options: RetrievalOptions(k: 3, mmrLambda: 0.3))
         let candidates = try await collection.retrieve(text: "swift language", embedder: embedder, options: RetrievalOptions(k: 20))
         let query = try await embedder.embed(["swift language"])[0]
-        let vectors = try candidates.map { try #require(collection.vector(forChunk: $0.chunkID)) }
+        let vectors = try candidates.map { try #require(try collection.vector(forChunk: $0.chunkID)) }
         let expected = Ranking.maximalMarginalRelevance(query: query, candidates: vectors, k: 3, lambda: 0.3).map { candidates[$0].chunkID }
         #expect(mmr.map(\.chunkID) == expected)
         #expect(mmr.first?.chunkID == plain.first?.chunkID)
@@ -195,7 +199,7 @@ struct DocumentCollectionTests {
         #expect(throws: CollectionError.hybridNeedsText) { try collection.retrieve(vector: [1, 0], options: RetrievalOptions(hybrid: true)) }
     }
 
-    @Test("replace and delete leave no orphan chunks; save and open give identical results", arguments: IndexKind.allCases)
+    @Test("replace and delete leave no orphan chunks; checkpoint and open give identical results", arguments: IndexKind.allCases)
     func updates(kind: IndexKind) async throws {
         let dir = temporaryPath()
         defer { cleanup(dir) }
@@ -206,75 +210,136 @@ struct DocumentCollectionTests {
         }
         try await collection.add(documents, embedder: embedder)
         func checkConsistent(_ c: DocumentCollection) throws {
-            let listed = c.documentIDs.flatMap { c.document($0)!.chunks }
-            #expect(listed.count == c.chunkCount)
-            #expect(Set(listed.map(\.documentID)) == Set(c.documentIDs))
+            let listed = try c.documentIDs.flatMap { try #require(try c.document($0)).chunks }
+            #expect(try listed.count == c.chunkCount)
+            #expect(try Set(listed.map(\.documentID)) == Set(c.documentIDs))
             let all = try c.retrieve(vector: [Float](repeating: 1, count: 16), options: RetrievalOptions(k: c.chunkCount + 5))
-            #expect(all.count == c.chunkCount || kind != .flat, "every chunk reachable")
-            #expect(all.allSatisfy { c.document($0.chunk.documentID) != nil })
+            #expect(try all.count == c.chunkCount || kind != .flat, "every chunk reachable")
+            #expect(try all.allSatisfy { try c.document($0.chunk.documentID) != nil })
         }
         try checkConsistent(collection)
-        let before = collection.chunkCount
-        let chunksOfD5 = collection.document("d5")!.chunks.count
+        let before = try collection.chunkCount
+        let chunksOfD5 = try #require(try collection.document("d5")).chunks.count
 
         try await collection.replace([Document(id: "d5", text: "completely new short text", metadata: ["i": 5, "new": true])], embedder: embedder)
-        #expect(collection.document("d5")!.chunks.map(\.text) == ["completely new short text"])
-        #expect(collection.document("d5")!.metadata == ["i": 5, "new": true])
-        #expect(collection.chunkCount == before - chunksOfD5 + 1)
-        #expect(collection.delete(documentIDs: ["d7", "d8", "nope"]) == 2)
-        #expect(collection.document("d7") == nil && collection.documentCount == 298)
+        #expect(try collection.document("d5")?.chunks.map(\.text) == ["completely new short text"])
+        #expect(try collection.document("d5")?.metadata == ["i": 5, "new": true])
+        #expect(try collection.chunkCount == before - chunksOfD5 + 1)
+        #expect(try collection.delete(documentIDs: ["d7", "d8", "nope"]) == 2)
+        #expect(try collection.document("d7") == nil && collection.documentCount == 298)
         await #expect(throws: CollectionError.documentExists(documentID: documents[9].id)) {
             try await collection.add([documents[9]], embedder: embedder)
         }
         await #expect(throws: CollectionError.nothingToEmbed(documentID: "blank")) {
             try await collection.add([Document(id: "blank", text: "  ")], embedder: embedder)
         }
-        #expect(collection.documentCount == 298, "refused adds change nothing")
+        #expect(try collection.documentCount == 298, "refused adds change nothing")
         try checkConsistent(collection)
 
+        // Every change is durable when the call returns: another connection sees it without a
+        // checkpoint (it replays the log), and after one.
         let query = try await embedder.embed(["subject 3 words"])[0]
         let options = RetrievalOptions(k: 8, filter: .field("i") >= 100)
         let expected = try collection.retrieve(vector: query, text: "subject 3", options: options)
         let expectedHybrid = try collection.retrieve(vector: query, text: "subject 3", options: RetrievalOptions(k: 8, hybrid: true))
-        try collection.save()
+        let unchecked = try DocumentCollection.open(at: dir)
+        #expect(try unchecked.documentCount == 298 && unchecked.chunkCount == collection.chunkCount && unchecked.indexKind == kind)
+        #expect(try unchecked.info().logEntries > 0)
+        if kind != .hnsw {  // the replayed HNSW graph is built in another order
+            #expect(try unchecked.retrieve(vector: query, text: "subject 3", options: options) == expected)
+        }
+        #expect(try unchecked.retrieve(vector: query, text: "subject 3", options: RetrievalOptions(k: 8, hybrid: true)).count == expectedHybrid.count)
+        try collection.checkpoint()
+        #expect(try collection.info().logEntries == 0)
         let reopened = try DocumentCollection.open(at: dir)
-        #expect(reopened.documentCount == 298 && reopened.chunkCount == collection.chunkCount && reopened.indexKind == kind)
         #expect(try reopened.retrieve(vector: query, text: "subject 3", options: options) == expected)
         #expect(try reopened.retrieve(vector: query, text: "subject 3", options: RetrievalOptions(k: 8, hybrid: true)) == expectedHybrid)
         try checkConsistent(reopened)
+        try checkConsistent(unchecked)  // its log entries were dropped: it loads the new checkpoint
 
-        // A second save replaces the first generation's files; chunk ids keep counting.
+        // A second checkpoint replaces the first; chunk ids keep counting.
         try await reopened.add([Document(id: "late", text: "a late document")], embedder: embedder)
-        try reopened.save()
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-        #expect(files == ["documents-2.jsonl", "index-2.vsidx", "manifest.json"])
+        try reopened.checkpoint()
+        let info = try reopened.info()
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("checkpoint-") }
+        #expect(files == ["checkpoint-\(info.checkpointSequence).vsidx"])
         let again = try DocumentCollection.open(at: dir)
-        #expect(again.document("late")!.chunks.count == 1 && again.documentCount == 299)
+        #expect(try again.document("late")?.chunks.count == 1 && again.documentCount == 299)
+        #expect(try again.document("late")!.chunks[0].text == "a late document")
+        try again.check()
     }
 
-    @Test("a damaged collection gives a clear error; an unsaved next generation is ignored")
+    @Test("the log checkpoints itself past the interval; writes of one connection reach another's searches")
+    func checkpointsAndConnections() throws {
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
+        let writer = try DocumentCollection.create(at: dir, dimension: 12, index: .hnsw)
+        let reader = try DocumentCollection.open(at: dir)
+        writer.checkpointInterval = 50
+        let documents = sampleDocuments(120, dimension: 12, seed: 4)
+        for (offset, (document, vector)) in documents.enumerated() {
+            try writer.add(document, embedding: vector)
+            if offset % 10 == 9 {
+                // The reader sees every document added so far: the nearest chunk to a stored vector is itself.
+                let hit = try reader.retrieve(vector: vector, options: RetrievalOptions(k: 1, search: SearchOptions(ef: 200)))
+                #expect(hit.first?.chunk.documentID == document.id)
+                #expect(try reader.chunkCount == offset + 1)
+            }
+        }
+        let info = try writer.info()
+        #expect(info.checkpointSequence > 0 && info.logEntries <= 50, "\(info)")
+        // A delete through the reader reaches the writer's index.
+        #expect(try reader.delete(documentIDs: [documents[3].0.id]) == 1)
+        let hits = try writer.retrieve(vector: documents[3].1, options: RetrievalOptions(k: 3, search: SearchOptions(ef: 200)))
+        #expect(!hits.contains { $0.chunk.documentID == documents[3].0.id })
+        try writer.check()
+        try reader.check()
+    }
+
+    @Test("keyword search ranks by FTS5's BM25, keeps the filter, and takes any text as words")
+    func keywords() throws {
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
+        let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat)
+        let texts = ["the cat sat on the mat", "the dog sat", "Cats and dogs: a cat's life", "naïve café-2024 notes"]
+        for (i, text) in texts.enumerated() {
+            try collection.add(Document(id: "t\(i)", text: text, metadata: ["i": .int(Int64(i))]), embedding: [1, Float(i)])
+        }
+        func ids(_ query: String, filter: Filter? = nil) throws -> [String] {
+            try collection.read { try collection.keywordSearch(query, k: 10, filter: filter) }.map { "t\($0 - 1)" }
+        }
+        #expect(try ids("Cat mat") == ["t0", "t2"], "both words beat one")
+        #expect(try ids("sat") == ["t1", "t0"], "the shorter text ranks first on equal frequency")
+        #expect(try ids("sat", filter: .field("i") != 1) == ["t0"])
+        #expect(try ids("unknown words").isEmpty)
+        #expect(try ids("CAFE 2024") == ["t3"], "case and diacritics folded")
+        for hostile in ["\"", "cat\" OR \"", "NEAR(cat mat)", "cat*", "-cat", "cat AND", "^", "::", ""] {
+            #expect(throws: Never.self, "\(hostile)") { _ = try ids(hostile) }
+        }
+        #expect(DocumentCollection.terms("Hello, World! naïve café-2024") == ["hello", "world", "naïve", "café", "2024"])
+    }
+
+    @Test("a document may be a vector with metadata and no text")
+    func vectorOnly() throws {
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
+        let collection = try DocumentCollection.create(at: dir, dimension: 3, metric: .l2, index: .flat)
+        try collection.add(
+            [Document(id: "v1", text: "", metadata: ["k": 1]), Document(id: "v2", text: "")], embeddings: VectorMatrix([[1, 0, 0], [0, 1, 0]]))
+        let hits = try collection.retrieve(vector: [0, 0.9, 0], options: RetrievalOptions(k: 2, filter: .exists("k")))
+        #expect(hits.map(\.chunk.documentID) == ["v1"] && hits[0].chunk.text.isEmpty && hits[0].metadata == ["k": 1])
+        #expect(try collection.retrieve(vector: [0, 0.9, 0], text: "anything", options: RetrievalOptions(k: 2, hybrid: true)).count == 2)
+    }
+
+    @Test("a damaged collection gives a clear error; check finds damage and reindex repairs the index")
     func damage() throws {
         let dir = temporaryPath()
         defer { cleanup(dir) }
         let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat)
         try collection.add(Document(id: "a", text: "alpha"), embedding: [1, 0])
-        try collection.save()
+        try collection.add(Document(id: "b", text: "beta"), embedding: [0, 1])
+        try collection.checkpoint()
         #expect(throws: CollectionError.collectionExists(directory: dir)) { try DocumentCollection.create(at: dir, dimension: 2) }
-        // A crash between writing generation 2's files and the manifest: generation 1 still opens.
-        try "garbage".write(toFile: dir + "/documents-2.jsonl", atomically: true, encoding: .utf8)
-        #expect(try DocumentCollection.open(at: dir).documentCount == 1)
-
-        let documents = dir + "/documents-1.jsonl"
-        let good = try String(contentsOfFile: documents, encoding: .utf8)
-        try good.replacingOccurrences(of: "\"id\":0", with: "\"id\":5").write(toFile: documents, atomically: true, encoding: .utf8)
-        #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
-        try "{\"id\": \"x\"}\n".write(toFile: documents, atomically: true, encoding: .utf8)
-        #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
-        try good.write(toFile: documents, atomically: true, encoding: .utf8)
-        #expect(try DocumentCollection.open(at: dir).documentCount == 1)
-
-        try "{\"format\": 99}".write(toFile: dir + "/manifest.json", atomically: true, encoding: .utf8)
-        #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
         #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir + "/missing") }
         #expect(throws: VectorSearchError.self) { try collection.add(Document(id: "b", text: "beta"), embedding: [1, 0, 0]) }
         #expect(
@@ -282,13 +347,74 @@ struct DocumentCollectionTests {
                 documentID: "c", chunk: 0, reason: "its embedding has a non-finite value (NaN or infinity) at component 0")
         ) {
             try collection.add(
-                [Document(id: "b", text: "beta"), Document(id: "c", text: "gamma")],
+                [Document(id: "x", text: "beta"), Document(id: "c", text: "gamma")],
                 embeddings: VectorMatrix([[0, 1], [.nan, 0]]))
         }
         #expect(throws: CollectionError.invalidDocument(documentID: "z", chunk: 0, reason: "its embedding is all zeros, which cosine cannot compare")) {
             try collection.add(Document(id: "z", text: "zero"), embedding: [0, 0])
         }
-        #expect(collection.documentCount == 1)
+        #expect(throws: CollectionError.invalidDocument(documentID: "t", chunk: 0, reason: "field 'n' holds integers, this row gives a keyword \"x\"")) {
+            try collection.add(Document(id: "s", text: "", metadata: ["n": 1]), embedding: [1, 1])
+            try collection.add(Document(id: "t", text: "", metadata: ["n": "x"]), embedding: [1, 1])
+        }
+        #expect(try collection.documentCount == 3)
+
+        // The checkpoint damaged: searches and check say so; reindex rebuilds it from the database.
+        let checkpoint = dir + "/checkpoint-\(try collection.info().checkpointSequence).vsidx"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        bytes[bytes.count - 3] ^= 0x40
+        try bytes.write(to: URL(fileURLWithPath: checkpoint))
+        let damaged = try DocumentCollection.open(at: dir)
+        #expect(throws: VectorSearchError.self) { try damaged.retrieve(vector: [1, 0]) }
+        #expect(throws: CollectionError.self) { try damaged.check() }
+        try damaged.reindex()
+        try damaged.check()
+        #expect(try damaged.retrieve(vector: [1, 0], options: RetrievalOptions(k: 1)).first?.chunk.documentID == "a")
+
+        // A crafted settings row is refused, not trusted.
+        let database = try SQLiteDatabase(path: dir + "/collection.sqlite", create: false, busyTimeout: 1)
+        try database.run("UPDATE settings SET value = '{\"format\": 99}' WHERE key = 'collection'")
+        #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
+        try "not a database, just text".write(toFile: dir + "/collection.sqlite", atomically: false, encoding: .utf8)
+        #expect(throws: VectorSearchError.self) { try DocumentCollection.open(at: dir) }
+    }
+
+    @Test("a collection in the earlier layout converts once and answers as before")
+    func conversion() throws {
+        let dir = temporaryDirectory()
+        defer { cleanup(dir) }
+        let documents = sampleDocuments(60, dimension: 6, seed: 12)
+        // The format-1 layout: manifest.json, index-1.vsidx, documents-1.jsonl (chunk ids from 0).
+        let index = try HNSWIndex(dimension: 6, metric: .cosine)
+        try index.add(VectorMatrix(documents.map(\.1)), ids: (0..<60).map(VectorID.init), attributes: documents.map(\.0.metadata))
+        try index.save(to: dir + "/index-1.vsidx")
+        var lines = ""
+        for (i, (document, _)) in documents.enumerated() {
+            let metadata = String(decoding: try JSONEncoder().encode(document.metadata), as: UTF8.self)
+            let text = document.text
+            lines +=
+                #"{"chunks":[{"document":"\#(document.id)","end":\#(text.count),"id":\#(i),"index":0,"start":0,"text":"\#(text)"}],"id":"\#(document.id)","metadata":\#(metadata)}"#
+                + "\n"
+        }
+        try lines.write(toFile: dir + "/documents-1.jsonl", atomically: true, encoding: .utf8)
+        try #"{"chunker":{"overlap":200,"size":1000},"dimension":6,"format":1,"generation":1,"index":"hnsw","metric":"cosine","next_chunk_id":60}"#
+            .write(toFile: dir + "/manifest.json", atomically: true, encoding: .utf8)
+        #expect(DocumentCollection.needsConversion(at: dir))
+        let filter = Filter.field("lang") == "en"
+        let expected = try (0..<8).map { try index.search(documents[$0 * 7].1, k: 5, filter: filter).map(\.id) }
+
+        let converted = try DocumentCollection.open(at: dir)
+        #expect(!DocumentCollection.needsConversion(at: dir))
+        #expect(try converted.documentCount == 60 && converted.chunkCount == 60 && converted.indexKind == .hnsw)
+        for q in 0..<8 {
+            let hits = try converted.retrieve(vector: documents[q * 7].1, options: RetrievalOptions(k: 5, filter: filter))
+            #expect(hits.map(\.chunkID) == expected[q])
+            #expect(hits.allSatisfy { $0.chunk.documentID == documents[Int($0.chunkID)].0.id })
+        }
+        #expect(FileManager.default.fileExists(atPath: dir + "/format-1/manifest.json"))
+        try converted.add(Document(id: "new", text: "after conversion"), embedding: [1, 2, 3, 4, 5, 6])
+        #expect(try converted.document("new")?.chunks.first?.text == "after conversion")
+        try converted.check()
     }
 
     @Test("an embedder's bad vector is refused naming the document and chunk; nothing is added")
@@ -306,7 +432,7 @@ struct DocumentCollectionTests {
         ) {
             try await collection.add(documents, embedder: ZeroForSecondChunk())
         }
-        #expect(collection.documentCount == 0 && collection.chunkCount == 0)
+        #expect(try collection.documentCount == 0 && collection.chunkCount == 0)
     }
 
     @Test("documents JSONL: ids, metadata in either form, embeddings; errors name the line")

@@ -209,8 +209,8 @@ struct EndpointTests {
             at: directory, dimension: 3, metric: .l2, index: .flat, chunker: try Chunker(size: 40, overlap: 0))
         let documents = (0..<6).map { Document(id: "d\($0)", text: String(repeating: "word\($0) ", count: 3 + 4 * $0)) }
         try await collection.add(documents, embedder: embedder)
-        let chunks = documents.map { collection.document($0.id)!.chunks }
-        #expect(collection.chunkCount == chunks.map(\.count).reduce(0, +) && collection.chunkCount > documents.count)
+        let chunks = try documents.map { try #require(try collection.document($0.id)).chunks }
+        #expect(try collection.chunkCount == chunks.map(\.count).reduce(0, +) && collection.chunkCount > documents.count)
         // Every chunk's stored vector is the server's embedding of that chunk's text.
         for chunk in chunks.joined() {
             let hit = try collection.retrieve(vector: fakeEmbedding(chunk.text), options: RetrievalOptions(k: 1))

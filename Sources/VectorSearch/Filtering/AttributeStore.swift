@@ -6,7 +6,7 @@
 /// not a scan. Both are built on first use after a change; compiled filters are cached until
 /// the next change. Mutations run under the owning index's write lock; compiling runs under
 /// its read lock, so the derived state and the cache have a lock of their own.
-final class AttributeStore: @unchecked Sendable {
+package final class AttributeStore: @unchecked Sendable {
     private(set) var count = 0
     private(set) var columns: [String: AttributeColumn] = [:]
     private let derivedLock = Lock()
@@ -28,7 +28,14 @@ final class AttributeStore: @unchecked Sendable {
     /// Checks a batch before anything is added: each field keeps one type (integers widen to
     /// floats), numbers are finite, names are usable in filters.
     func check(_ batch: [Attributes]) throws {
-        var kinds = columns.mapValues(\.kind)
+        _ = try Self.kinds(columns.mapValues(\.kind), adding: batch)
+    }
+
+    /// The kinds of the fields after `batch` joins fields of `kinds`, or the batch's first clash
+    /// (a type change, a non-finite number, a name filters cannot use). Collections keep their
+    /// fields' kinds with their documents and check a batch with it before they commit it.
+    package static func kinds(_ kinds: [String: AttributeColumn.Kind], adding batch: [Attributes]) throws -> [String: AttributeColumn.Kind] {
+        var kinds = kinds
         for (row, attributes) in batch.enumerated() {
             for (field, value) in attributes {
                 guard !field.isEmpty, !field.hasPrefix("$") else {
@@ -49,6 +56,7 @@ final class AttributeStore: @unchecked Sendable {
                 }
             }
         }
+        return kinds
     }
 
     /// Gives `slots` the attributes of `batch` (already checked; empty: none). A slot is an
@@ -220,11 +228,11 @@ final class AttributeStore: @unchecked Sendable {
 }
 
 /// One field's values by slot. Only the array of its kind is used.
-final class AttributeColumn {
-    enum Kind: UInt8 {
+package final class AttributeColumn {
+    package enum Kind: UInt8, Sendable {
         case keyword = 1, integer, float, bool, tags
 
-        init(_ value: AttributeValue) {
+        package init(_ value: AttributeValue) {
             switch value {
             case .string: self = .keyword
             case .int: self = .integer

@@ -6,7 +6,7 @@ import CVectorKernels
 #endif
 
 /// The kinds of index a file can hold, each with a four-character code in the header.
-public enum IndexKind: String, Sendable, CaseIterable {
+public enum IndexKind: String, Sendable, CaseIterable, Codable {
     case flat, ivf, hnsw
 
     var fourCC: UInt32 {

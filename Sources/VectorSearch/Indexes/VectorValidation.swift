@@ -1,5 +1,5 @@
 /// Checks vectors before they enter an index, so a refused batch leaves the index untouched.
-enum VectorValidation {
+package enum VectorValidation {
     static func check(
         _ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes] = [], store: AttributeStore? = nil,
         dimension: Int, metric: Metric, contains: (VectorID) -> Bool
@@ -19,8 +19,9 @@ enum VectorValidation {
     }
 
     /// The rule for every row of vectors and queries alike: the index's dimension, finite
-    /// values, and not all zeros under cosine.
-    private static func checkRows(_ rows: VectorMatrix, dimension: Int, metric: Metric) throws {
+    /// values, and not all zeros under cosine. (Collections check rows with it before they
+    /// commit them, so what their log holds an index always takes.)
+    package static func checkRows(_ rows: VectorMatrix, dimension: Int, metric: Metric) throws {
         guard rows.dimension == dimension else {
             throw VectorSearchError.dimensionMismatch(expected: dimension, actual: rows.dimension, row: nil)
         }

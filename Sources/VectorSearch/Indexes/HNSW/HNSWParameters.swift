@@ -1,6 +1,6 @@
 /// Build-time parameters of ``HNSWIndex``, saved with the index. Checked by the initialiser and
 /// again by ``HNSWIndex/init(dimension:metric:parameters:)``, so values set after `init` are too.
-public struct HNSWParameters: Sendable, Equatable {
+public struct HNSWParameters: Sendable, Equatable, Codable {
     /// Links per node on the upper levels (*M* in Malkov & Yashunin); level 0 keeps 2·M.
     /// hnswlib, FAISS and USearch default to 16 (USearch calls it connectivity). 2 to 256.
     public var m: Int

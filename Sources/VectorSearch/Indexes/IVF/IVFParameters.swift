@@ -2,7 +2,7 @@
 /// them is trained. Defaults follow FAISS's `IndexIVFFlat` (10 iterations, at most 256 training
 /// points per list), so the two build comparable indexes. Checked by the initialiser and again
 /// by ``IVFIndex/init(dimension:metric:parameters:)``, so values set after `init` are too.
-public struct IVFParameters: Sendable, Equatable {
+public struct IVFParameters: Sendable, Equatable, Codable {
     /// Number of inverted lists (k-means centroids); nil chooses about 4·√N for the N vectors
     /// given to ``IVFIndex/train(_:threads:progress:)``.
     public var nlist: Int?

@@ -1,0 +1,200 @@
+import Foundation
+import VectorSearch
+
+// The vector index as a checkpoint plus the log of vector changes after it.
+extension DocumentCollection {
+    /// The index holding every change committed before the current transaction began: the
+    /// checkpoint is loaded when this process has none (or another process checkpointed past it
+    /// and dropped the log entries it needs), then the log entries after it are applied. Called
+    /// under the lock, inside a transaction.
+    func currentIndex() throws -> AnyIndex {
+        let checkpoint = try CollectionSchema.checkpoint(database)
+        if index == nil || appliedSequence < checkpoint {
+            let path = Self.checkpointPath(directory, checkpoint)
+            do {
+                index = try AnyIndex.load(from: path)
+            } catch  where !FileManager.default.fileExists(atPath: path) {
+                // Another process replaced it after this transaction began: start over (see `read`).
+                throw CheckpointReplaced()
+            }
+            appliedSequence = checkpoint
+        }
+        guard let index else { preconditionFailure("loaded above") }
+        let entries = try database.rows("SELECT seq, chunk, added FROM vector_log WHERE seq > ? ORDER BY seq", .integer(appliedSequence)) {
+            (sequence: $0.int64(0), chunk: VectorID(bitPattern: $0.int64(1)), added: $0.int(2) != 0)
+        }
+        guard let last = entries.last else { return index }
+        // Chunk ids are never reused: each is added once and removed at most once, after, so the
+        // entries reduce to a set of removals and a set of additions, in any order.
+        let removed = Set(entries.lazy.filter { !$0.added }.map(\.chunk))
+        let added = entries.lazy.filter { $0.added && !removed.contains($0.chunk) }.map(\.chunk)
+        _ = index.remove(ids: Array(removed))
+        var vectors = VectorMatrix(dimension: dimension)
+        var ids: [VectorID] = []
+        var attributes: [Attributes] = []
+        var metadataOf: [String: Attributes] = [:]
+        for id in added {
+            let rows = try database.rows(
+                "SELECT c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document WHERE c.id = ?",
+                .integer(Int64(bitPattern: id))
+            ) { row -> ([Float], String, String) in
+                (Array(row.blob(0).bindMemory(to: Float.self)), row.text(1), row.text(2))
+            }
+            guard let (vector, document, json) = rows.first, vector.count == dimension else {
+                throw VectorSearchError.malformedFile(
+                    path: database.path, row: nil, byteOffset: nil, reason: "chunk \(id) is in the log but not stored with a \(dimension)-d vector")
+            }
+            if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(json, database: database) }
+            try vectors.append(vector)
+            ids.append(id)
+            attributes.append(metadataOf[document]!)
+        }
+        if !ids.isEmpty {
+            if case let .ivf(ivf) = index, !ivf.isTrained { try ivf.train(vectors) }
+            try index.add(vectors, ids: ids, attributes: attributes)
+        }
+        appliedSequence = last.sequence
+        return index
+    }
+
+    /// Writes a checkpoint of the index holding every change so far, then drops the log entries
+    /// it holds. Changes are durable without it; it makes the next open faster. Waits for other
+    /// writers (their changes are then in the checkpoint too).
+    public func checkpoint() throws {
+        try lock.withLock {
+            try database.transaction(immediate: true) {
+                let index = try currentIndex()
+                guard appliedSequence > (try CollectionSchema.checkpoint(database)) else { return }
+                try index.save(to: Self.checkpointPath(directory, appliedSequence))
+                try database.run("UPDATE settings SET value = ? WHERE key = 'checkpoint'", .text(String(appliedSequence)))
+                try database.run("DELETE FROM vector_log WHERE seq <= ?", .integer(appliedSequence))
+            }
+            removeCheckpoints(olderThan: appliedSequence)
+        }
+    }
+
+    /// Checkpoints when the log has grown past the interval since the last checkpoint.
+    func checkpointIfDue() throws {
+        let due = try lock.withLock {
+            try database.transaction(immediate: false) {
+                let last = try database.integer("SELECT max(seq) FROM vector_log") ?? 0
+                return last - (try CollectionSchema.checkpoint(database)) > Int64(interval)
+            }
+        }
+        if due { try checkpoint() }
+    }
+
+    /// Removes the checkpoint files older than the current one. (A newer one is another writer's,
+    /// not yet committed, or left by a crash and replaced later. A reader of another process that
+    /// still wanted an old one finds it gone and starts over from the current one.)
+    private func removeCheckpoints(olderThan current: Int64) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix("checkpoint-") && name.hasSuffix(".vsidx") {
+            guard let sequence = Int64(name.dropFirst("checkpoint-".count).dropLast(".vsidx".count)), sequence < current else { continue }
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
+    }
+}
+
+/// The checkpoint a read transaction named was replaced and removed by another process.
+struct CheckpointReplaced: Error {}
+
+// Maintenance: what the collection holds, its integrity, and rebuilding its index.
+extension DocumentCollection {
+    /// Counts and sizes, as `rag info` prints them.
+    public struct Info: Sendable, Encodable {
+        public var documents: Int
+        public var chunks: Int
+        /// Vector changes logged since the checkpoint (replayed by a process's first search).
+        public var logEntries: Int
+        /// The last log entry the checkpoint holds.
+        public var checkpointSequence: Int64
+        public var databaseBytes: Int
+        public var checkpointBytes: Int
+    }
+
+    public func info() throws -> Info {
+        try read {
+            let checkpoint = try CollectionSchema.checkpoint(database)
+            func size(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0 }
+            let databasePath = Self.databasePath(directory)
+            return Info(
+                documents: Int(try database.integer("SELECT count(*) FROM documents") ?? 0),
+                chunks: Int(try database.integer("SELECT count(*) FROM chunks") ?? 0),
+                logEntries: Int(try database.integer("SELECT count(*) FROM vector_log") ?? 0), checkpointSequence: checkpoint,
+                databaseBytes: size(databasePath) + size(databasePath + "-wal"), checkpointBytes: size(Self.checkpointPath(directory, checkpoint)))
+        }
+    }
+
+    /// Checks the database (SQLite's `integrity_check`, the FTS5 index against the chunks) and the
+    /// index (the checkpoint's checksums, then the log applied: it must hold exactly the stored
+    /// chunks). Throws ``CollectionError/damaged(directory:reason:)`` naming the first problem.
+    public func check() throws {
+        try lock.withLock {
+            try database.transaction(immediate: true) {
+                let problems = try database.rows("PRAGMA integrity_check") { $0.text(0) }
+                guard problems == ["ok"] else {
+                    throw CollectionError.damaged(directory: directory, reason: "the database: " + problems.prefix(3).joined(separator: "; "))
+                }
+                do {
+                    try database.run("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+                } catch {
+                    throw CollectionError.damaged(directory: directory, reason: "the keyword index: \(error)")
+                }
+                index = nil
+                let index: AnyIndex
+                do {
+                    index = try currentIndex()
+                } catch {
+                    throw CollectionError.damaged(directory: directory, reason: "the vector index: \(error)")
+                }
+                let ids = try database.rows("SELECT id FROM chunks") { VectorID(bitPattern: $0.int64(0)) }
+                guard ids.count == index.count, ids.allSatisfy({ index.vector(for: $0) != nil }) else {
+                    throw CollectionError.damaged(
+                        directory: directory, reason: "the vector index holds \(index.count) vectors, the database \(ids.count) chunks")
+                }
+            }
+        }
+    }
+
+    /// Rebuilds the vector index from the vectors in the database and writes it as the new
+    /// checkpoint (for an index file that is damaged or lost).
+    public func reindex(progress: ((Int, Int) -> Void)? = nil) throws {
+        try lock.withLock {
+            let sequence = try database.transaction(immediate: true) {
+                let fresh = try AnyIndex(kind: indexKind, dimension: dimension, metric: metric, hnsw: settings.hnsw, ivf: settings.ivf)
+                let total = Int(try database.integer("SELECT count(*) FROM chunks") ?? 0)
+                var ids: [VectorID] = []
+                var vectors = VectorMatrix(dimension: dimension)
+                var attributes: [Attributes] = []
+                var metadataOf: [String: Attributes] = [:]
+                let statement = try database.statement(
+                    "SELECT c.id, c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document ORDER BY c.id")
+                defer { statement.reset() }
+                while try statement.step() {
+                    let vector = Array(statement.blob(1).bindMemory(to: Float.self))
+                    guard vector.count == dimension else {
+                        throw CollectionError.damaged(directory: directory, reason: "chunk \(statement.int64(0)) has a vector of \(vector.count) components")
+                    }
+                    let document = statement.text(2)
+                    if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(statement.text(3), database: database) }
+                    ids.append(VectorID(bitPattern: statement.int64(0)))
+                    try vectors.append(vector)
+                    attributes.append(metadataOf[document]!)
+                }
+                if case let .ivf(ivf) = fresh, !ids.isEmpty { try ivf.train(vectors) }
+                progress?(0, total)
+                try fresh.add(vectors, ids: ids, attributes: attributes)
+                progress?(total, total)
+                let last = try database.integer("SELECT seq FROM sqlite_sequence WHERE name = 'vector_log'") ?? 0
+                try fresh.save(to: Self.checkpointPath(directory, last))
+                try database.run("UPDATE settings SET value = ? WHERE key = 'checkpoint'", .text(String(last)))
+                try database.run("DELETE FROM vector_log WHERE seq <= ?", .integer(last))
+                index = fresh
+                appliedSequence = last
+                return last
+            }
+            removeCheckpoints(olderThan: sequence)
+        }
+    }
+}
