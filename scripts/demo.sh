@@ -33,6 +33,7 @@ $bin bench --base $data/base.fvecs --queries $data/query.fvecs --metadata $data/
 echo "--- RAG: the sample as a knowledge base; query 0 among packages released since 2020, with citations ---"
 rm -rf .build/demo-kb
 $bin rag ingest --documents $data/meta.jsonl --embeddings $data/base.fvecs --collection .build/demo-kb --index hnsw
+$bin rag info --collection .build/demo-kb
 $bin rag query --collection .build/demo-kb --vector $data/query.fvecs:0 --text "A package for maf files io" \
   --filter '{"year": {"$gte": 2020}}' --k 3 --hybrid
 echo "--- RAG: a question typed as text, embedded in process by the built-in all-MiniLM-L6-v2 ---"

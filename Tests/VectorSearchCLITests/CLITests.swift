@@ -267,7 +267,7 @@ struct CLITests {
         #expect(chunks.count == 1 && chunks[0]["document"] as? String == "3" && chunks[0]["start"] as? Int == 0)
         #expect((report["context"] as? [String: Any])?["sources"] as? [[String: Any]] != nil)
 
-        // Update replaces by id and adds new ids; delete removes; both saved.
+        // Update replaces by id and adds new ids; delete removes; each durable when it returns.
         try #"{"id": 3, "text": "Brot und Kuchen backen", "lang": "de", "embedding": [0, 0.1, 1]}"#
             .write(toFile: "\(dir)/changed.jsonl", atomically: true, encoding: .utf8)
         try await run(["rag", "update", "--documents", "\(dir)/changed.jsonl", "--collection", kb])
@@ -284,6 +284,23 @@ struct CLITests {
         await #expect(throws: (any Error).self) { try await run(["rag", "query", "--collection", kb, "--vector", "1,0"]) }
         try #"{"id": 9, "text": "no vector"}"#.write(toFile: "\(dir)/bad.jsonl", atomically: true, encoding: .utf8)
         await #expect(throws: (any Error).self) { try await run(["rag", "update", "--documents", "\(dir)/bad.jsonl", "--collection", kb]) }
+
+        // info, compact, check and reindex.
+        let info = try await captureOutput { try await run(["rag", "info", "--collection", kb, "--json"]) }
+        let counts = try #require(try JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])
+        #expect(counts["documents"] as? Int == 2 && counts["chunks"] as? Int == 2 && (counts["logEntries"] as? Int ?? 0) > 0, "\(info)")
+        try await run(["rag", "compact", "--collection", kb])
+        let compacted = try DocumentCollection.open(at: kb).info()
+        #expect(compacted.logEntries == 0 && compacted.checkpointSequence > 0)
+        try await run(["rag", "check", "--collection", kb])
+        let checkpoint = "\(kb)/checkpoint-\(compacted.checkpointSequence).vsidx"
+        try Data("damaged".utf8).write(to: URL(fileURLWithPath: checkpoint))
+        await #expect(throws: (any Error).self) { try await run(["rag", "check", "--collection", kb]) }
+        try await run(["rag", "reindex", "--collection", kb])
+        try await run(["rag", "check", "--collection", kb])
+        let text = try await captureOutput { try await run(["rag", "info", "--collection", kb]) }
+        #expect(text.contains("documents:  2") && text.contains("log:        0 vector changes"), "\(text)")
+        await #expect(throws: (any Error).self) { try await run(["rag", "info", "--collection", "\(dir)/nothing"]) }
     }
 
     @Test("rag: an IVF and an HNSW collection built with --nlist / --m, queried with any --nprobe / --ef / --filter-strategy")
