@@ -12,6 +12,13 @@ let package = Package(
             name: "vsbench",
             dependencies: ["CBandwidth", .product(name: "VectorSearch", package: "VectorSearch")]
         ),
+        // Collections: ingest, one-document updates, checkpoint, open and first query (issue 21).
+        .executableTarget(
+            name: "collbench",
+            dependencies: [
+                .product(name: "VectorSearch", package: "VectorSearch"), .product(name: "VectorSearchRAG", package: "VectorSearch"),
+            ]
+        ),
         // The malloc family, counting each call: linked into alloccheck only, never into a library.
         .target(name: "CAllocationCounter"),
         // Checks that single-query searches allocate nothing (scripts/check-allocations.sh, in CI).

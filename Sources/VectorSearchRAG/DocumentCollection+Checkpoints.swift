@@ -3,16 +3,17 @@ import VectorSearch
 
 // The vector index as a checkpoint plus the log of vector changes after it.
 extension DocumentCollection {
-    /// The index holding every change committed before the current transaction began: the
+    /// The vectors of every change committed before the current transaction began: the
     /// checkpoint is loaded when this process has none (or another process checkpointed past it
-    /// and dropped the log entries it needs), then the log entries after it are applied. Called
-    /// under the lock, inside a transaction.
-    func currentIndex() throws -> AnyIndex {
+    /// and dropped the log entries it needs), then the log entries after it are applied (added
+    /// chunks join the exact recent part, see ``CollectionIndex``). Called under the lock, inside
+    /// a transaction.
+    func currentIndex() throws -> CollectionIndex {
         let checkpoint = try CollectionSchema.checkpoint(database)
         if index == nil || appliedSequence < checkpoint {
             let path = Self.checkpointPath(directory, checkpoint)
             do {
-                index = try AnyIndex.load(from: path)
+                index = try CollectionIndex(main: try AnyIndex.load(from: path))
             } catch  where !FileManager.default.fileExists(atPath: path) {
                 // Another process replaced it after this transaction began: start over (see `read`).
                 throw CheckpointReplaced()
@@ -20,6 +21,7 @@ extension DocumentCollection {
             appliedSequence = checkpoint
         }
         guard let index else { preconditionFailure("loaded above") }
+        index.declareFields(try CollectionSchema.fields(database))
         let entries = try database.rows("SELECT seq, chunk, added FROM vector_log WHERE seq > ? ORDER BY seq", .integer(appliedSequence)) {
             (sequence: $0.int64(0), chunk: VectorID(bitPattern: $0.int64(1)), added: $0.int(2) != 0)
         }
@@ -28,31 +30,29 @@ extension DocumentCollection {
         // entries reduce to a set of removals and a set of additions, in any order.
         let removed = Set(entries.lazy.filter { !$0.added }.map(\.chunk))
         let added = entries.lazy.filter { $0.added && !removed.contains($0.chunk) }.map(\.chunk)
-        _ = index.remove(ids: Array(removed))
+        index.remove(removed)
         var vectors = VectorMatrix(dimension: dimension)
         var ids: [VectorID] = []
         var attributes: [Attributes] = []
         var metadataOf: [String: Attributes] = [:]
+        let statement = try database.statement(
+            "SELECT c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document WHERE c.id = ?")
         for id in added {
-            let rows = try database.rows(
-                "SELECT c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document WHERE c.id = ?",
-                .integer(Int64(bitPattern: id))
-            ) { row -> ([Float], String, String) in
-                (Array(row.blob(0).bindMemory(to: Float.self)), row.text(1), row.text(2))
-            }
-            guard let (vector, document, json) = rows.first, vector.count == dimension else {
+            statement.reset()
+            try statement.bind([.integer(Int64(bitPattern: id))])
+            guard try statement.step(), statement.blob(0).count == dimension * MemoryLayout<Float>.size else {
+                statement.reset()
                 throw VectorSearchError.malformedFile(
                     path: database.path, row: nil, byteOffset: nil, reason: "chunk \(id) is in the log but not stored with a \(dimension)-d vector")
             }
-            if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(json, database: database) }
-            try vectors.append(vector)
+            let document = statement.text(1)
+            if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(statement.text(2), database: database) }
+            try vectors.append(Array(statement.blob(0).bindMemory(to: Float.self)))
             ids.append(id)
             attributes.append(metadataOf[document]!)
         }
-        if !ids.isEmpty {
-            if case let .ivf(ivf) = index, !ivf.isTrained { try ivf.train(vectors) }
-            try index.add(vectors, ids: ids, attributes: attributes)
-        }
+        statement.reset()
+        if !ids.isEmpty { try index.add(vectors, ids: ids, attributes: attributes) }
         appliedSequence = last.sequence
         return index
     }
@@ -65,7 +65,8 @@ extension DocumentCollection {
             try database.transaction(immediate: true) {
                 let index = try currentIndex()
                 guard appliedSequence > (try CollectionSchema.checkpoint(database)) else { return }
-                try index.save(to: Self.checkpointPath(directory, appliedSequence))
+                try index.merge()
+                try index.main.save(to: Self.checkpointPath(directory, appliedSequence))
                 try database.run("UPDATE settings SET value = ? WHERE key = 'checkpoint'", .text(String(appliedSequence)))
                 try database.run("DELETE FROM vector_log WHERE seq <= ?", .integer(appliedSequence))
             }
@@ -142,7 +143,7 @@ extension DocumentCollection {
                     throw CollectionError.damaged(directory: directory, reason: "the keyword index: \(error)")
                 }
                 index = nil
-                let index: AnyIndex
+                let index: CollectionIndex
                 do {
                     index = try currentIndex()
                 } catch {
@@ -190,7 +191,7 @@ extension DocumentCollection {
                 try fresh.save(to: Self.checkpointPath(directory, last))
                 try database.run("UPDATE settings SET value = ? WHERE key = 'checkpoint'", .text(String(last)))
                 try database.run("DELETE FROM vector_log WHERE seq <= ?", .integer(last))
-                index = fresh
+                index = try CollectionIndex(main: fresh)
                 appliedSequence = last
                 return last
             }

@@ -18,7 +18,9 @@ extension DocumentCollection {
             var scores = Dictionary(uniqueKeysWithValues: hits.map { ($0.id, $0.score) })
             var fused: [VectorID: Double] = [:]
             if options.hybrid, let text {
-                let keywordHits = try keywordSearch(text, k: wanted, filter: options.filter)
+                let keywordHits = try keywordSearch(text, k: wanted) { id in
+                    options.filter.map { $0.matches(index.attributes(for: id) ?? [:]) } ?? true
+                }
                 let fusion = Ranking.reciprocalRankFusion([ranked, keywordHits])
                 ranked = fusion.map(\.id)
                 fused = Dictionary(uniqueKeysWithValues: fusion.map { ($0.id, $0.score) })
@@ -62,24 +64,22 @@ extension DocumentCollection {
     }
 
     /// The chunks whose text best matches the words of `text` by FTS5's BM25, best first, at most
-    /// `k` of those whose document `filter` admits. Every word is a term (any of them may match).
-    func keywordSearch(_ text: String, k: Int, filter: Filter?) throws -> [VectorID] {
+    /// `k` of those `isAllowed` admits. Every word is a term (any of them may match).
+    func keywordSearch(_ text: String, k: Int, isAllowed: (VectorID) -> Bool = { _ in true }) throws -> [VectorID] {
         let terms = Self.terms(text)
         guard !terms.isEmpty, k > 0 else { return [] }
         let query = terms.map { "\"\($0)\"" }.joined(separator: " OR ")
-        var result: [VectorID] = []
-        let statement = try database.statement(
-            """
-            SELECT f.rowid, d.metadata FROM chunks_fts f JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document
-            WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts)
-            """)
-        try statement.bind([.text(query)])
-        defer { statement.reset() }
-        while result.count < k, try statement.step() {
-            if let filter, !filter.matches(try CollectionSchema.metadata(statement.text(1), database: database)) { continue }
-            result.append(VectorID(bitPattern: statement.int64(0)))
+        // Ranked in FTS5 alone (no join: that would carry every match's row through the sort);
+        // when the filter refuses some, ask again for more.
+        var limit = k
+        while true {
+            let ranked = try database.rows(
+                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?", .text(query), .integer(Int64(limit))
+            ) { VectorID(bitPattern: $0.int64(0)) }
+            let allowed = ranked.filter(isAllowed)
+            if allowed.count >= k || ranked.count < limit { return Array(allowed.prefix(k)) }
+            limit = limit.multipliedReportingOverflow(by: 4).overflow ? Int.max : limit * 4
         }
-        return result
     }
 
     /// The words of `text` as keyword search takes them: maximal runs of letters and digits,

@@ -36,8 +36,8 @@ public final class DocumentCollection: @unchecked Sendable {
     // Guarded by `lock`.
     let lock = NSLock()
     let database: SQLiteDatabase
-    /// The vector index, loaded on the first search; it holds the log up to `appliedSequence`.
-    var index: AnyIndex?
+    /// The vectors, loaded on the first search; they hold the log up to `appliedSequence`.
+    var index: CollectionIndex?
     var appliedSequence: Int64 = 0
     var interval = 1_000
 

@@ -115,6 +115,23 @@ struct FilterTests {
         }
     }
 
+    @Test("declared fields with no values are known to filters and survive save and load", arguments: IndexKind.allCases)
+    func declaredFields(kind: IndexKind) throws {
+        let dir = temporaryDirectory()
+        defer { cleanup(dir) }
+        let index = try AnyIndex(kind: kind, dimension: 3, metric: .l2, ivf: IVFParameters(nlist: 1))
+        if case let .ivf(ivf) = index { try ivf.train(VectorMatrix([[0, 0, 0], [1, 1, 1]])) }
+        try index.add(VectorMatrix([[0, 0, 1], [0, 1, 0]]), ids: [1, 2], attributes: [["year": 2020], [:]])
+        index.declareFields(["lang": .keyword, "tags": .tags, "ok": .bool, "score": .float, "year": .integer])
+        #expect(try index.search([0, 0, 1], k: 2, filter: .field("lang") == "en").isEmpty)
+        #expect(try index.search([0, 0, 1], k: 2, filter: .not(.exists("tags"))).count == 2)
+        try index.save(to: dir + "/i.vsidx")
+        let loaded = try AnyIndex.load(from: dir + "/i.vsidx")
+        #expect(try loaded.search([0, 0, 1], k: 2, filter: .field("lang") == "en" || .field("ok") == true).isEmpty)
+        #expect(try loaded.search([0, 0, 1], k: 2, filter: .field("year") == 2020).map(\.id) == [1])
+        #expect(loaded.attributes(for: 1) == ["year": 2020] && loaded.attributes(for: 2) == [:])
+    }
+
     @Test("bad filters name the part that is wrong")
     func errors() throws {
         func message(_ body: () throws -> Void) -> String {

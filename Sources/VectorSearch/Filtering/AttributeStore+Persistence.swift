@@ -46,62 +46,60 @@ extension AttributeStore {
         return out.bytes
     }
 
-    /// Rebuilds a store of `count` slots; anything inconsistent throws `corrupt(reason)`.
+    /// Rebuilds a store of `count` slots straight into its columns; anything inconsistent throws
+    /// `corrupt(reason)`. Values of absent slots are not looked at (an empty column may hold codes
+    /// of an empty dictionary).
     static func decode(_ bytes: [UInt8], count: Int, corrupt: @escaping (String) -> Error) throws -> AttributeStore {
         var input = ByteReader(bytes: bytes, corrupt: corrupt)
         let fields = try input.u32()
-        var kinds: [(String, AttributeColumn.Kind)] = []
-        var batch = [Attributes](repeating: [:], count: count)
+        var columns: [String: AttributeColumn] = [:]
         for _ in 0..<fields {
             let name = try input.string()
+            guard !name.isEmpty, !name.hasPrefix("$"), columns[name] == nil else {
+                throw corrupt("metadata field name '\(name)' is empty, starts with '$' or repeats")
+            }
             guard let kind = AttributeColumn.Kind(rawValue: try input.byte()) else { throw corrupt("metadata field '\(name)' has an unknown kind") }
-            kinds.append((name, kind))
-            let present = try (0..<count).map { _ in try input.byte() != 0 }
-            func checkedCode(_ code: UInt32, _ dictionary: [String]) throws -> String {
-                guard Int(code) < dictionary.count else { throw corrupt("metadata field '\(name)' has a code outside its dictionary") }
-                return dictionary[Int(code)]
+            let column = AttributeColumn(kind: kind, present: try input.bytes(count).map { $0 != 0 })
+            func dictionary() throws {
+                column.dictionary = try input.dictionary()
+                for (code, word) in column.dictionary.enumerated() {
+                    guard column.codeOf.updateValue(UInt32(code), forKey: word) == nil else {
+                        throw corrupt("metadata field '\(name)' has '\(word)' twice in its dictionary")
+                    }
+                }
+            }
+            func checked(_ code: UInt32) throws -> UInt32 {
+                guard Int(code) < column.dictionary.count else { throw corrupt("metadata field '\(name)' has a code outside its dictionary") }
+                return code
             }
             switch kind {
             case .keyword:
-                let dictionary = try input.dictionary()
-                for slot in 0..<count {
-                    let keyword = try checkedCode(try input.u32(), dictionary)
-                    if present[slot] { batch[slot][name] = .string(keyword) }
-                }
+                try dictionary()
+                column.codes = try input.u32s(count)
+                for slot in 0..<count { column.codes[slot] = column.present[slot] ? try checked(column.codes[slot]) : 0 }
             case .bool:
-                for slot in 0..<count {
-                    let flag = try input.byte()
-                    if present[slot] { batch[slot][name] = .bool(flag == 1) }
-                }
+                column.codes = try input.bytes(count).map { $0 == 1 ? 1 : 0 }
             case .integer:
-                for slot in 0..<count {
-                    let v = Int64(bitPattern: try input.u64())
-                    if present[slot] { batch[slot][name] = .int(v) }
-                }
+                column.integers = try input.u64s(count).map { Int64(bitPattern: $0) }
             case .float:
-                for slot in 0..<count {
-                    let v = Double(bitPattern: try input.u64())
-                    if present[slot] { batch[slot][name] = .double(v) }
+                column.floats = try input.u64s(count).map(Double.init(bitPattern:))
+                for slot in 0..<count where column.present[slot] && !column.floats[slot].isFinite {
+                    throw corrupt("metadata field '\(name)' holds a non-finite number")
                 }
             case .tags:
-                let dictionary = try input.dictionary()
+                try dictionary()
+                column.tagLists.reserveCapacity(count)
                 for slot in 0..<count {
-                    let n = try input.u32()
+                    let n = Int(try input.u32())
                     guard n <= input.remaining / 4 else { throw corrupt("metadata field '\(name)' is truncated") }
-                    let tags = try (0..<n).map { _ in try checkedCode(try input.u32(), dictionary) }
-                    if present[slot] { batch[slot][name] = .strings(tags) }
+                    let codes = try input.u32s(n)
+                    column.tagLists.append(column.present[slot] ? try codes.map(checked) : [])
                 }
             }
+            columns[name] = column
         }
         guard input.remaining == 0 else { throw corrupt("\(input.remaining) unexpected bytes after the metadata") }
-        let store = AttributeStore(count: count, columns: kinds)
-        do {
-            try store.check(batch)
-        } catch {
-            throw corrupt("metadata does not hold together: \(error)")
-        }
-        store.assign(batch, to: 0..<count)
-        return store
+        return AttributeStore(count: count, columns: columns)
     }
 }
 
@@ -140,6 +138,21 @@ private struct ByteReader {
         guard remaining >= 8 else { throw corrupt("metadata section is truncated") }
         defer { position += 8 }
         return (0..<8).reduce(0) { $0 | UInt64(bytes[position + $1]) << (8 * $1) }
+    }
+    mutating func bytes(_ n: Int) throws -> ArraySlice<UInt8> {
+        guard n <= remaining else { throw corrupt("metadata section is truncated") }
+        defer { position += n }
+        return bytes[position..<(position + n)]
+    }
+    mutating func u32s(_ n: Int) throws -> [UInt32] {
+        guard n <= remaining / 4 else { throw corrupt("metadata section is truncated") }
+        defer { position += 4 * n }
+        return bytes.withUnsafeBytes { raw in (0..<n).map { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: position + 4 * $0, as: UInt32.self)) } }
+    }
+    mutating func u64s(_ n: Int) throws -> [UInt64] {
+        guard n <= remaining / 8 else { throw corrupt("metadata section is truncated") }
+        defer { position += 8 * n }
+        return bytes.withUnsafeBytes { raw in (0..<n).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: position + 8 * $0, as: UInt64.self)) } }
     }
     mutating func string() throws -> String {
         let n = Int(try u32())

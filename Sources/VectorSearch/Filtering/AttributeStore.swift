@@ -23,6 +23,12 @@ package final class AttributeStore: @unchecked Sendable {
         for (name, kind) in kinds { columns[name] = AttributeColumn(kind: kind, count: count) }
     }
 
+    /// `count` slots with these columns, each of `count` slots (as loading decodes them).
+    init(count: Int, columns: [String: AttributeColumn]) {
+        self.count = count
+        self.columns = columns
+    }
+
     // MARK: Writing
 
     /// Checks a batch before anything is added: each field keeps one type (integers widen to
@@ -57,6 +63,12 @@ package final class AttributeStore: @unchecked Sendable {
             }
         }
         return kinds
+    }
+
+    /// Adds an empty column for each field of `kinds` not here yet, so that filters may name a
+    /// field that no vector of this index has (yet): a collection's two parts share its fields.
+    func declare(_ kinds: [String: AttributeColumn.Kind]) {
+        for (name, kind) in kinds where columns[name] == nil { columns[name] = AttributeColumn(kind: kind, count: count) }
     }
 
     /// Gives `slots` the attributes of `batch` (already checked; empty: none). A slot is an
@@ -269,6 +281,12 @@ package final class AttributeColumn {
         self.kind = kind
         present = []
         for _ in 0..<count { appendAbsent() }
+    }
+
+    /// A column with these slots present; the caller fills the array of its kind.
+    init(kind: Kind, present: [Bool]) {
+        self.kind = kind
+        self.present = present
     }
 
     func appendAbsent() {

@@ -68,6 +68,16 @@ extension AnyIndex {
     public func remove(ids: [VectorID]) -> Int { index.remove(ids: ids) }
 
     public func attributes(for id: VectorID) -> Attributes? { index.attributes(for: id) }
+
+    /// Makes each field of `kinds` known to filters, with no value on any vector yet (see
+    /// `AttributeStore.declare`).
+    package func declareFields(_ kinds: [String: AttributeColumn.Kind]) {
+        switch self {
+        case let .flat(index): index.lock.withWriteLock { index.attributeStore.declare(kinds) }
+        case let .ivf(index): index.lock.withWriteLock { index.attributeStore.declare(kinds) }
+        case let .hnsw(index): index.lock.withWriteLock { index.attributeStore.declare(kinds) }
+        }
+    }
     public func vector(for id: VectorID) -> [Float]? { index.vector(for: id) }
     public func save(to path: String) throws { try index.save(to: path) }
 

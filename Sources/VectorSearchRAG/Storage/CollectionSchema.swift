@@ -88,12 +88,18 @@ enum CollectionSchema {
         try database.integer("SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'checkpoint'") ?? 0
     }
 
-    /// Records the fields of `batch` (one metadata set per row), refusing a type change.
-    static func addFields(_ database: SQLiteDatabase, _ batch: [Attributes]) throws {
+    /// The metadata fields of all documents and their kinds.
+    static func fields(_ database: SQLiteDatabase) throws -> [String: AttributeColumn.Kind] {
         var known: [String: AttributeColumn.Kind] = [:]
         for (name, raw) in try database.rows("SELECT name, kind FROM fields", row: { ($0.text(0), $0.int(1)) }) {
             if let kind = AttributeColumn.Kind(rawValue: UInt8(clamping: raw)) { known[name] = kind }
         }
+        return known
+    }
+
+    /// Records the fields of `batch` (one metadata set per row), refusing a type change.
+    static func addFields(_ database: SQLiteDatabase, _ batch: [Attributes]) throws {
+        let known = try fields(database)
         let kinds = try AttributeStore.kinds(known, adding: batch)
         for (name, kind) in kinds where known[name] != kind {
             try database.run("INSERT OR REPLACE INTO fields(name, kind) VALUES (?, ?)", .text(name), .integer(Int64(kind.rawValue)))
