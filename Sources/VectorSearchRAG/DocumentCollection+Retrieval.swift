@@ -30,13 +30,13 @@ extension DocumentCollection {
             if let threshold = options.minScore {
                 ranked.removeAll { metric.higherIsCloser ? scores[$0]! < threshold : scores[$0]! > threshold }
             }
-            var stored: [VectorID: (chunk: Chunk, metadata: Attributes)] = [:]
+            var stored: [VectorID: Chunk] = [:]
             for id in ranked { stored[id] = try storedChunk(id) }
             ranked.removeAll { stored[$0] == nil }
             if let limit = options.maxChunksPerDocument {
                 var taken: [String: Int] = [:]
                 ranked = ranked.filter { id in
-                    let document = stored[id]!.chunk.documentID
+                    let document = stored[id]!.documentID
                     taken[document, default: 0] += 1
                     return taken[document]! <= limit
                 }
@@ -47,8 +47,12 @@ extension DocumentCollection {
                     query: vector, candidates: ranked.map { index.vector(for: $0)! }, k: options.k, lambda: lambda)
                 ranked = picked.map { ranked[$0] }
             }
-            return ranked.prefix(options.k).map { id in
-                RetrievedChunk(chunkID: id, score: scores[id]!, fusedScore: fused[id], chunk: stored[id]!.chunk, metadata: stored[id]!.metadata)
+            // Metadata as stored (JSON), decoded for the chunks returned only.
+            var metadataOf: [String: Attributes] = [:]
+            return try ranked.prefix(options.k).map { id in
+                let chunk = stored[id]!
+                if metadataOf[chunk.documentID] == nil { metadataOf[chunk.documentID] = try documentMetadata(chunk.documentID) }
+                return RetrievedChunk(chunkID: id, score: scores[id]!, fusedScore: fused[id], chunk: chunk, metadata: metadataOf[chunk.documentID]!)
             }
         }
     }
@@ -88,18 +92,19 @@ extension DocumentCollection {
         text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
     }
 
-    /// A chunk and its document's metadata, or nil if it is gone.
-    private func storedChunk(_ id: VectorID) throws -> (chunk: Chunk, metadata: Attributes)? {
-        let rows = try database.rows(
-            """
-            SELECT c.document, c.position, c.range_start, c.range_end, c.text, d.metadata
-            FROM chunks c JOIN documents d ON d.id = c.document WHERE c.id = ?
-            """, .integer(Int64(bitPattern: id))
+    /// A stored chunk, or nil if it is gone.
+    private func storedChunk(_ id: VectorID) throws -> Chunk? {
+        try database.rows(
+            "SELECT document, position, range_start, range_end, text FROM chunks WHERE id = ?", .integer(Int64(bitPattern: id))
         ) { row in
-            (Chunk(documentID: row.text(0), index: row.int(1), range: row.int(2)..<max(row.int(2), row.int(3)), text: row.text(4)), row.text(5))
-        }
-        guard let (chunk, json) = rows.first else { return nil }
-        return (chunk, try CollectionSchema.metadata(json, database: database))
+            Chunk(documentID: row.text(0), index: row.int(1), range: row.int(2)..<max(row.int(2), row.int(3)), text: row.text(4))
+        }.first
+    }
+
+    /// A document's metadata as stored.
+    private func documentMetadata(_ id: String) throws -> Attributes {
+        let json = try database.rows("SELECT metadata FROM documents WHERE id = ?", .text(id)) { $0.text(0) }.first ?? "{}"
+        return try CollectionSchema.metadata(json, database: database)
     }
 
     /// The public score of a stored vector for `query`, as a search reports it.

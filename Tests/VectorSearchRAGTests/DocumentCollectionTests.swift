@@ -320,6 +320,33 @@ struct DocumentCollectionTests {
         #expect(DocumentCollection.terms("Hello, World! naïve café-2024") == ["hello", "world", "naïve", "café", "2024"])
     }
 
+    @Test("a second writer waits for the first; past its timeout it fails saying so, having changed nothing")
+    func writersTakeTurns() throws {
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
+        let collection = try DocumentCollection.create(at: dir, dimension: 2, index: .flat)
+        let other = try SQLiteDatabase(path: dir + "/collection.sqlite", create: false, busyTimeout: 0.2)
+        // Another connection holds the write lock for 0.4 s: the collection's write waits, then succeeds.
+        let released = DispatchSemaphore(value: 0)
+        try other.execute("BEGIN IMMEDIATE")
+        let holder = UnsafeSendable(other)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.4) {
+            try? holder.value.execute("COMMIT")
+            released.signal()
+        }
+        let start = Date()
+        try collection.add(Document(id: "a", text: "alpha"), embedding: [1, 0])
+        #expect(Date().timeIntervalSince(start) > 0.3)
+        released.wait()
+        // The collection holds the lock (in a transaction of its own); the other, with a 0.2 s
+        // timeout, gives up with a message that says why.
+        try collection.database.execute("BEGIN IMMEDIATE")
+        let error = #expect(throws: VectorSearchError.self) { try other.transaction(immediate: true) { try other.run("DELETE FROM documents") } }
+        #expect("\(error!)".contains("another process holds the collection's write lock"), "\(error!)")
+        try collection.database.execute("COMMIT")
+        #expect(try collection.documentCount == 1)
+    }
+
     @Test("a document may be a vector with metadata and no text")
     func vectorOnly() throws {
         let dir = temporaryPath()

@@ -1,8 +1,9 @@
 // Collection benchmark behind BENCHMARKS.md (issue 21): ingest throughput, one-document update
 // latency (durable on return), memory, checkpoint and open times of a DocumentCollection.
-//   collbench DOCS.jsonl EMBEDDINGS DIR [INDEX=hnsw] [UPDATES=1000] [BATCH=1000]
+//   collbench DOCS.jsonl EMBEDDINGS DIR [INDEX=hnsw] [UPDATES=1000] [BATCH=1000] [rows-only]
 // DOCS.jsonl holds {"id", "text", metadata...} per line, EMBEDDINGS one vector per document (any
-// format EmbeddingFile reads). DIR is replaced. Prints one JSON object.
+// format EmbeddingFile reads). DIR is replaced. Prints one JSON object. `rows-only` measures the
+// write path alone at scale: no index is built (no checkpoint, no query), as an update needs none.
 import Foundation
 import VectorSearch
 import VectorSearchRAG
@@ -33,6 +34,7 @@ guard arguments.count >= 4 else {
 let kind = IndexKind(rawValue: arguments.count > 4 ? arguments[4] : "hnsw") ?? .hnsw
 let updates = arguments.count > 5 ? Int(arguments[5]) ?? 1000 : 1000
 let batch = arguments.count > 6 ? Int(arguments[6]) ?? 1000 : 1000
+let rowsOnly = arguments.count > 7 && arguments[7] == "rows-only"
 let directory = arguments[3]
 
 let entries = try DocumentFile.read(arguments[1])
@@ -50,26 +52,30 @@ for first in stride(from: 0, to: entries.count, by: batch) {
     try collection.add(rows.map { entries[$0].document }, embeddings: matrix)
 }
 let ingestSeconds = now() - start
-start = now()
-try collection.checkpoint()
-let checkpointSeconds = now() - start
-
-start = now()
-let reopened = try DocumentCollection.open(at: directory)
-let openSeconds = now() - start
-start = now()
-_ = try reopened.retrieve(vector: vectors[0], text: entries[0].document.text, options: RetrievalOptions(k: 10, hybrid: true))
-let firstQuerySeconds = now() - start
+var checkpointSeconds = 0.0, openSeconds = 0.0, firstQuerySeconds = 0.0
 var queryTimes: [Double] = []
-for q in 0..<200 {
-    let row = (q * 7919) % entries.count
-    let t = now()
-    _ = try reopened.retrieve(vector: vectors[row], text: entries[row].document.text, options: RetrievalOptions(k: 10, hybrid: true))
-    queryTimes.append(now() - t)
+if !rowsOnly {
+    start = now()
+    try collection.checkpoint()
+    checkpointSeconds = now() - start
+
+    start = now()
+    let reopened = try DocumentCollection.open(at: directory)
+    openSeconds = now() - start
+    start = now()
+    _ = try reopened.retrieve(vector: vectors[0], text: entries[0].document.text, options: RetrievalOptions(k: 10, hybrid: true))
+    firstQuerySeconds = now() - start
+    for q in 0..<200 {
+        let row = (q * 7919) % entries.count
+        let t = now()
+        _ = try reopened.retrieve(vector: vectors[row], text: entries[row].document.text, options: RetrievalOptions(k: 10, hybrid: true))
+        queryTimes.append(now() - t)
+    }
+    // Updates from here checkpoint as a writer does by default.
+    collection.checkpointInterval = 1_000
 }
 
 // One-document updates: new text, metadata and vector, each durable when the call returns.
-collection.checkpointInterval = 1_000
 let memoryBefore = residentMB()
 var updateTimes: [Double] = []
 var random = SystemRandomNumberGenerator()
@@ -88,7 +94,7 @@ updateTimes.sort()
 queryTimes.sort()
 let info = try collection.info()
 let report: [String: Any] = [
-    "documents": entries.count, "index": kind.rawValue, "dimension": vectors.dimension,
+    "documents": entries.count, "index": rowsOnly ? "none (rows only)" : kind.rawValue, "dimension": vectors.dimension,
     "ingest_seconds": ingestSeconds, "ingest_docs_per_second": Double(entries.count) / ingestSeconds,
     "checkpoint_seconds": checkpointSeconds, "open_seconds": openSeconds, "first_hybrid_query_seconds": firstQuerySeconds,
     "hybrid_query_p50_ms": percentile(queryTimes, 0.5) * 1e3, "hybrid_query_p99_ms": percentile(queryTimes, 0.99) * 1e3,
