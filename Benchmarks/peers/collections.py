@@ -120,6 +120,8 @@ class LanceDB:
     name = "lancedb"
 
     def __init__(self):
+        # Its hybrid legs log a deprecation warning per query about the score column otherwise.
+        os.environ.setdefault("LANCEDB_LOG", "error")
         import lancedb, pyarrow
         from lancedb.index import FTS, BTree, IvfPq
         self.lancedb, self.pa = lancedb, pyarrow
@@ -176,12 +178,12 @@ class LanceDB:
     def open(self, directory):
         self.db = self.lancedb.connect(directory)
         self.table = self.db.open_table(TABLE)
-        self.columns = [f.name for f in self.table.schema if f.name != "vector"]
+        self.columns = [f.name for f in self.table.schema if f.name != "vector"]  # what a document is
         self.table_schema = self.table.schema
 
     def query(self, vector):
         result = (self.table.search(vector, vector_column_name="vector").distance_type("cosine")
-                  .select(self.columns).limit(K).to_arrow())
+                  .select(self.columns + ["_distance"]).limit(K).to_arrow())
         return result.column("id").to_pylist()
 
     def hybrid(self, vector, text):

@@ -98,7 +98,12 @@ public final class DocumentCollection: @unchecked Sendable {
         }
         _ = try RegularFile.check(path)
         let database = try SQLiteDatabase(path: path, create: false, busyTimeout: busyTimeout)
-        let settings = try database.transaction(immediate: false) { try CollectionSchema.settings(database, path: path) }
+        // A database without its tables may be one another process is creating: its transaction
+        // holds the write lock, so wait for it (as a writer would) before reading again.
+        let settings =
+            try database.transaction(immediate: false) { try CollectionSchema.exists(database) }
+            ? try database.transaction(immediate: false) { try CollectionSchema.settings(database, path: path) }
+            : try database.transaction(immediate: true) { try CollectionSchema.settings(database, path: path) }
         return DocumentCollection(directory: directory, database: database, settings: settings)
     }
 
