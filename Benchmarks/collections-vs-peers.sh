@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Collections against their peers: ours (collbench, HNSW), Chroma and LanceDB (peers/collections.py)
+# Collections against their peers: ours (collbench, HNSW), Chroma and LanceDB (peers/collection_peers.py)
 # on the same documents and embeddings, interleaved within each round (ours, chroma, lancedb, ours,
 # ...), so that drift on the machine falls on all three alike. Each run's JSON goes to RESULTS
 # (default Benchmarks/results/collections-<N docs>/<engine>-<round>.json); then a markdown table
@@ -17,17 +17,30 @@ count=$(grep -c . "$docs")
 results=${RESULTS:-$here/results/collections-$count}
 stores=${STORE_DIR:-${TMPDIR:-/tmp}/collections-vs-peers}
 collbench=$here/.build/release/collbench
+vectorsearch=$here/../.build/release/vectorsearch
 # Built only when missing: a rebuild is a separate, deliberate step.
 [ -x "$collbench" ] || (cd "$here" && swift build -c release --product collbench >/dev/null)
+[ -x "$vectorsearch" ] || (cd "$here/.." && swift build -c release --product vectorsearch >/dev/null)
 bash "$here/peers/setup-collections.sh"
 py=$here/peers/.venv-collections/bin/python
 mkdir -p "$results" "$stores"
 for r in $(seq 1 "$repeats"); do
   echo "== round $r of $repeats ($count documents, $updates updates)"
   "$collbench" "$docs" "$embeddings" "$stores/ours" hnsw "$updates" "$batch" > "$results/ours-$r.json"
+  # A new process: open the collection (after the updates, so with their log) and answer one
+  # k = 10 vector query, as the peers' fresh subprocess does.
+  start=$(date +%s%N)
+  "$vectorsearch" rag query --collection "$stores/ours" --vector "$embeddings:0" --k 10 > /dev/null
+  "$py" - "$results/ours-$r.json" "$(( $(date +%s%N) - start ))" <<'PY'
+import json, sys
+path, nanoseconds = sys.argv[1], int(sys.argv[2])
+report = json.load(open(path))
+report["cold_open_first_query_seconds"] = nanoseconds / 1e9
+json.dump(report, open(path, "w"), indent=2, sort_keys=True)
+PY
   echo "ours done"
   for engine in chroma lancedb; do
-    "$py" "$here/peers/collections.py" "$engine" "$docs" "$embeddings" "$stores/$engine" "$updates" "$batch" \
+    "$py" "$here/peers/collection_peers.py" "$engine" "$docs" "$embeddings" "$stores/$engine" "$updates" "$batch" \
       > "$results/$engine-$r.json"
     echo "$engine done"
   done

@@ -53,7 +53,7 @@ for first in stride(from: 0, to: entries.count, by: batch) {
 }
 let ingestSeconds = now() - start
 var checkpointSeconds = 0.0, openSeconds = 0.0, firstQuerySeconds = 0.0
-var queryTimes: [Double] = []
+var queryTimes: [Double] = [], vectorQueryTimes: [Double] = []
 if !rowsOnly {
     start = now()
     try collection.checkpoint()
@@ -70,6 +70,9 @@ if !rowsOnly {
         let t = now()
         _ = try reopened.retrieve(vector: vectors[row], text: entries[row].document.text, options: RetrievalOptions(k: 10, hybrid: true))
         queryTimes.append(now() - t)
+        let u = now()
+        _ = try reopened.retrieve(vector: vectors[row], options: RetrievalOptions(k: 10))
+        vectorQueryTimes.append(now() - u)
     }
     // Updates from here checkpoint as a writer does by default.
     collection.checkpointInterval = 1_000
@@ -92,11 +95,13 @@ for u in 0..<updates {
 let memoryAfter = residentMB()
 updateTimes.sort()
 queryTimes.sort()
+vectorQueryTimes.sort()
 let info = try collection.info()
 let report: [String: Any] = [
     "documents": entries.count, "index": rowsOnly ? "none (rows only)" : kind.rawValue, "dimension": vectors.dimension,
     "ingest_seconds": ingestSeconds, "ingest_docs_per_second": Double(entries.count) / ingestSeconds,
     "checkpoint_seconds": checkpointSeconds, "open_seconds": openSeconds, "first_hybrid_query_seconds": firstQuerySeconds,
+    "query_p50_ms": percentile(vectorQueryTimes, 0.5) * 1e3, "query_p99_ms": percentile(vectorQueryTimes, 0.99) * 1e3,
     "hybrid_query_p50_ms": percentile(queryTimes, 0.5) * 1e3, "hybrid_query_p99_ms": percentile(queryTimes, 0.99) * 1e3,
     "updates": updates, "update_p50_ms": percentile(updateTimes, 0.5) * 1e3, "update_p99_ms": percentile(updateTimes, 0.99) * 1e3,
     "update_max_ms": (updateTimes.last ?? 0) * 1e3, "rss_before_updates_mb": memoryBefore, "rss_after_updates_mb": memoryAfter,

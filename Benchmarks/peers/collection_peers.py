@@ -3,17 +3,11 @@
 Mirrors Benchmarks/Sources/collbench: batched ingest with precomputed embeddings (plus, for
 LanceDB, its index builds), open and first query, 200 k=10 queries, one-document updates timed
 per call, resident memory around the updates, and the store's size on disk. Prints one JSON object.
-usage: collections.py ENGINE DOCS.jsonl EMBEDDINGS.fvecs DIR [UPDATES=1000] [BATCH=1000]
+usage: collection_peers.py ENGINE DOCS.jsonl EMBEDDINGS.fvecs DIR [UPDATES=1000] [BATCH=1000]
   ENGINE is chroma or lancedb; DIR is replaced.
-(collections.py --cold ENGINE DIR EMBEDDINGS.fvecs is the fresh-process open + first query.)"""
-import os, sys
-
-# This file's name shadows the standard library's collections module, which numpy, chromadb and
-# lancedb import: take the script's own folder off the import path before anything else.
-if sys.path and os.path.realpath(sys.path[0] or ".") == os.path.dirname(os.path.realpath(__file__)):
-    del sys.path[0]
-
-import json, math, shutil, subprocess, time
+(collection_peers.py --cold ENGINE DIR EMBEDDINGS.fvecs is the fresh-process open + first query.)
+Not named collections.py: that would shadow the standard library's module for every script here."""
+import json, math, os, shutil, subprocess, sys, time
 
 T0 = time.monotonic()  # the cold child reports its import time from here
 
@@ -108,7 +102,8 @@ class Chroma:
     hybrid = None  # local Chroma has where_document filters only; its hybrid Search API is Cloud-only
 
     def update(self, doc, vector):
-        # upsert returns once the record is in Chroma's SQLite write-ahead log (see the caveats).
+        # Returns once the record is committed to Chroma's log in SQLite (rollback journal, fsynced);
+        # the HNSW files are written only every sync_threshold records and rebuilt from that log.
         self.collection.upsert(ids=[str(doc["id"])], embeddings=[vector], documents=[doc["text"]],
                                metadatas=[{k: v for k, v in metadata_of(doc).items() if v is not None}])
 
@@ -157,7 +152,8 @@ class LanceDB:
             table.add(self.rows(docs[first:first + batch], vectors[first:first + batch]))
         adds = now() - start
         parts = {}
-        # IVF_PQ: LanceDB's default vector index (what create_index picks without a config).
+        # IVF_PQ: LanceDB's default vector index (what create_index picks without a config),
+        # here trained for cosine; queries name cosine too, as an index only serves its own metric.
         t = now()
         table.create_index("vector", config=self.IvfPq(distance_type="cosine"))
         parts["vector_index_seconds"] = now() - t
@@ -193,7 +189,8 @@ class LanceDB:
         return result.column("id").to_pylist()
 
     def update(self, doc, vector):
-        # merge_insert on the key is LanceDB's upsert; each call commits a new table version.
+        # merge_insert on the key is LanceDB's upsert; each call commits a new table version by
+        # rename, without fsync, so it is durable against a process crash, not a power loss.
         (self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
          .execute(self.rows([doc], vector.reshape(1, -1))))
 
@@ -303,6 +300,7 @@ def main():
         "cold_open_first_query_seconds": cold_wall,
         "cold_open_first_query_after_import_seconds": cold_report["after_import_seconds"],
         "cold_import_seconds": cold_report["import_seconds"],
+        "cold_first_query_found_own_document": cold_report["top_id"] == docs[0]["id"],
         "query_p50_ms": percentile(query_times, 0.5) * 1e3, "query_p99_ms": percentile(query_times, 0.99) * 1e3,
         "self_top1_rate": self_hits / QUERIES,
         "updates": updates, "update_p50_ms": percentile(update_times, 0.5) * 1e3,
