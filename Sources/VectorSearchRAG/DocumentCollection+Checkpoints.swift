@@ -3,84 +3,92 @@ import VectorSearch
 
 // The vector index as a checkpoint plus the log of vector changes after it.
 extension DocumentCollection {
-    /// The vectors of every change committed before the current transaction began: the
-    /// checkpoint is loaded when this process has none (or another process checkpointed past it
-    /// and dropped the log entries it needs), then the log entries after it are applied (added
-    /// chunks join the exact recent part, see ``CollectionIndex``). Called under the lock, inside
-    /// a transaction.
-    func currentIndex() throws -> CollectionIndex {
+    /// The vectors of every change committed before the transaction on `database` began (or
+    /// later: another thread may have caught up further): the checkpoint is loaded when this
+    /// process has none (or another process checkpointed past it and dropped the log entries it
+    /// needs), then the log entries after it are applied (added chunks join the exact recent part,
+    /// see ``CollectionIndex``). Called inside a transaction; read the result under `state`.
+    func currentIndex(_ database: SQLiteDatabase) throws -> CollectionIndex {
         let checkpoint = try CollectionSchema.checkpoint(database)
-        if index == nil || appliedSequence < checkpoint {
-            let path = Self.checkpointPath(directory, checkpoint)
-            do {
-                index = try CollectionIndex(main: try AnyIndex.load(from: path))
-            } catch  where !FileManager.default.fileExists(atPath: path) {
-                // Another process replaced it after this transaction began: start over (see `read`).
-                throw CheckpointReplaced()
+        let newest = max(checkpoint, try database.integer("SELECT max(seq) FROM vector_log") ?? 0)
+        if let index = state.withReadLock({ appliedSequence >= newest && appliedSequence >= checkpoint ? self.index : nil }) {
+            return index
+        }
+        return try state.withWriteLock {
+            if index == nil || appliedSequence < checkpoint {
+                let path = Self.checkpointPath(directory, checkpoint)
+                do {
+                    index = try CollectionIndex(main: try AnyIndex.load(from: path))
+                } catch  where !FileManager.default.fileExists(atPath: path) {
+                    // Another process replaced it after this transaction began: start over (see `read`).
+                    throw CheckpointReplaced()
+                }
+                appliedSequence = checkpoint
             }
-            appliedSequence = checkpoint
-        }
-        guard let index else { preconditionFailure("loaded above") }
-        index.declareFields(try CollectionSchema.fields(database))
-        let entries = try database.rows("SELECT seq, chunk, added FROM vector_log WHERE seq > ? ORDER BY seq", .integer(appliedSequence)) {
-            (sequence: $0.int64(0), chunk: VectorID(bitPattern: $0.int64(1)), added: $0.int(2) != 0)
-        }
-        guard let last = entries.last else { return index }
-        // Chunk ids are never reused: each is added once and removed at most once, after, so the
-        // entries reduce to a set of removals and a set of additions, in any order.
-        let removed = Set(entries.lazy.filter { !$0.added }.map(\.chunk))
-        let added = entries.lazy.filter { $0.added && !removed.contains($0.chunk) }.map(\.chunk)
-        index.remove(removed)
-        var vectors = VectorMatrix(dimension: dimension)
-        var ids: [VectorID] = []
-        var attributes: [Attributes] = []
-        var metadataOf: [String: Attributes] = [:]
-        let statement = try database.statement(
-            "SELECT c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document WHERE c.id = ?")
-        for id in added {
-            statement.reset()
-            try statement.bind([.integer(Int64(bitPattern: id))])
-            guard try statement.step(), statement.blob(0).count == dimension * MemoryLayout<Float>.size else {
+            guard let index else { preconditionFailure("loaded above") }
+            index.declareFields(try CollectionSchema.fields(database))
+            let entries = try database.rows(
+                "SELECT seq, chunk, added FROM vector_log WHERE seq > ? ORDER BY seq", .integer(appliedSequence)
+            ) {
+                (sequence: $0.int64(0), chunk: VectorID(bitPattern: $0.int64(1)), added: $0.int(2) != 0)
+            }
+            guard let last = entries.last else { return index }
+            // Chunk ids are never reused: each is added once and removed at most once, after, so
+            // the entries reduce to a set of removals and a set of additions, in any order.
+            let removed = Set(entries.lazy.filter { !$0.added }.map(\.chunk))
+            let added = entries.lazy.filter { $0.added && !removed.contains($0.chunk) }.map(\.chunk)
+            index.remove(removed)
+            var vectors = VectorMatrix(dimension: dimension)
+            var ids: [VectorID] = []
+            var attributes: [Attributes] = []
+            var metadataOf: [String: Attributes] = [:]
+            let statement = try database.statement(
+                "SELECT c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document WHERE c.id = ?")
+            defer { statement.reset() }
+            for id in added {
                 statement.reset()
-                throw VectorSearchError.malformedFile(
-                    path: database.path, row: nil, byteOffset: nil, reason: "chunk \(id) is in the log but not stored with a \(dimension)-d vector")
+                try statement.bind([.integer(Int64(bitPattern: id))])
+                guard try statement.step(), statement.blob(0).count == dimension * MemoryLayout<Float>.size else {
+                    throw VectorSearchError.malformedFile(
+                        path: database.path, row: nil, byteOffset: nil,
+                        reason: "chunk \(id) is in the log but not stored with a \(dimension)-d vector")
+                }
+                let document = statement.text(1)
+                if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(statement.text(2), database: database) }
+                try vectors.append(Array(statement.blob(0).bindMemory(to: Float.self)))
+                ids.append(id)
+                attributes.append(metadataOf[document]!)
             }
-            let document = statement.text(1)
-            if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(statement.text(2), database: database) }
-            try vectors.append(Array(statement.blob(0).bindMemory(to: Float.self)))
-            ids.append(id)
-            attributes.append(metadataOf[document]!)
+            if !ids.isEmpty { try index.add(vectors, ids: ids, attributes: attributes) }
+            appliedSequence = last.sequence
+            return index
         }
-        statement.reset()
-        if !ids.isEmpty { try index.add(vectors, ids: ids, attributes: attributes) }
-        appliedSequence = last.sequence
-        return index
     }
 
     /// Writes a checkpoint of the index holding every change so far, then drops the log entries
     /// it holds. Changes are durable without it; it makes the next open faster. Waits for other
     /// writers (their changes are then in the checkpoint too).
     public func checkpoint() throws {
-        try lock.withLock {
-            try database.transaction(immediate: true) {
-                let index = try currentIndex()
-                guard appliedSequence > (try CollectionSchema.checkpoint(database)) else { return }
-                try index.merge()
-                try index.main.save(to: Self.checkpointPath(directory, appliedSequence))
-                try database.run("UPDATE settings SET value = ? WHERE key = 'checkpoint'", .text(String(appliedSequence)))
-                try database.run("DELETE FROM vector_log WHERE seq <= ?", .integer(appliedSequence))
-            }
-            removeCheckpoints(olderThan: appliedSequence)
+        let sequence: Int64? = try write { database in
+            // Under the write lock nothing new is logged: the index holds exactly `sequence`.
+            let index = try currentIndex(database)
+            let sequence = state.withReadLock { appliedSequence }
+            guard sequence > (try CollectionSchema.checkpoint(database)) else { return nil }
+            // Searches wait while the recent chunks move into the main index, not while it is saved.
+            try state.withWriteLock { try index.merge() }
+            try state.withReadLock { try index.main.save(to: Self.checkpointPath(directory, sequence)) }
+            try database.run("UPDATE settings SET value = ? WHERE key = 'checkpoint'", .text(String(sequence)))
+            try database.run("DELETE FROM vector_log WHERE seq <= ?", .integer(sequence))
+            return sequence
         }
+        if let sequence { removeCheckpoints(olderThan: sequence) }
     }
 
     /// Checkpoints when the log has grown past the interval since the last checkpoint.
     func checkpointIfDue() throws {
-        let due = try lock.withLock {
-            try database.transaction(immediate: false) {
-                let last = try database.integer("SELECT max(seq) FROM vector_log") ?? 0
-                return last - (try CollectionSchema.checkpoint(database)) > Int64(interval)
-            }
+        let due = try read { database in
+            let last = try database.integer("SELECT max(seq) FROM vector_log") ?? 0
+            return last - (try CollectionSchema.checkpoint(database)) > Int64(checkpointInterval)
         }
         if due { try checkpoint() }
     }
@@ -115,7 +123,7 @@ extension DocumentCollection {
     }
 
     public func info() throws -> Info {
-        try read {
+        try read { database in
             let checkpoint = try CollectionSchema.checkpoint(database)
             func size(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0 }
             let databasePath = Self.databasePath(directory)
@@ -131,29 +139,28 @@ extension DocumentCollection {
     /// index (the checkpoint's checksums, then the log applied: it must hold exactly the stored
     /// chunks). Throws ``CollectionError/damaged(directory:reason:)`` naming the first problem.
     public func check() throws {
-        try lock.withLock {
-            try database.transaction(immediate: true) {
-                let problems = try database.rows("PRAGMA integrity_check") { $0.text(0) }
-                guard problems == ["ok"] else {
-                    throw CollectionError.damaged(directory: directory, reason: "the database: " + problems.prefix(3).joined(separator: "; "))
-                }
-                do {
-                    try database.run("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
-                } catch {
-                    throw CollectionError.damaged(directory: directory, reason: "the keyword index: \(error)")
-                }
-                index = nil
-                let index: CollectionIndex
-                do {
-                    index = try currentIndex()
-                } catch {
-                    throw CollectionError.damaged(directory: directory, reason: "the vector index: \(error)")
-                }
-                let ids = try database.rows("SELECT id FROM chunks") { VectorID(bitPattern: $0.int64(0)) }
-                guard ids.count == index.count, ids.allSatisfy({ index.vector(for: $0) != nil }) else {
-                    throw CollectionError.damaged(
-                        directory: directory, reason: "the vector index holds \(index.count) vectors, the database \(ids.count) chunks")
-                }
+        try write { database in
+            let problems = try database.rows("PRAGMA integrity_check") { $0.text(0) }
+            guard problems == ["ok"] else {
+                throw CollectionError.damaged(directory: directory, reason: "the database: " + problems.prefix(3).joined(separator: "; "))
+            }
+            do {
+                try database.run("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+            } catch {
+                throw CollectionError.damaged(directory: directory, reason: "the keyword index: \(error)")
+            }
+            state.withWriteLock { self.index = nil }  // loaded again from the checkpoint file
+            let index: CollectionIndex
+            do {
+                index = try currentIndex(database)
+            } catch {
+                throw CollectionError.damaged(directory: directory, reason: "the vector index: \(error)")
+            }
+            let ids = try database.rows("SELECT id FROM chunks") { VectorID(bitPattern: $0.int64(0)) }
+            let agree = state.withReadLock { ids.count == index.count && ids.allSatisfy { index.vector(for: $0) != nil } }
+            guard agree else {
+                throw CollectionError.damaged(
+                    directory: directory, reason: "the vector index holds \(index.count) vectors, the database \(ids.count) chunks")
             }
         }
     }
@@ -161,41 +168,42 @@ extension DocumentCollection {
     /// Rebuilds the vector index from the vectors in the database and writes it as the new
     /// checkpoint (for an index file that is damaged or lost).
     public func reindex(progress: ((Int, Int) -> Void)? = nil) throws {
-        try lock.withLock {
-            let sequence = try database.transaction(immediate: true) {
-                let fresh = try AnyIndex(kind: indexKind, dimension: dimension, metric: metric, hnsw: settings.hnsw, ivf: settings.ivf)
-                let total = Int(try database.integer("SELECT count(*) FROM chunks") ?? 0)
-                var ids: [VectorID] = []
-                var vectors = VectorMatrix(dimension: dimension)
-                var attributes: [Attributes] = []
-                var metadataOf: [String: Attributes] = [:]
-                let statement = try database.statement(
-                    "SELECT c.id, c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document ORDER BY c.id")
-                defer { statement.reset() }
-                while try statement.step() {
-                    let vector = Array(statement.blob(1).bindMemory(to: Float.self))
-                    guard vector.count == dimension else {
-                        throw CollectionError.damaged(directory: directory, reason: "chunk \(statement.int64(0)) has a vector of \(vector.count) components")
-                    }
-                    let document = statement.text(2)
-                    if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(statement.text(3), database: database) }
-                    ids.append(VectorID(bitPattern: statement.int64(0)))
-                    try vectors.append(vector)
-                    attributes.append(metadataOf[document]!)
+        let sequence = try write { database in
+            let fresh = try AnyIndex(kind: indexKind, dimension: dimension, metric: metric, hnsw: settings.hnsw, ivf: settings.ivf)
+            let total = Int(try database.integer("SELECT count(*) FROM chunks") ?? 0)
+            var ids: [VectorID] = []
+            var vectors = VectorMatrix(dimension: dimension)
+            var attributes: [Attributes] = []
+            var metadataOf: [String: Attributes] = [:]
+            let statement = try database.statement(
+                "SELECT c.id, c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document ORDER BY c.id")
+            defer { statement.reset() }
+            while try statement.step() {
+                let vector = Array(statement.blob(1).bindMemory(to: Float.self))
+                guard vector.count == dimension else {
+                    throw CollectionError.damaged(directory: directory, reason: "chunk \(statement.int64(0)) has a vector of \(vector.count) components")
                 }
-                if case let .ivf(ivf) = fresh, !ids.isEmpty { try ivf.train(vectors) }
-                progress?(0, total)
-                try fresh.add(vectors, ids: ids, attributes: attributes)
-                progress?(total, total)
-                let last = try database.integer("SELECT seq FROM sqlite_sequence WHERE name = 'vector_log'") ?? 0
-                try fresh.save(to: Self.checkpointPath(directory, last))
-                try database.run("UPDATE settings SET value = ? WHERE key = 'checkpoint'", .text(String(last)))
-                try database.run("DELETE FROM vector_log WHERE seq <= ?", .integer(last))
-                index = try CollectionIndex(main: fresh)
-                appliedSequence = last
-                return last
+                let document = statement.text(2)
+                if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(statement.text(3), database: database) }
+                ids.append(VectorID(bitPattern: statement.int64(0)))
+                try vectors.append(vector)
+                attributes.append(metadataOf[document]!)
             }
-            removeCheckpoints(olderThan: sequence)
+            if case let .ivf(ivf) = fresh, !ids.isEmpty { try ivf.train(vectors) }
+            progress?(0, total)
+            try fresh.add(vectors, ids: ids, attributes: attributes)
+            progress?(total, total)
+            let last = try database.integer("SELECT seq FROM sqlite_sequence WHERE name = 'vector_log'") ?? 0
+            try fresh.save(to: Self.checkpointPath(directory, last))
+            try database.run("UPDATE settings SET value = ? WHERE key = 'checkpoint'", .text(String(last)))
+            try database.run("DELETE FROM vector_log WHERE seq <= ?", .integer(last))
+            let rebuilt = try CollectionIndex(main: fresh)
+            state.withWriteLock {
+                index = rebuilt
+                appliedSequence = last
+            }
+            return last
         }
+        removeCheckpoints(olderThan: sequence)
     }
 }

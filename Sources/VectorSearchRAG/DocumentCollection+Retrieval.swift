@@ -8,52 +8,60 @@ extension DocumentCollection {
         try ParameterCheck.atLeast(0, "k", options.k)
         if options.hybrid, text == nil { throw CollectionError.hybridNeedsText }
         if let candidates = options.candidates { try ParameterCheck.atLeast(0, "candidates", candidates) }
-        return try read {
-            let index = try currentIndex()
-            // Never more than the collection holds, so no count below can overflow.
-            let k = min(options.k, index.count)
-            let wanted = min(options.reranks ? options.candidates ?? max(4 * k, 20) : k, index.count)
-            let hits = try index.search(vector, k: wanted, options: options.search, filter: options.filter)
-            var ranked = hits.map(\.id)
-            var scores = Dictionary(uniqueKeysWithValues: hits.map { ($0.id, $0.score) })
-            var fused: [VectorID: Double] = [:]
-            if options.hybrid, let text {
-                let keywordHits = try keywordSearch(text, k: wanted) { id in
-                    options.filter.map { $0.matches(index.attributes(for: id) ?? [:]) } ?? true
-                }
-                let fusion = Ranking.reciprocalRankFusion([ranked, keywordHits])
-                ranked = fusion.map(\.id)
-                fused = Dictionary(uniqueKeysWithValues: fusion.map { ($0.id, $0.score) })
-                for id in ranked where scores[id] == nil { scores[id] = score(vector, index.vector(for: id)) }
-                ranked.removeAll { scores[$0] == nil }
+        return try read { database in
+            let index = try currentIndex(database)
+            return try state.withReadLock { try rank(vector, text: text, options: options, index: index, database: database) }
+        }
+    }
+
+    /// The work of ``retrieve(vector:text:options:)`` on the index and the read transaction it
+    /// has, under the read lock of `state`.
+    private func rank(
+        _ vector: [Float], text: String?, options: RetrievalOptions, index: CollectionIndex, database: SQLiteDatabase
+    ) throws -> [RetrievedChunk] {
+        // Never more than the collection holds, so no count below can overflow.
+        let k = min(options.k, index.count)
+        let wanted = min(options.reranks ? options.candidates ?? max(4 * k, 20) : k, index.count)
+        let hits = try index.search(vector, k: wanted, options: options.search, filter: options.filter)
+        var ranked = hits.map(\.id)
+        var scores = Dictionary(uniqueKeysWithValues: hits.map { ($0.id, $0.score) })
+        var fused: [VectorID: Double] = [:]
+        if options.hybrid, let text {
+            let keywordHits = try keywordSearch(database, text, k: wanted) { id in
+                options.filter.map { $0.matches(index.attributes(for: id) ?? [:]) } ?? true
             }
-            if let threshold = options.minScore {
-                ranked.removeAll { metric.higherIsCloser ? scores[$0]! < threshold : scores[$0]! > threshold }
+            let fusion = Ranking.reciprocalRankFusion([ranked, keywordHits])
+            ranked = fusion.map(\.id)
+            fused = Dictionary(uniqueKeysWithValues: fusion.map { ($0.id, $0.score) })
+            for id in ranked where scores[id] == nil { scores[id] = score(vector, index.vector(for: id)) }
+            ranked.removeAll { scores[$0] == nil }
+        }
+        if let threshold = options.minScore {
+            ranked.removeAll { metric.higherIsCloser ? scores[$0]! < threshold : scores[$0]! > threshold }
+        }
+        var stored: [VectorID: Chunk] = [:]
+        for id in ranked { stored[id] = try storedChunk(database, id) }
+        ranked.removeAll { stored[$0] == nil }
+        if let limit = options.maxChunksPerDocument {
+            var taken: [String: Int] = [:]
+            ranked = ranked.filter { id in
+                let document = stored[id]!.documentID
+                taken[document, default: 0] += 1
+                return taken[document]! <= limit
             }
-            var stored: [VectorID: Chunk] = [:]
-            for id in ranked { stored[id] = try storedChunk(id) }
-            ranked.removeAll { stored[$0] == nil }
-            if let limit = options.maxChunksPerDocument {
-                var taken: [String: Int] = [:]
-                ranked = ranked.filter { id in
-                    let document = stored[id]!.documentID
-                    taken[document, default: 0] += 1
-                    return taken[document]! <= limit
-                }
-            }
-            if let lambda = options.mmrLambda {
-                ranked.removeAll { index.vector(for: $0) == nil }
-                let picked = Ranking.maximalMarginalRelevance(
-                    query: vector, candidates: ranked.map { index.vector(for: $0)! }, k: options.k, lambda: lambda)
-                ranked = picked.map { ranked[$0] }
-            }
-            // Metadata as stored (JSON), decoded for the chunks returned only.
-            var metadataOf: [String: Attributes] = [:]
-            return try ranked.prefix(options.k).map { id in
-                let chunk = stored[id]!
-                if metadataOf[chunk.documentID] == nil { metadataOf[chunk.documentID] = try documentMetadata(chunk.documentID) }
-                return RetrievedChunk(chunkID: id, score: scores[id]!, fusedScore: fused[id], chunk: chunk, metadata: metadataOf[chunk.documentID]!)
-            }
+        }
+        if let lambda = options.mmrLambda {
+            ranked.removeAll { index.vector(for: $0) == nil }
+            let picked = Ranking.maximalMarginalRelevance(
+                query: vector, candidates: ranked.map { index.vector(for: $0)! }, k: options.k, lambda: lambda)
+            ranked = picked.map { ranked[$0] }
+        }
+        // Metadata as stored (JSON), decoded for the chunks returned only.
+        var metadataOf: [String: Attributes] = [:]
+        return try ranked.prefix(options.k).map { id in
+            let chunk = stored[id]!
+            if metadataOf[chunk.documentID] == nil { metadataOf[chunk.documentID] = try documentMetadata(database, chunk.documentID) }
+            return RetrievedChunk(chunkID: id, score: scores[id]!, fusedScore: fused[id], chunk: chunk, metadata: metadataOf[chunk.documentID]!)
         }
     }
 
@@ -69,7 +77,7 @@ extension DocumentCollection {
 
     /// The chunks whose text best matches the words of `text` by FTS5's BM25, best first, at most
     /// `k` of those `isAllowed` admits. Every word is a term (any of them may match).
-    func keywordSearch(_ text: String, k: Int, isAllowed: (VectorID) -> Bool = { _ in true }) throws -> [VectorID] {
+    func keywordSearch(_ database: SQLiteDatabase, _ text: String, k: Int, isAllowed: (VectorID) -> Bool = { _ in true }) throws -> [VectorID] {
         let terms = Self.terms(text)
         guard !terms.isEmpty, k > 0 else { return [] }
         let query = terms.map { "\"\($0)\"" }.joined(separator: " OR ")
@@ -93,7 +101,7 @@ extension DocumentCollection {
     }
 
     /// A stored chunk, or nil if it is gone.
-    private func storedChunk(_ id: VectorID) throws -> Chunk? {
+    private func storedChunk(_ database: SQLiteDatabase, _ id: VectorID) throws -> Chunk? {
         try database.rows(
             "SELECT document, position, range_start, range_end, text FROM chunks WHERE id = ?", .integer(Int64(bitPattern: id))
         ) { row in
@@ -102,7 +110,7 @@ extension DocumentCollection {
     }
 
     /// A document's metadata as stored.
-    private func documentMetadata(_ id: String) throws -> Attributes {
+    private func documentMetadata(_ database: SQLiteDatabase, _ id: String) throws -> Attributes {
         let json = try database.rows("SELECT metadata FROM documents WHERE id = ?", .text(id)) { $0.text(0) }.first ?? "{}"
         return try CollectionSchema.metadata(json, database: database)
     }

@@ -29,17 +29,21 @@ public final class DocumentCollection: @unchecked Sendable {
     /// Log entries after the checkpoint beyond which a write also writes a new checkpoint (the
     /// log entries a process replays when it first searches).
     public var checkpointInterval: Int {
-        get { lock.withLock { interval } }
-        set { lock.withLock { interval = max(1, newValue) } }
+        get { writeLock.withLock { interval } }
+        set { writeLock.withLock { interval = max(1, newValue) } }
     }
 
-    // Guarded by `lock`.
-    let lock = NSLock()
-    let database: SQLiteDatabase
-    /// The vectors, loaded on the first search; they hold the log up to `appliedSequence`.
+    // Writes and checkpoints: one at a time in this process (and across processes, SQLite's lock).
+    let writeLock = NSLock()
+    let writer: SQLiteDatabase
+    var interval = 1_000
+    // Reads: each on a connection of its own from the pool, so searches run in parallel.
+    private let readers = ContextPool<SQLiteDatabase>()
+    // The vectors, loaded on the first search; they hold the log up to `appliedSequence`. Searches
+    // read them under `state`'s read lock; catching up with the log and checkpoints write.
+    let state = ReadWriteLock()
     var index: CollectionIndex?
     var appliedSequence: Int64 = 0
-    var interval = 1_000
 
     /// How long a writer waits for another process's write lock, in seconds.
     public static let busyTimeout = 30.0
@@ -48,7 +52,7 @@ public final class DocumentCollection: @unchecked Sendable {
 
     init(directory: String, database: SQLiteDatabase, settings: CollectionSettings) {
         self.directory = directory
-        self.database = database
+        writer = database
         self.settings = settings
         dimension = settings.dimension
         metric = settings.metric
@@ -126,22 +130,22 @@ public final class DocumentCollection: @unchecked Sendable {
 
     /// Number of documents.
     public var documentCount: Int {
-        get throws { try read { Int(try database.integer("SELECT count(*) FROM documents") ?? 0) } }
+        get throws { try read { Int(try $0.integer("SELECT count(*) FROM documents") ?? 0) } }
     }
 
     /// Number of chunks (vectors) over all documents.
     public var chunkCount: Int {
-        get throws { try read { Int(try database.integer("SELECT count(*) FROM chunks") ?? 0) } }
+        get throws { try read { Int(try $0.integer("SELECT count(*) FROM chunks") ?? 0) } }
     }
 
     /// The ids of the documents, sorted.
     public var documentIDs: [String] {
-        get throws { try read { try database.rows("SELECT id FROM documents ORDER BY id") { $0.text(0) } } }
+        get throws { try read { try $0.rows("SELECT id FROM documents ORDER BY id") { $0.text(0) } } }
     }
 
     /// The metadata and chunks of a document, or nil.
     public func document(_ id: String) throws -> (metadata: Attributes, chunks: [Chunk])? {
-        try read {
+        try read { database in
             guard let json = try database.rows("SELECT metadata FROM documents WHERE id = ?", .text(id), row: { $0.text(0) }).first
             else { return nil }
             let chunks = try database.rows(
@@ -155,22 +159,35 @@ public final class DocumentCollection: @unchecked Sendable {
 
     /// The indexed vector of a chunk (normalised under cosine), or nil.
     public func vector(forChunk id: VectorID) throws -> [Float]? {
-        try read { try currentIndex().vector(for: id) }
+        try read { database in
+            let index = try currentIndex(database)
+            return state.withReadLock { index.vector(for: id) }
+        }
     }
 
-    /// Runs `body` under the lock in one read transaction: it sees one state of the database.
-    /// Started over when another process replaced the checkpoint the transaction named.
-    func read<T>(_ body: () throws -> T) throws -> T {
-        try lock.withLock {
+    /// Runs `body` in one read transaction on a connection of its own: it sees one state of the
+    /// database, whatever other threads and processes write meanwhile. Started over when another
+    /// process replaced the checkpoint the transaction named.
+    func read<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
+        let path = Self.databasePath(directory)
+        let connect = { try SQLiteDatabase(path: path, create: false, busyTimeout: Self.busyTimeout) }
+        let attempt = { (database: SQLiteDatabase) throws -> T in
             for _ in 0..<10 {
                 do {
-                    return try database.transaction(immediate: false, body)
+                    return try database.transaction(immediate: false) { try body(database) }
                 } catch is CheckpointReplaced {
                     continue
                 }
             }
-            return try database.transaction(immediate: true, body)
+            return try database.transaction(immediate: true) { try body(database) }
         }
+        return try readers.withContext(make: connect, attempt)
+    }
+
+    /// Runs `body` in one write transaction on the writer connection: one writer at a time in
+    /// this process, and across processes (a second waits for SQLite's lock up to the busy timeout).
+    func write<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
+        try writeLock.withLock { try writer.transaction(immediate: true) { try body(writer) } }
     }
 
     // MARK: Changing
@@ -215,15 +232,13 @@ public final class DocumentCollection: @unchecked Sendable {
     /// Deletes documents and all their chunks; returns how many documents were there.
     @discardableResult
     public func delete(documentIDs ids: [String]) throws -> Int {
-        let deleted = try lock.withLock {
-            try database.transaction(immediate: true) {
-                var deleted = 0
-                for id in Set(ids) {
-                    try database.run("DELETE FROM documents WHERE id = ?", .text(id))
-                    deleted += database.changes > 0 ? 1 : 0
-                }
-                return deleted
+        let deleted = try write { database in
+            var deleted = 0
+            for id in Set(ids) {
+                try database.run("DELETE FROM documents WHERE id = ?", .text(id))
+                deleted += database.changes > 0 ? 1 : 0
             }
+            return deleted
         }
         try checkpointIfDue()
         return deleted
@@ -270,30 +285,28 @@ public final class DocumentCollection: @unchecked Sendable {
         } catch let error as VectorSearchError {
             throw Self.naming(error, in: newChunks)
         }
-        try lock.withLock {
-            try database.transaction(immediate: true) {
-                for document in newDocuments where try database.integer("SELECT 1 FROM documents WHERE id = ?", .text(document.id)) != nil {
-                    guard replacing else { throw CollectionError.documentExists(documentID: document.id) }
-                    try database.run("DELETE FROM documents WHERE id = ?", .text(document.id))
-                }
-                do {
-                    try CollectionSchema.addFields(database, newDocuments.map(\.metadata))
-                } catch let VectorSearchError.invalidAttributes(row?, reason) {
-                    throw CollectionError.invalidDocument(documentID: newDocuments[row].id, chunk: 0, reason: reason)
-                }
-                for document in newDocuments {
+        try write { database in
+            for document in newDocuments where try database.integer("SELECT 1 FROM documents WHERE id = ?", .text(document.id)) != nil {
+                guard replacing else { throw CollectionError.documentExists(documentID: document.id) }
+                try database.run("DELETE FROM documents WHERE id = ?", .text(document.id))
+            }
+            do {
+                try CollectionSchema.addFields(database, newDocuments.map(\.metadata))
+            } catch let VectorSearchError.invalidAttributes(row?, reason) {
+                throw CollectionError.invalidDocument(documentID: newDocuments[row].id, chunk: 0, reason: reason)
+            }
+            for document in newDocuments {
+                try database.run(
+                    "INSERT INTO documents(id, metadata) VALUES (?, ?)", .text(document.id),
+                    .text(try CollectionSchema.json(document.metadata)))
+            }
+            try vectors.withUnsafeBufferPointer { values in
+                for (row, chunk) in newChunks.enumerated() {
+                    let vector = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(values)[(row * dimension * 4)..<((row + 1) * dimension * 4)])
                     try database.run(
-                        "INSERT INTO documents(id, metadata) VALUES (?, ?)", .text(document.id),
-                        .text(try CollectionSchema.json(document.metadata)))
-                }
-                try vectors.withUnsafeBufferPointer { values in
-                    for (row, chunk) in newChunks.enumerated() {
-                        let vector = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(values)[(row * dimension * 4)..<((row + 1) * dimension * 4)])
-                        try database.run(
-                            "INSERT INTO chunks(document, position, range_start, range_end, text, vector) VALUES (?, ?, ?, ?, ?, ?)",
-                            .text(chunk.documentID), .integer(Int64(chunk.index)), .integer(Int64(chunk.range.lowerBound)),
-                            .integer(Int64(chunk.range.upperBound)), .text(chunk.text), .blob(vector))
-                    }
+                        "INSERT INTO chunks(document, position, range_start, range_end, text, vector) VALUES (?, ?, ?, ?, ?, ?)",
+                        .text(chunk.documentID), .integer(Int64(chunk.index)), .integer(Int64(chunk.range.lowerBound)),
+                        .integer(Int64(chunk.range.upperBound)), .text(chunk.text), .blob(vector))
                 }
             }
         }

@@ -27,6 +27,14 @@ final class HashingEmbedder: Embedder, @unchecked Sendable {
     }
 }
 
+/// Messages recorded from several threads.
+final class MessageLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [String] = []
+    func record(_ message: String) { lock.withLock { recorded.append(message) } }
+    var messages: [String] { lock.withLock { recorded } }
+}
+
 /// Documents with random unit vectors and metadata: `year` 2000..<2026, `lang` en/de.
 func sampleDocuments(_ n: Int, dimension: Int, seed: UInt64) -> [(Document, [Float])] {
     var random = SplitMix64(seed: seed)
@@ -307,7 +315,7 @@ struct DocumentCollectionTests {
             try collection.add(Document(id: "t\(i)", text: text, metadata: ["i": .int(Int64(i))]), embedding: [1, Float(i)])
         }
         func ids(_ query: String, isAllowed: (VectorID) -> Bool = { _ in true }) throws -> [String] {
-            try collection.read { try collection.keywordSearch(query, k: 10, isAllowed: isAllowed) }.map { "t\($0 - 1)" }
+            try collection.read { try collection.keywordSearch($0, query, k: 10, isAllowed: isAllowed) }.map { "t\($0 - 1)" }
         }
         #expect(try ids("Cat mat") == ["t0", "t2"], "both words beat one")
         #expect(try ids("sat") == ["t1", "t0"], "the shorter text ranks first on equal frequency")
@@ -340,11 +348,49 @@ struct DocumentCollectionTests {
         released.wait()
         // The collection holds the lock (in a transaction of its own); the other, with a 0.2 s
         // timeout, gives up with a message that says why.
-        try collection.database.execute("BEGIN IMMEDIATE")
+        try collection.writer.execute("BEGIN IMMEDIATE")
         let error = #expect(throws: VectorSearchError.self) { try other.transaction(immediate: true) { try other.run("DELETE FROM documents") } }
         #expect("\(error!)".contains("another process holds the collection's write lock"), "\(error!)")
-        try collection.database.execute("COMMIT")
+        try collection.writer.execute("COMMIT")
         #expect(try collection.documentCount == 1)
+    }
+
+    @Test("searches run in parallel while a writer adds, deletes and checkpoints", arguments: [IndexKind.flat, .hnsw])
+    func parallelSearches(kind: IndexKind) throws {
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
+        let collection = try DocumentCollection.create(at: dir, dimension: 12, index: kind)
+        collection.checkpointInterval = 40
+        let documents = sampleDocuments(300, dimension: 12, seed: 21)
+        try collection.add(documents.prefix(100).map(\.0), embeddings: VectorMatrix(documents.prefix(100).map(\.1)))
+        let failures = MessageLog()
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            if worker == 0 {
+                for (offset, (document, vector)) in documents.dropFirst(100).enumerated() {
+                    do {
+                        try collection.add(document, embedding: vector)
+                        if offset % 10 == 0 { try collection.delete(documentIDs: [documents[offset].0.id]) }
+                    } catch {
+                        failures.record("write \(offset): \(error)")
+                    }
+                }
+            } else {
+                for round in 0..<60 {
+                    let (document, vector) = documents[(round * 7 + worker) % 100]
+                    do {
+                        let hits = try collection.retrieve(
+                            vector: vector, text: document.text, options: RetrievalOptions(k: 5, hybrid: round % 2 == 0))
+                        if hits.count != 5 { failures.record("search \(round): \(hits.count) hits") }
+                    } catch {
+                        failures.record("search \(round): \(error)")
+                    }
+                }
+            }
+        }
+        #expect(failures.messages.isEmpty, "\(failures.messages.prefix(5))")
+        #expect(try collection.info().checkpointSequence > 0, "checkpoints happened meanwhile")
+        #expect(try collection.documentCount == 300 - 20)
+        try collection.check()
     }
 
     @Test("a document may be a vector with metadata and no text")

@@ -26,22 +26,22 @@ final class Lock: @unchecked Sendable {
 }
 
 /// Many readers or one writer: searches read, `add` and `remove` write.
-final class ReadWriteLock: @unchecked Sendable {
+package final class ReadWriteLock: @unchecked Sendable {
     private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
 
-    init() { pthread_rwlock_init(lock, nil) }
+    package init() { pthread_rwlock_init(lock, nil) }
     deinit {
         pthread_rwlock_destroy(lock)
         lock.deallocate()
     }
 
-    func withReadLock<R>(_ body: () throws -> R) rethrows -> R {
+    package func withReadLock<R>(_ body: () throws -> R) rethrows -> R {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
 
-    func withWriteLock<R>(_ body: () throws -> R) rethrows -> R {
+    package func withWriteLock<R>(_ body: () throws -> R) rethrows -> R {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
