@@ -84,13 +84,18 @@ extension DocumentCollection {
         if let sequence { removeCheckpoints(olderThan: sequence) }
     }
 
-    /// Checkpoints when the log has grown past the interval since the last checkpoint.
-    func checkpointIfDue() throws {
-        let due = try read { database in
+    /// Checkpoints when the log has grown past the interval since the last checkpoint. Called
+    /// after a write has committed, so it never throws: the change is durable whatever happens
+    /// here, and a checkpoint that fails (an IVF index with too few vectors to train its lists,
+    /// a full disk) leaves the log as it was, to be tried again by the next write (`checkpoint()`
+    /// and `rag compact` report the error).
+    func checkpointIfDue() {
+        let interval = Int64(checkpointInterval)
+        let due = try? read { database in
             let last = try database.integer("SELECT max(seq) FROM vector_log") ?? 0
-            return last - (try CollectionSchema.checkpoint(database)) > Int64(checkpointInterval)
+            return last - (try CollectionSchema.checkpoint(database)) > interval
         }
-        if due { try checkpoint() }
+        if due == true { try? checkpoint() }
     }
 
     /// Removes the checkpoint files older than the current one. (A newer one is another writer's,

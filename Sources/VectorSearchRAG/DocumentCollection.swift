@@ -63,7 +63,7 @@ public final class DocumentCollection: @unchecked Sendable {
     /// A new, empty collection in `directory` (created if needed; it must not hold a collection).
     /// Cosine suits sentence embeddings. The index takes the build parameters of its kind
     /// (`hnsw` for HNSW, `ivf` for IVF; the other is ignored). An IVF collection trains its
-    /// lists on the first documents it indexes, so add at least a few hundred at once.
+    /// lists at its first checkpoint, on every chunk added by then (searched exactly until then).
     public static func create(
         at directory: String, dimension: Int, metric: Metric = .cosine, index kind: IndexKind = .hnsw,
         hnsw: HNSWParameters = .default, ivf: IVFParameters = .default, chunker: Chunker = try! Chunker()
@@ -240,7 +240,7 @@ public final class DocumentCollection: @unchecked Sendable {
             }
             return deleted
         }
-        try checkpointIfDue()
+        checkpointIfDue()
         return deleted
     }
 
@@ -310,7 +310,7 @@ public final class DocumentCollection: @unchecked Sendable {
                 }
             }
         }
-        try checkpointIfDue()
+        checkpointIfDue()
     }
 
     /// A refusal of row `r` restated for the document and chunk that row came from.

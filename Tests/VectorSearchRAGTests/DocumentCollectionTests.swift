@@ -393,6 +393,24 @@ struct DocumentCollectionTests {
         try collection.check()
     }
 
+    @Test("a write past the interval whose automatic checkpoint fails still succeeds; the chunks stay searchable")
+    func failingAutomaticCheckpoint() throws {
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
+        // 64 lists cannot be trained on 12 vectors: every automatic checkpoint fails.
+        let collection = try DocumentCollection.create(at: dir, dimension: 12, index: .ivf, ivf: IVFParameters(nlist: 64))
+        collection.checkpointInterval = 3
+        let documents = sampleDocuments(12, dimension: 12, seed: 30)
+        for (document, vector) in documents { try collection.add(document, embedding: vector) }
+        #expect(try collection.documentCount == 12 && collection.info().checkpointSequence == 0)
+        let hit = try collection.retrieve(vector: documents[5].1, options: RetrievalOptions(k: 1))
+        #expect(hit.first?.chunk.documentID == documents[5].0.id)
+        #expect(throws: VectorSearchError.invalidArgument("IVF nlist 64 needs at least 64 training vectors, got 12")) {
+            try collection.checkpoint()
+        }
+        try collection.check()
+    }
+
     @Test("a document may be a vector with metadata and no text")
     func vectorOnly() throws {
         let dir = temporaryPath()
