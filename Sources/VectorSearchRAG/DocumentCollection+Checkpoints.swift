@@ -36,33 +36,42 @@ extension DocumentCollection {
             // Chunk ids are never reused: each is added once and removed at most once, after, so
             // the entries reduce to a set of removals and a set of additions, in any order.
             let removed = Set(entries.lazy.filter { !$0.added }.map(\.chunk))
-            let added = entries.lazy.filter { $0.added && !removed.contains($0.chunk) }.map(\.chunk)
             index.remove(removed)
-            var vectors = VectorMatrix(dimension: dimension)
-            var ids: [VectorID] = []
-            var attributes: [Attributes] = []
-            var metadataOf: [String: Attributes] = [:]
-            let statement = try database.statement(
-                "SELECT c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document WHERE c.id = ?")
-            defer { statement.reset() }
-            for id in added {
-                statement.reset()
-                try statement.bind([.integer(Int64(bitPattern: id))])
-                guard try statement.step(), statement.blob(0).count == dimension * MemoryLayout<Float>.size else {
-                    throw VectorSearchError.malformedFile(
-                        path: database.path, row: nil, byteOffset: nil,
-                        reason: "chunk \(id) is in the log but not stored with a \(dimension)-d vector")
-                }
-                let document = statement.text(1)
-                if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(statement.text(2), database: database) }
-                try vectors.append(Array(statement.blob(0).bindMemory(to: Float.self)))
-                ids.append(id)
-                attributes.append(metadataOf[document]!)
-            }
+            // The chunks added since that still exist (one removed since is gone from the table).
+            let (ids, vectors, attributes) = try storedVectors(
+                database, where: "c.id IN (SELECT chunk FROM vector_log WHERE seq > ? AND added = 1)", .integer(appliedSequence))
             if !ids.isEmpty { try index.add(vectors, ids: ids, attributes: attributes) }
             appliedSequence = last.sequence
             return index
         }
+    }
+
+    /// The chunks `condition` admits (all by default), in id order, with their vectors and their
+    /// documents' metadata: what an index is given, when it catches up with the log or is rebuilt.
+    private func storedVectors(
+        _ database: SQLiteDatabase, where condition: String = "1", _ values: SQLiteValue...
+    ) throws -> (ids: [VectorID], vectors: VectorMatrix, attributes: [Attributes]) {
+        var ids: [VectorID] = []
+        var vectors = VectorMatrix(dimension: dimension)
+        var attributes: [Attributes] = []
+        var metadataOf: [String: Attributes] = [:]
+        let statement = try database.statement(
+            "SELECT c.id, c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document WHERE \(condition) ORDER BY c.id")
+        defer { statement.reset() }
+        try statement.bind(values)
+        while try statement.step() {
+            let id = VectorID(bitPattern: statement.int64(0))
+            guard statement.blob(1).count == dimension * MemoryLayout<Float>.size else {
+                throw VectorSearchError.malformedFile(
+                    path: database.path, row: nil, byteOffset: nil, reason: "chunk \(id) is not stored with a \(dimension)-d vector")
+            }
+            let document = statement.text(2)
+            if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(statement.text(3), database: database) }
+            ids.append(id)
+            try vectors.append(Array(statement.blob(1).bindMemory(to: Float.self)))
+            attributes.append(metadataOf[document]!)
+        }
+        return (ids, vectors, attributes)
     }
 
     /// Writes a checkpoint of the index holding every change so far, then drops the log entries
@@ -176,24 +185,7 @@ extension DocumentCollection {
         let sequence = try write { database in
             let fresh = try AnyIndex(kind: indexKind, dimension: dimension, metric: metric, hnsw: settings.hnsw, ivf: settings.ivf)
             let total = Int(try database.integer("SELECT count(*) FROM chunks") ?? 0)
-            var ids: [VectorID] = []
-            var vectors = VectorMatrix(dimension: dimension)
-            var attributes: [Attributes] = []
-            var metadataOf: [String: Attributes] = [:]
-            let statement = try database.statement(
-                "SELECT c.id, c.vector, c.document, d.metadata FROM chunks c JOIN documents d ON d.id = c.document ORDER BY c.id")
-            defer { statement.reset() }
-            while try statement.step() {
-                let vector = Array(statement.blob(1).bindMemory(to: Float.self))
-                guard vector.count == dimension else {
-                    throw CollectionError.damaged(directory: directory, reason: "chunk \(statement.int64(0)) has a vector of \(vector.count) components")
-                }
-                let document = statement.text(2)
-                if metadataOf[document] == nil { metadataOf[document] = try CollectionSchema.metadata(statement.text(3), database: database) }
-                ids.append(VectorID(bitPattern: statement.int64(0)))
-                try vectors.append(vector)
-                attributes.append(metadataOf[document]!)
-            }
+            let (ids, vectors, attributes) = try storedVectors(database)
             if case let .ivf(ivf) = fresh, !ids.isEmpty { try ivf.train(vectors) }
             progress?(0, total)
             try fresh.add(vectors, ids: ids, attributes: attributes)
