@@ -9,7 +9,7 @@
 vs_simd_level vs_detect_simd_level(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) return VS_SIMD_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return VS_SIMD_AVX2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return VS_SIMD_AVX2;
     return VS_SIMD_PORTABLE;
 }
 
@@ -88,34 +88,6 @@ AVX512 size_t vs_next_at_or_below_avx512(const float *x, const float *offsets, s
         if (m) return i + (size_t)__builtin_ctz(m);
     }
     return n;
-}
-
-// Sketch rows: bfloat16 (the high half of a float32), widened by a shift. Inner products of one
-// float query with n contiguous rows of length p, for the IVF scan's pruning bound.
-AVX512 void vs_dot_bf16_many_avx512(const float *q, const uint16_t *rows, size_t n, size_t p, float *out) {
-    for (size_t r = 0; r < n; r++) {
-        const uint16_t *x = rows + r * p;
-        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-        size_t i = 0;
-        for (; i + 32 <= p; i += 32) {
-            __m512 x0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(x + i))), 16));
-            __m512 x1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(x + i + 16))), 16));
-            s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), x0, s0);
-            s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), x1, s1);
-        }
-        for (; i + 16 <= p; i += 16) {
-            __m512 x0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(x + i))), 16));
-            s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), x0, s0);
-        }
-        if (i < p) {  // 16-bit masked loads need AVX-512BW: copy the tail instead
-            uint16_t tail[16] = {0};
-            __builtin_memcpy(tail, x + i, (p - i) * 2);
-            __mmask16 m = (__mmask16)((1u << (p - i)) - 1u);
-            __m512 x0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)tail)), 16));
-            s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), x0, s1);
-        }
-        out[r] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-    }
 }
 
 // Eight rows against one query: one accumulator per row, the query loaded once per step, and
@@ -209,28 +181,6 @@ AVX2 void vs_l2sq_many_avx2(const float *q, const float *base, size_t n, size_t 
 }
 AVX2 void vs_dot_many_avx2(const float *q, const float *base, size_t n, size_t d, float *out) {
     for (size_t r = 0; r < n; r++) out[r] = dot_avx2(q, base + r * d, d);
-}
-
-AVX2 void vs_dot_bf16_many_avx2(const float *q, const uint16_t *rows, size_t n, size_t p, float *out) {
-    for (size_t r = 0; r < n; r++) {
-        const uint16_t *x = rows + r * p;
-        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-        size_t i = 0;
-        for (; i + 16 <= p; i += 16) {
-            __m256 x0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(x + i))), 16));
-            __m256 x1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(x + i + 8))), 16));
-            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x0, s0);
-            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), x1, s1);
-        }
-        float tail = 0;
-        for (; i < p; i++) {
-            uint32_t bits = (uint32_t)x[i] << 16;
-            float v;
-            __builtin_memcpy(&v, &bits, 4);
-            tail += q[i] * v;
-        }
-        out[r] = hsum256(_mm256_add_ps(s0, s1)) + tail;
-    }
 }
 
 #define GATHER4_AVX2(NAME, STEP)                                                                    \

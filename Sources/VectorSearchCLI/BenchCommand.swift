@@ -44,6 +44,11 @@ struct BenchCommand: ParsableCommand {
         help: ArgumentHelp(
             "IVF: nprobe values to sweep, comma-separated (e.g. 1,2,4,8,16,32,64,128).", valueName: "list"))
     var sweepNprobe: [String] = []
+    @Option(
+        name: .customLong("sweep-rerank"), parsing: .singleValue,
+        help: ArgumentHelp(
+            "Quantized storage: rerank values to sweep, comma-separated (e.g. 0,1,2,4), crossed with the other sweep.", valueName: "list"))
+    var sweepRerank: [String] = []
     @Option(help: ArgumentHelp(#"A metadata filter to measure, e.g. '{"year": {"$gte": 2020}}'; repeat for several."#, valueName: "json"))
     var filter: [String] = []
     @Option(
@@ -57,8 +62,22 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Batch runs per point; the best is reported.") var runs: Int = 3
     @Option(help: "Write the report as JSON here.") var json: String?
 
-    /// The points to measure: one per swept value of the index kind's knob.
+    /// The points to measure: one per swept value of the index kind's knob (and of rerank).
     var sweep: [(params: [String: Int], options: SearchOptions)] {
+        get throws {
+            let points = try kindSweep
+            guard !sweepRerank.isEmpty else { return points }
+            return try Self.values(sweepRerank, option: "--sweep-rerank", single: 0, allowZero: true).flatMap { rerank in
+                points.map { point in
+                    var options = point.options
+                    options.rerank = rerank
+                    return (point.params.merging(["rerank": rerank]) { $1 }, options)
+                }
+            }
+        }
+    }
+
+    private var kindSweep: [(params: [String: Int], options: SearchOptions)] {
         get throws {
             let base = settings.options
             switch options.index {
@@ -80,11 +99,13 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    private static func values(_ lists: [String], option: String, single: Int) throws -> [Int] {
+    private static func values(_ lists: [String], option: String, single: Int, allowZero: Bool = false) throws -> [Int] {
         let values = lists.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
         guard !values.isEmpty else { return [single] }
         return try values.map {
-            guard let value = Int($0), value > 0 else { throw ValidationError("\(option): '\($0)' is not a positive integer") }
+            guard let value = Int($0), value > 0 || (allowZero && value == 0) else {
+                throw ValidationError("\(option): '\($0)' is not a \(allowZero ? "non-negative" : "positive") integer")
+            }
             return value
         }
     }
@@ -95,6 +116,7 @@ struct BenchCommand: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if options.index != .hnsw, !sweepEF.isEmpty { throw ValidationError("--sweep-ef applies to --index hnsw") }
         if options.index != .ivf, !sweepNprobe.isEmpty { throw ValidationError("--sweep-nprobe applies to --index ivf") }
+        if !options.storage.isQuantized, !sweepRerank.isEmpty { throw ValidationError("--sweep-rerank applies to quantized --storage") }
         _ = try sweep
         _ = try selectivities
         if dataset != nil {
@@ -203,7 +225,8 @@ struct BenchCommand: ParsableCommand {
             }
         }
         var report = BenchmarkReport(
-            index: options.index.rawValue, metric: options.metric.rawValue, k: k, threads: threadCount,
+            index: options.index.rawValue, storage: options.storage.rawValue, metric: options.metric.rawValue, k: k,
+            threads: threadCount,
             nBase: index.count, nQueries: queryVectors.count, dimension: index.dimension,
             buildSeconds: buildSeconds, indexBytes: index.memoryBytes, peakRSSBytes: peakResidentBytes(),
             simd: SIMDLevel.detected.rawValue, blas: BLAS.description, points: points, indexRSSBytes: indexRSS)

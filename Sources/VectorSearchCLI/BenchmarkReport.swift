@@ -4,6 +4,8 @@ import Foundation
 struct BenchmarkReport: Codable {
     var version = 1
     var index: String
+    /// Vector storage: float32, float16, bfloat16 or int8 (reports before it existed lack it).
+    var storage: String?
     var metric: String
     var k: Int
     var threads: Int
@@ -98,7 +100,7 @@ struct BenchmarkReport: Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, index, metric, k, threads, dimension, simd, blas, points, build, filtered
+        case version, index, storage, metric, k, threads, dimension, simd, blas, points, build, filtered
         case qpsAtRecall = "qps_at_recall"
         case indexRSSBytes = "index_rss_bytes"
         case nBase = "n_base"
@@ -110,7 +112,7 @@ struct BenchmarkReport: Codable {
 
     var table: String {
         var lines = [
-            "index \(index), metric \(metric), k \(k): \(nBase) base × \(dimension), \(nQueries) queries",
+            "index \(index)\(storage.map { " (\($0))" } ?? ""), metric \(metric), k \(k): \(nBase) base × \(dimension), \(nQueries) queries",
             "simd \(simd); blas \(blas)",
             String(
                 format: "build %.3f s; index %.1f MB (resident growth %.1f MB); peak RSS %.1f MB",

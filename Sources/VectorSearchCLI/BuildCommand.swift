@@ -22,8 +22,8 @@ struct BuildCommand: ParsableCommand {
         try index.save(to: output)
         status(
             String(
-                format: "built %@ index of %d vectors (dimension %d, %@): read %.2fs, build %.2fs, save %.2fs -> %@",
-                options.index.rawValue, set.vectors.count, set.vectors.dimension, options.metric.rawValue,
+                format: "built %@ index of %d vectors (dimension %d, %@, %@): read %.2fs, build %.2fs, save %.2fs -> %@",
+                options.index.rawValue, set.vectors.count, set.vectors.dimension, options.metric.rawValue, options.storage.rawValue,
                 loaded - start, built - loaded, monotonicSeconds() - built, output))
     }
 }
@@ -37,7 +37,7 @@ func buildIndex(_ set: EmbeddingSet, attributes: [Attributes], options: IndexOpt
     let progress = ProgressLine("adding", total: vectors.count)
     defer { progress.finish() }
     let index = try AnyIndex(
-        kind: options.index, dimension: vectors.dimension, metric: options.metric, hnsw: options.parameters.hnsw,
+        kind: options.index, dimension: vectors.dimension, metric: options.metric, storage: options.storage, hnsw: options.parameters.hnsw,
         ivf: options.parameters.ivf)
     switch index {
     case let .flat(flat):

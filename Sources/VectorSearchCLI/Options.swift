@@ -9,6 +9,10 @@ struct IndexOptions: ParsableArguments {
     @Option(help: "Metric: l2 (squared Euclidean), ip (inner product) or cosine.")
     var metric: Metric = .l2
 
+    @Option(
+        help: "Vector storage: float32, or codes scanned first and re-ranked from the float32 vectors: float16, bfloat16, int8 (flat indexes so far).")
+    var storage: VectorStorage = .float32
+
     @Option(help: "Metadata for filtered search: JSON Lines, one object per vector, in order or matched by an integer \"id\".")
     var metadata: String?
 
@@ -72,10 +76,16 @@ struct SearchSettingOptions: ParsableArguments {
         help: "With a filter: force the exact scan (exact) or the index's own structure (index); default: the planner chooses.")
     var filterStrategy: FilterPlan.Strategy?
 
-    var options: SearchOptions { SearchOptions(ef: ef, nprobe: nprobe, filterStrategy: filterStrategy) }
+    @Option(help: "Quantized storage: re-score rerank × k candidates with the float32 vectors (0: keep the code scores).")
+    var rerank: Int = SearchOptions.defaultRerank
+
+    var options: SearchOptions { SearchOptions(ef: ef, nprobe: nprobe, filterStrategy: filterStrategy, rerank: rerank) }
 
     func validate() throws {
         guard ef >= 1 else { throw ValidationError("--ef must be at least 1") }
+        guard (0...ParameterCheck.maximumRerank).contains(rerank) else {
+            throw ValidationError("--rerank must be between 0 and \(ParameterCheck.maximumRerank)")
+        }
         guard nprobe >= 1 else { throw ValidationError("--nprobe must be at least 1") }
         if filterStrategy == .unfiltered { throw ValidationError("--filter-strategy is exact or index") }
     }
@@ -92,6 +102,7 @@ func parseFilter(_ json: String) throws -> Filter {
 }
 
 extension IndexKind: ExpressibleByArgument {}
+extension VectorStorage: ExpressibleByArgument {}
 
 extension FilterPlan.Strategy: ExpressibleByArgument {}
 

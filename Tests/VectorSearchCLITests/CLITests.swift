@@ -119,6 +119,44 @@ struct CLITests {
         }
     }
 
+    @Test("quantized storage: build --storage int8, search --rerank, bench --sweep-rerank, bad combinations refused")
+    func quantizedStorage() async throws {
+        let dir = temporaryDirectory()
+        defer { cleanup(dir) }
+        try await run(["gen", "--n", "1500", "--dim", "24", "--clusters", "15", "--queries", "40", "--seed", "8", "--output", dir])
+        try await run([
+            "build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--metric", "l2", "--storage", "int8", "--m", "8",
+            "--output", "\(dir)/h.vsidx",
+        ])
+        #expect(try AnyIndex.load(from: "\(dir)/h.vsidx").storage == .int8)
+        try await run([
+            "search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "10", "--ef", "300", "--rerank", "3",
+            "--output", "\(dir)/found.ivecs",
+        ])
+        let found = try EmbeddingFile.readIntegers("\(dir)/found.ivecs")
+        let truth = try EmbeddingFile.readIntegers("\(dir)/groundtruth.ivecs")
+        var hits = 0
+        for q in 0..<40 { hits += Set(found[q]).intersection(truth[q].prefix(10)).count }
+        #expect(Double(hits) / 400 >= 0.99, "recall on int8 codes re-ranked 3x: \(Double(hits) / 400)")
+        try await run([
+            "bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth", "\(dir)/groundtruth.ivecs",
+            "--index", "flat", "--metric", "l2", "--storage", "float16", "--sweep-rerank", "0,2", "--runs", "1", "--json", "\(dir)/r.json",
+        ])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
+        #expect(json["storage"] as? String == "float16")
+        let points = try #require(json["points"] as? [[String: Any]])
+        #expect(points.compactMap { ($0["params"] as? [String: Int])?["rerank"] } == [0, 2])
+        #expect(points.last?["recall"] as? Double == 1.0, "flat float16 re-ranked 2x is exact here")
+        for bad in [
+            ["build", "--input", "\(dir)/base.fvecs", "--index", "ivf", "--storage", "int8", "--output", "\(dir)/i.vsidx"],
+            ["build", "--input", "\(dir)/base.fvecs", "--storage", "int4", "--output", "\(dir)/i.vsidx"],
+            ["search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--rerank", "-1", "--output", "\(dir)/o.ivecs"],
+            ["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "flat", "--sweep-rerank", "0,2"],
+        ] {
+            await #expect(throws: (any Error).self, "\(bad)") { try await run(bad) }
+        }
+    }
+
     @Test("ivf: build with --nlist, search with --nprobe, bench with an nprobe sweep and recall targets")
     func ivf() async throws {
         let dir = temporaryDirectory()

@@ -11,7 +11,7 @@ extern "C" {
 /// Instruction-set level of the kernels below, detected once from cpuid.
 typedef enum {
     VS_SIMD_PORTABLE = 0, ///< no x86 kernel here: callers use the Swift SIMD kernels
-    VS_SIMD_AVX2 = 1,     ///< AVX2 + FMA (x86-64-v3)
+    VS_SIMD_AVX2 = 1,     ///< AVX2 + FMA + F16C (x86-64-v3)
     VS_SIMD_AVX512 = 2,   ///< AVX-512F (x86-64-v4)
 } vs_simd_level;
 
@@ -37,10 +37,22 @@ void vs_dot_gather_avx512(const float *query, const float *base, const uint32_t 
 void vs_l2sq_gather_avx2(const float *query, const float *base, const uint32_t *slots, size_t n, size_t d, float *out);
 void vs_dot_gather_avx2(const float *query, const float *base, const uint32_t *slots, size_t n, size_t d, float *out);
 
-/// Sketch kernels: out[i] = query · row i for n contiguous rows of p bfloat16 values (the high
-/// 16 bits of a float32), the IVF scan's pruning bound.
-void vs_dot_bf16_many_avx512(const float *query, const uint16_t *rows, size_t n, size_t p, float *out);
-void vs_dot_bf16_many_avx2(const float *query, const uint16_t *rows, size_t n, size_t p, float *out);
+/// Code kernels: inner products of a float32 query with rows of d codes (CodeKernels.c).
+/// Many: out[i] = query · row i for n contiguous rows; gather: for the rows numbered slots[i].
+/// float16 and bfloat16 rows are uint16_t bit patterns (scales NULL); int8 rows are multiplied
+/// by scales[row] (one scale per row), which may be NULL for the raw integer products.
+void vs_dot_f16_many_avx512(const float *query, const void *codes, const float *scales, size_t n, size_t d, float *out);
+void vs_dot_bf16_many_avx512(const float *query, const void *codes, const float *scales, size_t n, size_t d, float *out);
+void vs_dot_i8_many_avx512(const float *query, const void *codes, const float *scales, size_t n, size_t d, float *out);
+void vs_dot_f16_many_avx2(const float *query, const void *codes, const float *scales, size_t n, size_t d, float *out);
+void vs_dot_bf16_many_avx2(const float *query, const void *codes, const float *scales, size_t n, size_t d, float *out);
+void vs_dot_i8_many_avx2(const float *query, const void *codes, const float *scales, size_t n, size_t d, float *out);
+void vs_dot_f16_gather_avx512(const float *query, const void *codes, const float *scales, const uint32_t *slots, size_t n, size_t d, float *out);
+void vs_dot_bf16_gather_avx512(const float *query, const void *codes, const float *scales, const uint32_t *slots, size_t n, size_t d, float *out);
+void vs_dot_i8_gather_avx512(const float *query, const void *codes, const float *scales, const uint32_t *slots, size_t n, size_t d, float *out);
+void vs_dot_f16_gather_avx2(const float *query, const void *codes, const float *scales, const uint32_t *slots, size_t n, size_t d, float *out);
+void vs_dot_bf16_gather_avx2(const float *query, const void *codes, const float *scales, const uint32_t *slots, size_t n, size_t d, float *out);
+void vs_dot_i8_gather_avx2(const float *query, const void *codes, const float *scales, const uint32_t *slots, size_t n, size_t d, float *out);
 
 /// Single-threaded C = A·Bᵀ + bias + residual, then GELU (vs_gelu_erf) when `gelu` is nonzero,
 /// with B [n, k] packed once by vs_gemm_pack into vs_gemm_packed_count(n, k) floats: A is m × k

@@ -38,6 +38,9 @@ enum IndexFile {
         var dimension: Int
         var count: Int
         var sectionCount: Int
+        /// How the index scans its vectors (bytes 36..<40; 0, float32, in files before it existed).
+        /// The float32 vectors are always in the file; codes are rebuilt from them on load.
+        var storage: VectorStorage = .float32
     }
 
     static func fourCC(_ text: String) -> UInt32 {
@@ -77,7 +80,8 @@ final class IndexFileWriter {
         put(UInt32(truncatingIfNeeded: header.count), at: 24)
         put(UInt32(truncatingIfNeeded: header.count >> 32), at: 28)
         put(UInt32(header.sectionCount), at: 32)
-        // 36..<44 reserved (flags), zero.
+        put(header.storage.code, at: 36)
+        // 40..<44 reserved, zero.
         put(bytes.withUnsafeBytes { IndexFile.crc32(UnsafeRawBufferPointer(rebasing: $0[0..<44])) }, at: 44)
         try file.write(contentsOf: bytes)
     }
@@ -165,8 +169,15 @@ final class IndexFileReader {
                 path: path,
                 reason: "truncated or damaged: the header claims \(rawCount) vectors of dimension \(dimension), more than the file's \(file.size) bytes hold")
         }
+        guard let storage = VectorStorage(code: get(36)) else {
+            throw VectorSearchError.corruptIndex(path: path, reason: "unknown vector storage code \(get(36))")
+        }
+        guard storage == .float32 || foundKind != .ivf else {
+            throw VectorSearchError.corruptIndex(
+                path: path, reason: "\(storage.rawValue) storage in a \(foundKind.rawValue) index is not supported by this version")
+        }
         header = IndexFile.Header(
-            kind: foundKind, metric: metric, dimension: dimension, count: count, sectionCount: Int(get(32)))
+            kind: foundKind, metric: metric, dimension: dimension, count: count, sectionCount: Int(get(32)), storage: storage)
     }
 
     /// Reads the next section, which must carry `tag` and exactly `destination.count` bytes.

@@ -1,10 +1,14 @@
-/// Query-time parameters of ``FlatIndex``: none (exact search has no knobs; a filtered search
-/// always scans the matching vectors exactly).
+/// Query-time parameters of ``FlatIndex``. Exact search has no knobs, except for an index on
+/// codes (``VectorStorage``): how many candidates the code scan keeps for exact re-ranking.
 public struct FlatSearchParameters: IndexSearchParameters {
-    public init() {}
-    public init(_ options: SearchOptions) {}
+    /// With quantized storage: the scan of the codes keeps `rerank × k` candidates, re-scored
+    /// with the float32 vectors; 0 keeps the code scores. See ``SearchOptions/rerank``.
+    public var rerank: Int
+
+    public init(rerank: Int = SearchOptions.defaultRerank) { self.rerank = rerank }
+    public init(_ options: SearchOptions) { self.init(rerank: options.rerank) }
     public static let `default` = FlatSearchParameters()
-    public func validate() throws {}
+    public func validate() throws { try ParameterCheck.rerank(rerank) }
 }
 
 /// Exact nearest-neighbour search: every query is compared with every vector.
@@ -23,27 +27,37 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
 
     public let dimension: Int
     public let metric: Metric
+    /// How the vectors are stored and scanned (the float32 vectors are kept beside codes, for
+    /// re-ranking and saving).
+    public let storage: VectorStorage
     // Guarded by `lock`: searches read, add/remove write.
     let lock = ReadWriteLock()
     let store: VectorStore
+    /// The codes scanned when ``storage`` is quantized, slot for slot with `store`.
+    let codes: CodeStore?
     private(set) var idMap = IDMap()
     var attributeStore = AttributeStore()
     private var normsSquared: [Float] = []  // ‖x‖² per slot, for L2 batches through sgemm
     private let kernels = DistanceKernels.best
 
-    /// An empty index for vectors of `dimension` components compared by `metric`.
-    public init(dimension: Int, metric: Metric) throws {
+    /// An empty index for vectors of `dimension` components compared by `metric`, stored as
+    /// `storage` (float32 by default).
+    public init(dimension: Int, metric: Metric, storage: VectorStorage = .float32) throws {
         try ParameterCheck.dimension(dimension)
         self.dimension = dimension
         self.metric = metric
+        self.storage = storage
         store = VectorStore(dimension: dimension)
+        codes = CodeKernels(storage: storage).map { CodeStore(storage: storage, dimension: dimension, kernels: $0) }
     }
 
     public var count: Int { lock.withReadLock { store.count } }
 
-    /// Approximate bytes of memory the index holds (vectors, ids, id map, norms).
+    /// Approximate bytes of memory the index holds (vectors, codes, ids, id map, norms).
     public var memoryBytes: Int {
-        lock.withReadLock { store.capacity * dimension * 4 + idMap.byteCount + normsSquared.capacity * 4 }
+        lock.withReadLock {
+            store.capacity * dimension * 4 + (codes?.byteCount ?? 0) + idMap.byteCount + normsSquared.capacity * 4
+        }
     }
 
     /// Whether a vector with this id is in the index.
@@ -63,7 +77,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         try lock.withWriteLock {
             try VectorValidation.check(
                 vectors, ids: ids, attributes: attributes, store: attributeStore, dimension: dimension, metric: metric,
-                contains: idMap.contains)
+                storage: storage, contains: idMap.contains)
             try appendValidated(vectors, ids: ids, attributes: attributes)
         }
     }
@@ -80,7 +94,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
             let ids = try idMap.automaticIDs(vectors.count)
             try VectorValidation.check(
                 vectors, ids: Array(ids), attributes: attributes, store: attributeStore, dimension: dimension, metric: metric,
-                contains: idMap.contains)
+                storage: storage, contains: idMap.contains)
             try appendValidated(vectors, ids: Array(ids), attributes: attributes)
             return ids
         }
@@ -104,6 +118,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
             if normalize { kernels.normalize(row, dimension) }
             normsSquared.append(metric == .cosine ? 1 : kernels.dot(row, row, dimension))
         }
+        codes?.append(store.row(slots.lowerBound), rows: slots.count)
     }
 
     @discardableResult
@@ -111,6 +126,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         lock.withWriteLock {
             IDMap.removeEach(ids, slot: { idMap.slot(of: $0) }) { slot in
                 store.removeSwappingLast(slot)
+                codes?.removeSwappingLast(slot)
                 idMap.removeSwappingLast(slot)
                 normsSquared[slot] = normsSquared[normsSquared.count - 1]
                 normsSquared.removeLast()
@@ -126,6 +142,11 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         try VectorValidation.checkQuery(query, dimension: dimension, metric: metric, k: k, results: results, parameters: parameters)
         return try lock.withReadLock {
             let matching = try filter.flatMap(matchingSlots)
+            if let codes {
+                return results.baseAddress!.asCandidates(capacity: results.count) { out in
+                    searchCodes(codes, query.baseAddress!, k: k, rerank: parameters.rerank, matching: matching, into: out)
+                }
+            }
             return withExactSearch { exact in
                 results.baseAddress!.asCandidates(capacity: results.count) { out in
                     if let matching {
@@ -147,6 +168,18 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         return try lock.withReadLock {
             let k = min(k, store.count)
             let matching = try filter.flatMap(matchingSlots)
+            if let codes {
+                return SearchResults(k: k, queries: queries) { q, slots, counts in
+                    let q = UnsafeSendable(q), slots = UnsafeSendable(slots), counts = UnsafeSendable(counts)
+                    Parallel.forEachChunk(count: queries.count, workers: threads ?? Parallel.coreCount) { _, range in
+                        for i in range {
+                            counts.value[i] = searchCodes(
+                                codes, q.value + i &* dimension, k: k, rerank: parameters.rerank, matching: matching,
+                                into: slots.value + i &* k)
+                        }
+                    }
+                }
+            }
             return SearchResults(k: k, queries: queries) { q, slots, counts in
                 withExactSearch { exact in
                     if let matching {
@@ -177,6 +210,48 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     private func matchingSlots(_ filter: Filter) throws -> SlotBitset? {
         let matching = try attributeStore.matching(filter, live: { nil })
         return matching.matchCount == store.count ? nil : matching
+    }
+
+    /// One query on the codes: a scan (of the rows `matching` admits, when given) keeping the
+    /// best `rerank × k` by code distance, re-scored with the float32 rows; call with the lock held.
+    private func searchCodes(
+        _ codes: CodeStore, _ query: UnsafePointer<Float>, k: Int, rerank: Int, matching: SlotBitset?,
+        into out: UnsafeMutablePointer<Scored>
+    ) -> Int {
+        idMap.ids.withUnsafeBufferPointer { ids in
+            let finish = Rerank(metric: metric, dimension: dimension, exactRows: store.base, ids: ids.baseAddress!, kernels: kernels)
+            let wanted = finish.candidateCount(k: k, rerank: rerank, count: store.count)
+            guard wanted > 0 else { return 0 }
+            let queryNorm = metric == .l2 ? kernels.dot(query, query, dimension) : 0
+            return codes.withRows { rows in
+                withUnsafeTemporaryAllocation(of: Scored.self, capacity: wanted) { candidates in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: ExactSearch.scanChunk) { scratch in
+                        let distances = scratch.baseAddress!
+                        var heap = TopKHeap(storage: candidates.baseAddress!, capacity: wanted)
+                        if let matching {
+                            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: ExactSearch.scanChunk) { slots in
+                                matching.words.withUnsafeBufferPointer { bits in
+                                    forEachSetBit(in: bits, batch: ExactSearch.scanChunk, into: slots.baseAddress!) { slots, n in
+                                        rows.distances(metric, query, queryNormSquared: queryNorm, picking: slots, n, into: distances)
+                                        heap.offer(distances: distances, count: n, ids: CandidateIDs(slots: slots), kernels: kernels)
+                                    }
+                                }
+                            }
+                        } else {
+                            var start = 0
+                            while start < store.count {
+                                let n = min(ExactSearch.scanChunk, store.count &- start)
+                                rows.distances(metric, query, queryNormSquared: queryNorm, from: start, n, into: distances)
+                                heap.offer(distances: distances, count: n, ids: CandidateIDs(first: VectorID(start)), kernels: kernels)
+                                start &+= n
+                            }
+                        }
+                        let found = heap.sortBestFirst()
+                        return finish.finish(candidates.baseAddress!, found: found, k: k, rerank: rerank, query: query, into: out)
+                    }
+                }
+            }
+        }
     }
 
     /// Runs `body` with a view of the stored rows; call with the lock held.

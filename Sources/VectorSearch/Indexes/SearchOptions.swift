@@ -32,15 +32,25 @@ public struct SearchOptions: Sendable, Equatable {
     /// index's own structure (HNSW's filtered graph walk, IVF's filtered list scan); nil lets
     /// the planner choose (``FilterPlan``). A flat index always scans exactly.
     public var filterStrategy: FilterPlan.Strategy?
+    /// Indexes on codes (quantized ``VectorStorage``): the search on codes keeps `rerank × k`
+    /// candidates and re-scores them with the float32 vectors, so results carry exact scores;
+    /// 0 keeps the code scores. The default, 1, re-scores the k found; 2–4 recovers most of what
+    /// the codes lose. Ignored for float32 storage. At most 1,000.
+    public var rerank: Int
 
     public init(
         ef: Int = HNSWSearchParameters.default.ef, nprobe: Int = IVFSearchParameters.default.nprobe,
-        filterStrategy: FilterPlan.Strategy? = nil
+        filterStrategy: FilterPlan.Strategy? = nil, rerank: Int = SearchOptions.defaultRerank
     ) {
         self.ef = ef
         self.nprobe = nprobe
         self.filterStrategy = filterStrategy
+        self.rerank = rerank
     }
+
+    /// The default ``rerank``: re-score the k found (a constant of its own, so the kinds'
+    /// parameter defaults can name it without initialising ``default``, which names theirs).
+    public static let defaultRerank = 1
 
     /// Every kind's default settings.
     public static let `default` = SearchOptions()

@@ -2,7 +2,7 @@
 package enum VectorValidation {
     static func check(
         _ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes] = [], store: AttributeStore? = nil,
-        dimension: Int, metric: Metric, contains: (VectorID) -> Bool
+        dimension: Int, metric: Metric, storage: VectorStorage = .float32, contains: (VectorID) -> Bool
     ) throws {
         guard ids.count == vectors.count else {
             throw VectorSearchError.invalidArgument("\(vectors.count) vectors but \(ids.count) ids")
@@ -12,6 +12,7 @@ package enum VectorValidation {
         }
         try store?.check(attributes)
         try checkRows(vectors, dimension: dimension, metric: metric)
+        try checkRange(vectors, storage: storage, metric: metric)
         var seen = Set<VectorID>(minimumCapacity: ids.count)
         for id in ids {
             guard !contains(id), seen.insert(id).inserted else { throw VectorSearchError.duplicateID(id) }
@@ -30,6 +31,33 @@ package enum VectorValidation {
             for row in 0..<rows.count {
                 try checkNorm(values.baseAddress! + row * dimension, dimension: dimension, metric: metric, row: row)
             }
+        }
+    }
+
+    /// Components beyond what `storage` holds (float16: ±65,504) are refused rather than stored
+    /// as infinities. Cosine rows are normalised first, so they always fit.
+    static func checkRange(_ rows: VectorMatrix, storage: VectorStorage, metric: Metric) throws {
+        let limit = storage.largestMagnitude
+        guard metric != .cosine, limit < .greatestFiniteMagnitude else { return }
+        try rows.withUnsafeBufferPointer { values in
+            if let i = values.firstIndex(where: { abs($0) > limit }) {
+                throw VectorSearchError.invalidArgument(
+                    "row \(i / rows.dimension), component \(i % rows.dimension): \(values[i]) is beyond \(storage.rawValue) storage's range (±\(limit)); use bfloat16 or int8 storage, or scale the vectors"
+                )
+            }
+        }
+    }
+
+    /// What a loader checks of the float32 rows it read (checksums catch damage, not a file
+    /// written wrongly): finite values, within the range of the header's storage.
+    static func checkStoredRows(_ rows: UnsafeBufferPointer<Float>, header: IndexFile.Header, path: String) throws {
+        let limit = header.metric == .cosine ? Float.greatestFiniteMagnitude : header.storage.largestMagnitude
+        if let bad = rows.firstIndex(where: { !(abs($0) <= limit) }) {
+            throw VectorSearchError.corruptIndex(
+                path: path,
+                reason: rows[bad].isFinite
+                    ? "row \(bad / header.dimension) has a value beyond \(header.storage.rawValue) storage's range"
+                    : "row \(bad / header.dimension) has a non-finite value")
         }
     }
 

@@ -66,7 +66,6 @@ public struct DistanceKernels: @unchecked Sendable {
             UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<UInt32>?, Int, Int, UnsafeMutablePointer<Float>?
         ) -> Void
     public typealias Scan = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Float) -> Int
-    typealias SketchMany = @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt16>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
 
     /// The instruction set these kernels use.
     public let level: SIMDLevel
@@ -85,17 +84,17 @@ public struct DistanceKernels: @unchecked Sendable {
     /// First index in `start..<n` whose value (plus offset, if offsets are given) is at or below
     /// a threshold, else `n`: `(values, offsets, start, n, threshold)`.
     public let nextAtOrBelow: Scan
-    /// Inner products of one float query with `n` contiguous rows of `p` bfloat16 values (IVF
-    /// list sketches): `(query, rows, n, p, out)`.
-    let sketchDotMany: SketchMany
+    /// The bfloat16 code kernels of this level (IVF list sketches are bfloat16 rows).
+    let bfloat16: CodeKernels
 
     /// The kernels for the best level of this CPU.
     public static let best = DistanceKernels(level: .detected)!
 
     /// The kernels for `level`, or nil when this CPU cannot run them.
     public init?(level: SIMDLevel) {
-        guard level.rank <= SIMDLevel.detected.rank else { return nil }
+        guard level.rank <= SIMDLevel.detected.rank, let bfloat16 = CodeKernels(storage: .bfloat16, level: level) else { return nil }
         self.level = level
+        self.bfloat16 = bfloat16
         switch level {
         case .portable:
             l2Squared = { a, b, d in SwiftSIMDKernels.l2Squared(a!, b!, d) }
@@ -105,7 +104,6 @@ public struct DistanceKernels: @unchecked Sendable {
             nextAtOrBelow = { x, offsets, start, n, t in SwiftSIMDKernels.nextAtOrBelow(x!, offsets, start, n, t) }
             l2SquaredGather = { q, x, slots, n, d, out in SwiftSIMDKernels.l2SquaredGather(q!, x!, slots!, n, d, out!) }
             dotGather = { q, x, slots, n, d, out in SwiftSIMDKernels.dotGather(q!, x!, slots!, n, d, out!) }
-            sketchDotMany = { q, x, n, p, out in SwiftSIMDKernels.sketchDotMany(q!, x!, n, p, out!) }
         #if arch(x86_64)
         case .avx512:
             l2Squared = vs_l2sq_avx512
@@ -115,7 +113,6 @@ public struct DistanceKernels: @unchecked Sendable {
             nextAtOrBelow = vs_next_at_or_below_avx512
             l2SquaredGather = vs_l2sq_gather_avx512
             dotGather = vs_dot_gather_avx512
-            sketchDotMany = vs_dot_bf16_many_avx512
         case .avx2:
             l2Squared = vs_l2sq_avx2
             dot = vs_dot_avx2
@@ -124,7 +121,6 @@ public struct DistanceKernels: @unchecked Sendable {
             nextAtOrBelow = vs_next_at_or_below_avx2
             l2SquaredGather = vs_l2sq_gather_avx2
             dotGather = vs_dot_gather_avx2
-            sketchDotMany = vs_dot_bf16_many_avx2
         #else
         case .avx512, .avx2:
             return nil
@@ -167,6 +163,15 @@ public struct DistanceKernels: @unchecked Sendable {
             dotGather(query, base, rows, n, d, out)
             for i in 0..<n { out[i] = -out[i] }
         }
+    }
+
+    /// Inner products of one float query with `n` contiguous rows of `p` bfloat16 values (IVF
+    /// list sketches).
+    @inline(__always)
+    func sketchDotMany(
+        _ query: UnsafePointer<Float>, _ rows: UnsafePointer<UInt16>, _ n: Int, _ p: Int, _ out: UnsafeMutablePointer<Float>
+    ) {
+        bfloat16.dotMany(query, rows, nil, n, p, out)
     }
 
     /// Scales `row` to unit length in place; every index normalises cosine vectors through

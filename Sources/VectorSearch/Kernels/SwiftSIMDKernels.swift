@@ -103,28 +103,6 @@ enum SwiftSIMDKernels {
     ) {
         for r in 0..<n { out[r] = dot(query, base + Int(slots[r]) &* d, d) }
     }
-
-    /// Inner products of `query` with `n` contiguous rows of `p` bfloat16 values.
-    static func sketchDotMany(
-        _ query: UnsafePointer<Float>, _ rows: UnsafePointer<UInt16>, _ n: Int, _ p: Int, _ out: UnsafeMutablePointer<Float>
-    ) {
-        for r in 0..<n {
-            let x = rows + r &* p
-            var s0 = SIMD16<Float>()
-            var i = 0
-            while i &+ 16 <= p {
-                let bits = SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<UInt16>.self)) &<< 16
-                s0 += load16(query, i) * unsafeBitCast(bits, to: SIMD16<Float>.self)
-                i &+= 16
-            }
-            var tail: Float = 0
-            while i < p {
-                tail += query[i] * Float(bfloat16: x[i])
-                i &+= 1
-            }
-            out[r] = horizontalSum(s0) + tail
-        }
-    }
 }
 
 extension Float {

@@ -8,7 +8,8 @@ struct Scored: Equatable {
 }
 
 /// Where a block of candidates' ids come from: candidate `j` is `ids[slots[j]]` (IVF list rows,
-/// named by slot), `ids[j]` (contiguous rows with ids) or `first + j` (row numbers).
+/// named by slot), `slots[j]` itself (no ids: candidates to re-rank by slot), `ids[j]`
+/// (contiguous rows with ids) or `first + j` (row numbers).
 struct CandidateIDs {
     var ids: UnsafePointer<VectorID>?
     var slots: UnsafePointer<UInt32>?
@@ -16,7 +17,7 @@ struct CandidateIDs {
 
     @inline(__always)
     subscript(j: Int) -> VectorID {
-        if let slots { return ids![Int(slots[j])] }
+        if let slots { return ids.map { $0[Int(slots[j])] } ?? VectorID(slots[j]) }
         if let ids { return ids[j] }
         return first &+ VectorID(j)
     }

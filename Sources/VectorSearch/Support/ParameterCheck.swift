@@ -35,6 +35,14 @@ package enum ParameterCheck {
         if let threads { try within(1...maximumThreads, "threads", threads) }
     }
 
+    /// Most candidates per result a search on codes may re-rank.
+    package static let maximumRerank = 1000
+
+    /// A re-ranking factor: 0 (off) to ``maximumRerank``.
+    package static func rerank(_ rerank: Int) throws {
+        try within(0...maximumRerank, "rerank", rerank)
+    }
+
     /// `a × b`, or `Int.max` when that overflows: for sizes that are then capped by a smaller one.
     package static func saturatingProduct(_ a: Int, _ b: Int) -> Int {
         let (product, overflow) = a.multipliedReportingOverflow(by: b)

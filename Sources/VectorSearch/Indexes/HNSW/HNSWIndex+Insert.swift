@@ -71,15 +71,16 @@ extension HNSWIndex {
         if !raisesTop { entryLock.release() }
         var current = entry
         var currentDistance = distance(query, store.row(entry))
+        let scorer = exactScorer  // the graph is built on float32 rows, whatever the storage
         if top > level {
             (current, currentDistance) = descend(
                 query, from: current, distance: currentDistance, top: top, target: level, locking: true, excluding: slot,
-                context: context)
+                scorer: scorer, context: context)
         }
         for l in stride(from: min(level, top), through: 0, by: -1) {
             searchLayer(
                 query, entry: current, distance: currentDistance, ef: parameters.efConstruction, level: l,
-                locking: true, excluding: slot, context: context)
+                locking: true, excluding: slot, scorer: scorer, context: context)
             let found = drainResultsSorted(context)
             guard found > 0 else { continue }  // every node it saw is removed: no links here
             let next = context.sorted[0]

@@ -9,14 +9,16 @@ extension HNSWIndex {
         kernels.distance(metric, a, b, dimension)
     }
 
+    /// Scores float32 rows: inserts, and every walk of a float32 index.
+    var exactScorer: SlotScorer { SlotScorer(metric: metric, dimension: dimension, kernels: kernels, rows: store.base) }
+
     /// Walks down from `top` to `target + 1`, on each level moving to the closest neighbour until
     /// none is closer. `locking` is true while a parallel build may be writing links.
     func descend(
         _ query: UnsafePointer<Float>, from entry: Int, distance entryDistance: Float,
-        top: Int, target: Int, locking: Bool, excluding: Int = -1, context: HNSWSearchContext
+        top: Int, target: Int, locking: Bool, excluding: Int = -1, scorer: SlotScorer, context: HNSWSearchContext
     ) -> (slot: Int, distance: Float) {
         let pending = context.pending, distances = context.pendingDistances
-        let base = UnsafePointer(store.base), metric = self.metric
         var current = entry, currentDistance = entryDistance
         var level = top
         while level > target {
@@ -29,7 +31,7 @@ extension HNSWIndex {
                     pending[n] = context.linkCopy[j]
                     n &+= 1
                 }
-                kernels.distances(metric, query, base, picking: pending, n, dimension, into: distances)
+                scorer.distances(query, picking: pending, n, into: distances)
                 for j in 0..<n where distances[j] < currentDistance {
                     current = Int(pending[j])
                     currentDistance = distances[j]
@@ -67,7 +69,7 @@ extension HNSWIndex {
     func searchLayer(
         _ query: UnsafePointer<Float>, entry: Int, distance entryDistance: Float, ef: Int, level: Int,
         locking: Bool, excluding: Int = -1, filter: UnsafePointer<UInt64>? = nil, budget: Int = .max,
-        context: HNSWSearchContext
+        scorer: SlotScorer, context: HNSWSearchContext
     ) -> Bool {
         context.beginSearch(slots: store.count)
         let tags = context.visitedTags, generation = context.generation
@@ -77,9 +79,8 @@ extension HNSWIndex {
             context.results = results
         }
         let pending = context.pending, pendingDistances = context.pendingDistances, linkCopy = context.linkCopy
-        let base = UnsafePointer(store.base), deleted = UnsafePointer(graph.deleted)
-        let level0 = graph.level0, level0Stride = graph.level0Stride, dimension = dimension
-        let kernels = self.kernels, metric = self.metric
+        let deleted = UnsafePointer(graph.deleted)
+        let level0 = graph.level0, level0Stride = graph.level0Stride
         let anyDeleted = !freeSlots.isEmpty || graph.hasDeleted
         @inline(__always) func admits(_ slot: Int) -> Bool {
             if let filter { return filter[slot >> 6] >> UInt64(slot & 63) & 1 != 0 }
@@ -121,8 +122,8 @@ extension HNSWIndex {
             if waiting == 0 { continue }
             scored &+= waiting
             if scored > budget { return false }
-            for j in 0..<waiting { vs_prefetch(base + Int(pending[j]) &* dimension) }
-            kernels.distances(metric, query, base, picking: pending, waiting, dimension, into: pendingDistances)
+            for j in 0..<waiting { vs_prefetch(scorer.address(of: Int(pending[j]))) }
+            scorer.distances(query, picking: pending, waiting, into: pendingDistances)
             for j in 0..<waiting {
                 let d = pendingDistances[j]
                 guard results.count < ef || d < worst else { continue }

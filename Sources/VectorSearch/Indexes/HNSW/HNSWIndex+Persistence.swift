@@ -4,7 +4,9 @@ extension HNSWIndex {
     public func save(to path: String) throws {
         try lock.withReadLock {
             let slots = store.count
-            let header = IndexFile.Header(kind: .hnsw, metric: metric, dimension: dimension, count: slots, sectionCount: 8 + attributeStore.sectionCount)
+            let header = IndexFile.Header(
+                kind: .hnsw, metric: metric, dimension: dimension, count: slots, sectionCount: 8 + attributeStore.sectionCount,
+                storage: storage)
             let writer = try IndexFileWriter(path: path, header: header)
             let fields: [UInt64] = [
                 UInt64(parameters.m), UInt64(parameters.efConstruction), parameters.seed,
@@ -39,7 +41,7 @@ extension HNSWIndex {
         else { throw invalid("implausible HNSW parameters \(fields)") }
         let parameters = try HNSWParameters(
             m: Int(fields[0]), efConstruction: Int(fields[1]), seed: fields[2], keepPrunedConnections: fields[3] == 1)
-        let index = try HNSWIndex(dimension: header.dimension, metric: header.metric, parameters: parameters)
+        let index = try HNSWIndex(dimension: header.dimension, metric: header.metric, parameters: parameters, storage: header.storage)
         let ids = try reader.readSection("IDS ", as: VectorID.self, count: slots)
         let deleted = try reader.readSection("DELE", as: UInt8.self, count: slots)
         _ = try index.store.append(rows: slots) { try reader.readSection("VECS", into: $0) }
@@ -52,7 +54,7 @@ extension HNSWIndex {
 
         // Checksums catch damage, not a file written wrongly: check that the graph holds together.
         let rows = UnsafeBufferPointer(start: index.store.base, count: slots * header.dimension)
-        if let bad = rows.firstIndex(where: { !$0.isFinite }) { throw invalid("row \(bad / header.dimension) has a non-finite value") }
+        try VectorValidation.checkStoredRows(rows, header: header, path: reader.path)
         let graph = index.graph
         func checkList(_ list: ArraySlice<UInt32>, maxLinks: Int) throws {
             guard let count = list.first, Int(count) <= maxLinks,
@@ -88,6 +90,7 @@ extension HNSWIndex {
                 index.idMap.assign(ids[slot], to: slot)
             }
         }
+        index.codes?.append(index.store.base, rows: slots)
         index.entryPoint = entry
         index.maxLevel = Int(fields[5])
         index.idMap.continueAutomaticIDs(at: fields[6])

@@ -7,7 +7,9 @@ extension HNSWIndex {
         return try lock.withReadLock {
             let (plan, matching) = try planLocked(filter, parameters: parameters)
             return results.baseAddress!.asCandidates(capacity: results.count) { out in
-                searchByPlan(query.baseAddress!, k: k, ef: parameters.ef, plan: plan.strategy, matching: matching, into: out)
+                searchByPlan(
+                    query.baseAddress!, k: k, ef: parameters.ef, rerank: parameters.rerank, plan: plan.strategy, matching: matching,
+                    into: out)
             }
         }
     }
@@ -24,8 +26,8 @@ extension HNSWIndex {
                 Parallel.forEachChunk(count: queries.count, workers: threads ?? Parallel.coreCount) { _, range in
                     for i in range {
                         counts.value[i] = searchByPlan(
-                            q.value + i * dimension, k: k, ef: parameters.ef, plan: plan.strategy, matching: matching,
-                            into: slots.value + i * k)
+                            q.value + i * dimension, k: k, ef: parameters.ef, rerank: parameters.rerank, plan: plan.strategy,
+                            matching: matching, into: slots.value + i * k)
                     }
                 }
             }
@@ -72,13 +74,15 @@ extension HNSWIndex {
     /// One query with the read lock held, by `plan`: the graph walk (admitting only matches
     /// when filtered), or the exact scan of the matches.
     private func searchByPlan(
-        _ query: UnsafePointer<Float>, k: Int, ef: Int, plan: FilterPlan.Strategy, matching: SlotBitset?,
+        _ query: UnsafePointer<Float>, k: Int, ef: Int, rerank: Int, plan: FilterPlan.Strategy, matching: SlotBitset?,
         into out: UnsafeMutablePointer<Scored>
     ) -> Int {
-        guard let matching, plan != .unfiltered else { return searchGraph(query, k: k, ef: ef, filter: nil, into: out)! }
+        guard let matching, plan != .unfiltered else {
+            return searchGraph(query, k: k, ef: ef, rerank: rerank, filter: nil, into: out)!
+        }
         if plan == .index {
             let found = matching.words.withUnsafeBufferPointer { bits in
-                searchGraph(query, k: k, ef: ef, filter: (bits.baseAddress!, matching.matchCount), into: out)
+                searchGraph(query, k: k, ef: ef, rerank: rerank, filter: (bits.baseAddress!, matching.matchCount), into: out)
             }
             if let found { return found }
         }
@@ -93,42 +97,81 @@ extension HNSWIndex {
     }
 
     /// One query with the read lock held: descend the upper levels greedily, search level 0 with
-    /// ef = max(ef, k), return the k best, ties ordered by id. With a filter (its bits, and the
+    /// ef = max(ef, k), return the k best, ties ordered by id. On codes, ef is at least the
+    /// `rerank × k` candidates re-scored from the float32 rows. With a filter (its bits, and the
     /// number of nodes the walk may score), nil when the walk ran over that budget.
     private func searchGraph(
-        _ query: UnsafePointer<Float>, k: Int, ef: Int, filter: (bits: UnsafePointer<UInt64>, budget: Int)?,
+        _ query: UnsafePointer<Float>, k: Int, ef: Int, rerank: Int, filter: (bits: UnsafePointer<UInt64>, budget: Int)?,
         into out: UnsafeMutablePointer<Scored>
     ) -> Int? {
         guard k > 0, entryPoint >= 0, idMap.mappedCount > 0 else { return 0 }
-        return withSearchContext { context in
-            let start = descend(
-                query, from: entryPoint, distance: distance(query, store.row(entryPoint)),
-                top: maxLevel, target: 0, locking: false, context: context)
-            let finished = searchLayer(
-                query, entry: start.slot, distance: start.distance, ef: max(ef, k), level: 0, locking: false,
-                filter: filter?.bits, budget: filter?.budget ?? .max, context: context)
-            guard finished else { return nil }
-            while context.results.count > k { context.results.pop() }
-            let found = context.results.count
-            var i = found
-            while i > 0 {
-                i -= 1
-                let c = context.results.pop()
-                out[i] = Scored(id: idMap.ids[Int(c.slot)], distance: c.distance)
+        guard let codes else {
+            return walk(query, keeping: k, ef: max(ef, k), filter: filter, scorer: exactScorer) { context, found in
+                drainPublished(context, count: found, query: query, into: out)
             }
-            // Equal distances in id order, as every index reports them.
-            for i in 1..<max(found, 1) {
-                let item = out[i]
-                var j = i
-                while j > 0, out[j - 1].distance == item.distance, out[j - 1].id > item.id {
-                    out[j] = out[j - 1]
-                    j -= 1
-                }
-                out[j] = item
-            }
-            metric.publish(out, count: found, query: query, dimension: dimension, kernels: kernels)
-            return found
         }
+        return idMap.ids.withUnsafeBufferPointer { ids in
+            let finish = Rerank(metric: metric, dimension: dimension, exactRows: store.base, ids: ids.baseAddress!, kernels: kernels)
+            let wanted = finish.candidateCount(k: k, rerank: rerank, count: store.count)
+            return codes.withRows { rows in
+                let scorer = SlotScorer(metric: metric, dimension: dimension, kernels: kernels, rows: store.base, codes: rows, query: query)
+                return walk(query, keeping: wanted, ef: max(ef, wanted), filter: filter, scorer: scorer) { context, found in
+                    withUnsafeTemporaryAllocation(of: Scored.self, capacity: found) { candidates in
+                        var i = found
+                        while i > 0 {
+                            i -= 1
+                            let c = context.results.pop()
+                            candidates[i] = Scored(id: VectorID(c.slot), distance: c.distance)
+                        }
+                        return finish.finish(candidates.baseAddress!, found: found, k: k, rerank: rerank, query: query, into: out)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Walks the graph for `query` and hands the `keeping` best it found (in `context.results`,
+    /// worst on top) and their number to `body`; nil when a filtered walk ran over its budget.
+    private func walk(
+        _ query: UnsafePointer<Float>, keeping: Int, ef: Int, filter: (bits: UnsafePointer<UInt64>, budget: Int)?, scorer: SlotScorer,
+        _ body: (HNSWSearchContext, Int) -> Int
+    ) -> Int? {
+        withSearchContext { context in
+            let start = descend(
+                query, from: entryPoint, distance: scorer.distance(query, to: entryPoint), top: maxLevel, target: 0, locking: false,
+                scorer: scorer, context: context)
+            let finished = searchLayer(
+                query, entry: start.slot, distance: start.distance, ef: ef, level: 0, locking: false,
+                filter: filter?.bits, budget: filter?.budget ?? .max, scorer: scorer, context: context)
+            guard finished else { return nil }
+            while context.results.count > keeping { context.results.pop() }
+            return body(context, context.results.count)
+        }
+    }
+
+    /// Writes the `found` results of a float32 walk to `out`, best first, ties ordered by id, and
+    /// publishes them.
+    private func drainPublished(
+        _ context: HNSWSearchContext, count found: Int, query: UnsafePointer<Float>, into out: UnsafeMutablePointer<Scored>
+    ) -> Int {
+        var i = found
+        while i > 0 {
+            i -= 1
+            let c = context.results.pop()
+            out[i] = Scored(id: idMap.ids[Int(c.slot)], distance: c.distance)
+        }
+        // Equal distances in id order, as every index reports them.
+        for i in 1..<max(found, 1) {
+            let item = out[i]
+            var j = i
+            while j > 0, out[j - 1].distance == item.distance, out[j - 1].id > item.id {
+                out[j] = out[j - 1]
+                j -= 1
+            }
+            out[j] = item
+        }
+        metric.publish(out, count: found, query: query, dimension: dimension, kernels: kernels)
+        return found
     }
 }
 

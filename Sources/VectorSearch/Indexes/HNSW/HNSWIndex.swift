@@ -12,6 +12,10 @@ import Darwin
 /// ``HNSWSearchParameters/ef``. Inserts of a batch run on every core; removed vectors stay in
 /// the graph to route searches but are never returned, and their slots are reused by later adds.
 ///
+/// With quantized ``storage`` the graph is built on the float32 vectors, a query walks it on the
+/// codes (fewer bytes per visited node), and the best `rerank × k` it finds are re-scored with
+/// the float32 vectors (``SearchOptions/rerank``).
+///
 /// ```swift
 /// let index = try HNSWIndex(dimension: 384, metric: .cosine)
 /// try index.add(vectors, ids: ids)
@@ -23,11 +27,15 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     public let dimension: Int
     public let metric: Metric
     public let parameters: HNSWParameters
+    /// How queries read the vectors (the float32 vectors are kept beside codes).
+    public let storage: VectorStorage
 
     // `lock`: searches read, add/remove write. During a parallel add, nodes are guarded by the
     // graph's per-node spin locks and the entry point by `entryLock`.
     let lock = ReadWriteLock()
     let store: VectorStore
+    /// The codes queries walk on when ``storage`` is quantized, slot for slot with `store`.
+    let codes: CodeStore?
     let graph: HNSWGraph
     var idMap = IDMap()
     var freeSlots: [Int] = []
@@ -40,13 +48,15 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let kernels = DistanceKernels.best
     private let levelScale: Double
 
-    public init(dimension: Int, metric: Metric, parameters: HNSWParameters = .default) throws {
+    public init(dimension: Int, metric: Metric, parameters: HNSWParameters = .default, storage: VectorStorage = .float32) throws {
         try ParameterCheck.dimension(dimension)
         try parameters.validate()
         self.dimension = dimension
         self.metric = metric
         self.parameters = parameters
+        self.storage = storage
         store = VectorStore(dimension: dimension)
+        codes = CodeKernels(storage: storage).map { CodeStore(storage: storage, dimension: dimension, kernels: $0) }
         graph = HNSWGraph(m: parameters.m)
         random = SplitMix64(seed: parameters.seed)
         levelScale = 1 / log(Double(parameters.m))
@@ -55,9 +65,11 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Number of vectors that searches can return (removed ones excluded).
     public var count: Int { lock.withReadLock { idMap.mappedCount } }
 
-    /// Approximate bytes of memory held: vectors, graph links, ids.
+    /// Approximate bytes of memory held: vectors, codes, graph links, ids.
     public var memoryBytes: Int {
-        lock.withReadLock { store.capacity * dimension * 4 + graph.byteCount + idMap.byteCount + freeSlots.capacity * 8 }
+        lock.withReadLock {
+            store.capacity * dimension * 4 + (codes?.byteCount ?? 0) + graph.byteCount + idMap.byteCount + freeSlots.capacity * 8
+        }
     }
 
     /// Whether a vector with this id is in the index (not removed).
@@ -112,7 +124,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     ) throws {
         try VectorValidation.check(
             vectors, ids: ids, attributes: attributes, store: attributeStore, dimension: dimension, metric: metric,
-            contains: idMap.contains)
+            storage: storage, contains: idMap.contains)
         let n = vectors.count
         guard n > 0 else { return }
         // Slots: removed ones first (never the entry point, which must keep its level), then new.
@@ -142,6 +154,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             let level = row < reused ? max(drawLevel(), Int(graph.levels[slot])) : drawLevel()
             graph.prepareNode(slot, level: level, reused: row < reused)
             idMap.assign(ids[row], to: slot)
+            if let codes { slot < codes.count ? codes.update(slot, from: store.row(slot)) : codes.append(store.row(slot), rows: 1) }
         }
         attributeStore.assign(attributes, to: slots)
         insert(slots, threads: threads ?? VectorSearchLibrary.coreCount, progress: progress)

@@ -40,16 +40,21 @@ public struct HNSWSearchParameters: IndexSearchParameters {
     /// With a filter: `.exact` or `.index` overrides the planner's choice; nil lets the
     /// planner choose.
     public var filterStrategy: FilterPlan.Strategy?
+    /// With quantized storage: the walk on codes keeps `rerank × k` candidates (ef is raised to
+    /// that), re-scored with the float32 vectors; 0 keeps the code scores. See ``SearchOptions/rerank``.
+    public var rerank: Int
 
-    public init(ef: Int = 64, filterStrategy: FilterPlan.Strategy? = nil) throws {
+    public init(ef: Int = 64, filterStrategy: FilterPlan.Strategy? = nil, rerank: Int = SearchOptions.defaultRerank) throws {
         self.ef = ef
         self.filterStrategy = filterStrategy
+        self.rerank = rerank
         try validate()
     }
 
     public init(_ options: SearchOptions) {
         ef = options.ef
         filterStrategy = options.filterStrategy
+        rerank = options.rerank
     }
 
     /// ef = 64.
@@ -58,5 +63,6 @@ public struct HNSWSearchParameters: IndexSearchParameters {
     public func validate() throws {
         try ParameterCheck.atLeast(1, "HNSW ef", ef)
         try FilterPlan.validate(forced: filterStrategy)
+        try ParameterCheck.rerank(rerank)
     }
 }

@@ -1,0 +1,114 @@
+// Inner products of a float32 query with encoded rows: float16, bfloat16 and int8 (one scale per
+// row). The query stays float32 (only the stored side loses precision); each kernel widens 16 (8)
+// codes to float32 and accumulates with FMA. L2 distances come from these through stored norms
+// (‖q − x‖² = ‖q‖² − 2 q·x + ‖x‖²), so one kernel per code serves every metric.
+#include "CVectorKernels.h"
+
+#if defined(VS_HAVE_X86_KERNELS)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// ---- Widening 16 codes (AVX-512) or 8 codes (AVX2) to float32.
+
+AVX512 static inline __m512 f16_16(const uint16_t *x) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)x)); }
+AVX512 static inline __m512 bf16_16(const uint16_t *x) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)x)), 16));
+}
+AVX512 static inline __m512 i8_16(const int8_t *x) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x)));
+}
+AVX2 static inline __m256 f16_8(const uint16_t *x) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x)); }
+AVX2 static inline __m256 bf16_8(const uint16_t *x) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)x)), 16));
+}
+AVX2 static inline __m256 i8_8(const int8_t *x) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)x)));
+}
+
+AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// One row: four accumulators; the tail (d not a multiple of the width) is copied into a zeroed
+// block, so no load reads past the row. Many scores contiguous rows one by one (measured: 1.7x
+// faster than eight rows at a time, int8 at d = 384); gather scores rows picked by slot eight
+// (AVX2: four) at a time, so their cache misses overlap.
+#define CODE_KERNELS(NAME, T, W, VEC, ZERO, LOADQ, LOADQ_TAIL, FMA, ADD, SUM, WIDEN, ATTR, SUFFIX, ROWS)               \
+    ATTR static inline float NAME##_one_##SUFFIX(const float *q, const T *x, size_t d) {                         \
+        VEC s0 = ZERO(), s1 = ZERO(), s2 = ZERO(), s3 = ZERO();                                               \
+        size_t i = 0;                                                                                          \
+        for (; i + 4 * W <= d; i += 4 * W) {                                                                   \
+            s0 = FMA(LOADQ(q + i), WIDEN(x + i), s0);                                                          \
+            s1 = FMA(LOADQ(q + i + W), WIDEN(x + i + W), s1);                                                  \
+            s2 = FMA(LOADQ(q + i + 2 * W), WIDEN(x + i + 2 * W), s2);                                          \
+            s3 = FMA(LOADQ(q + i + 3 * W), WIDEN(x + i + 3 * W), s3);                                          \
+        }                                                                                                      \
+        for (; i + W <= d; i += W) s0 = FMA(LOADQ(q + i), WIDEN(x + i), s0);                                   \
+        if (i < d) {                                                                                           \
+            T tail[W] = {0};                                                                                   \
+            __builtin_memcpy(tail, x + i, (d - i) * sizeof(T));                                                \
+            s1 = FMA(LOADQ_TAIL(q + i, d - i), WIDEN(tail), s1);                                               \
+        }                                                                                                      \
+        return SUM(ADD(ADD(s0, s1), ADD(s2, s3)));                                                             \
+    }                                                                                                          \
+    /* ROWS rows at once: the query is loaded once per step for all of them, and their       */  \
+    /* independent accumulators hide the FMA latency that bounds one row at a time.           */  \
+    ATTR static inline void NAME##_rows_##SUFFIX(const float *q, const T *const *x, size_t d, float *out) {      \
+        VEC s[ROWS];                                                                                           \
+        for (int k = 0; k < ROWS; k++) s[k] = ZERO();                                                          \
+        size_t i = 0;                                                                                          \
+        for (; i + W <= d; i += W) {                                                                           \
+            VEC qv = LOADQ(q + i);                                                                             \
+            for (int k = 0; k < ROWS; k++) s[k] = FMA(qv, WIDEN(x[k] + i), s[k]);                              \
+        }                                                                                                      \
+        if (i < d) {                                                                                           \
+            VEC qv = LOADQ_TAIL(q + i, d - i);                                                                 \
+            for (int k = 0; k < ROWS; k++) {                                                                   \
+                T tail[W] = {0};                                                                               \
+                __builtin_memcpy(tail, x[k] + i, (d - i) * sizeof(T));                                         \
+                s[k] = FMA(qv, WIDEN(tail), s[k]);                                                             \
+            }                                                                                                  \
+        }                                                                                                      \
+        for (int k = 0; k < ROWS; k++) out[k] = SUM(s[k]);                                                     \
+    }                                                                                                          \
+    ATTR void vs_dot_##NAME##_many_##SUFFIX(const float *q, const void *codes, const float *scales, size_t n,   \
+                                            size_t d, float *out) {                                           \
+        const T *base = (const T *)codes;                                                                      \
+        for (size_t r = 0; r < n; r++) out[r] = NAME##_one_##SUFFIX(q, base + r * d, d);                       \
+        if (scales)                                                                                            \
+            for (size_t j = 0; j < n; j++) out[j] *= scales[j];                                                \
+    }                                                                                                          \
+    ATTR void vs_dot_##NAME##_gather_##SUFFIX(const float *q, const void *codes, const float *scales,          \
+                                              const uint32_t *slots, size_t n, size_t d, float *out) {         \
+        const T *base = (const T *)codes;                                                                      \
+        size_t r = 0;                                                                                          \
+        for (; r + ROWS <= n; r += ROWS) {                                                                     \
+            const T *x[ROWS];                                                                                  \
+            for (int k = 0; k < ROWS; k++) x[k] = base + (size_t)slots[r + k] * d;                             \
+            NAME##_rows_##SUFFIX(q, x, d, out + r);                                                            \
+        }                                                                                                      \
+        for (; r < n; r++) out[r] = NAME##_one_##SUFFIX(q, base + (size_t)slots[r] * d, d);                    \
+        if (scales)                                                                                            \
+            for (size_t j = 0; j < n; j++) out[j] *= scales[slots[j]];                                         \
+    }
+
+AVX512 static inline __m512 loadq_tail_512(const float *q, size_t n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), q); }
+AVX2 static inline __m256 loadq_tail_256(const float *q, size_t n) {
+    float tail[8] = {0};
+    __builtin_memcpy(tail, q, n * sizeof(float));
+    return _mm256_loadu_ps(tail);
+}
+
+CODE_KERNELS(f16, uint16_t, 16, __m512, _mm512_setzero_ps, _mm512_loadu_ps, loadq_tail_512, _mm512_fmadd_ps, _mm512_add_ps, _mm512_reduce_add_ps, f16_16, AVX512, avx512, 8)
+CODE_KERNELS(bf16, uint16_t, 16, __m512, _mm512_setzero_ps, _mm512_loadu_ps, loadq_tail_512, _mm512_fmadd_ps, _mm512_add_ps, _mm512_reduce_add_ps, bf16_16, AVX512, avx512, 8)
+CODE_KERNELS(i8, int8_t, 16, __m512, _mm512_setzero_ps, _mm512_loadu_ps, loadq_tail_512, _mm512_fmadd_ps, _mm512_add_ps, _mm512_reduce_add_ps, i8_16, AVX512, avx512, 8)
+CODE_KERNELS(f16, uint16_t, 8, __m256, _mm256_setzero_ps, _mm256_loadu_ps, loadq_tail_256, _mm256_fmadd_ps, _mm256_add_ps, hsum8, f16_8, AVX2, avx2, 4)
+CODE_KERNELS(bf16, uint16_t, 8, __m256, _mm256_setzero_ps, _mm256_loadu_ps, loadq_tail_256, _mm256_fmadd_ps, _mm256_add_ps, hsum8, bf16_8, AVX2, avx2, 4)
+CODE_KERNELS(i8, int8_t, 8, __m256, _mm256_setzero_ps, _mm256_loadu_ps, loadq_tail_256, _mm256_fmadd_ps, _mm256_add_ps, hsum8, i8_8, AVX2, avx2, 4)
+
+#endif

@@ -1,0 +1,125 @@
+import CVectorKernels
+
+/// Inner products of a float32 query with coded rows (``VectorStorage``), for one storage and one
+/// SIMD level, resolved once and called through C function pointers like ``DistanceKernels``.
+/// int8 rows are multiplied by their scale; L2 distances come from these products and the rows'
+/// stored norms (``CodedRows``).
+struct CodeKernels: @unchecked Sendable {
+    typealias Many =
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafeRawPointer?, UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?
+        ) -> Void
+    typealias Gather =
+        @convention(c) (
+            UnsafePointer<Float>?, UnsafeRawPointer?, UnsafePointer<Float>?, UnsafePointer<UInt32>?, Int, Int,
+            UnsafeMutablePointer<Float>?
+        ) -> Void
+
+    let storage: VectorStorage
+    let level: SIMDLevel
+    /// `(query, codes, scales, n, d, out)`: out[i] = query · row i of n contiguous rows.
+    let dotMany: Many
+    /// `(query, codes, scales, slots, n, d, out)`: out[i] = query · row slots[i].
+    let dotGather: Gather
+
+    /// The kernels for `storage` at `level`, or nil when this CPU cannot run that level or the
+    /// storage is float32 (``DistanceKernels`` scores float32 rows).
+    init?(storage: VectorStorage, level: SIMDLevel = .detected) {
+        guard storage.isQuantized, level.rank <= SIMDLevel.detected.rank else { return nil }
+        self.storage = storage
+        self.level = level
+        switch (level, storage) {
+        case (.portable, _):
+            switch storage {
+            case .float16:
+                dotMany = { q, x, s, n, d, out in PortableCodeKernels.many(q!, x!, s, n, d, out!, .float16) }
+                dotGather = { q, x, s, slots, n, d, out in PortableCodeKernels.gather(q!, x!, s, slots!, n, d, out!, .float16) }
+            case .bfloat16:
+                dotMany = { q, x, s, n, d, out in PortableCodeKernels.many(q!, x!, s, n, d, out!, .bfloat16) }
+                dotGather = { q, x, s, slots, n, d, out in PortableCodeKernels.gather(q!, x!, s, slots!, n, d, out!, .bfloat16) }
+            default:
+                dotMany = { q, x, s, n, d, out in PortableCodeKernels.many(q!, x!, s, n, d, out!, .int8) }
+                dotGather = { q, x, s, slots, n, d, out in PortableCodeKernels.gather(q!, x!, s, slots!, n, d, out!, .int8) }
+            }
+        #if arch(x86_64)
+        case (.avx512, .float16):
+            (dotMany, dotGather) = (vs_dot_f16_many_avx512, vs_dot_f16_gather_avx512)
+        case (.avx512, .bfloat16):
+            (dotMany, dotGather) = (vs_dot_bf16_many_avx512, vs_dot_bf16_gather_avx512)
+        case (.avx512, _):
+            (dotMany, dotGather) = (vs_dot_i8_many_avx512, vs_dot_i8_gather_avx512)
+        case (.avx2, .float16):
+            (dotMany, dotGather) = (vs_dot_f16_many_avx2, vs_dot_f16_gather_avx2)
+        case (.avx2, .bfloat16):
+            (dotMany, dotGather) = (vs_dot_bf16_many_avx2, vs_dot_bf16_gather_avx2)
+        case (.avx2, _):
+            (dotMany, dotGather) = (vs_dot_i8_many_avx2, vs_dot_i8_gather_avx2)
+        #else
+        case (.avx512, _), (.avx2, _):
+            return nil
+        #endif
+        }
+    }
+}
+
+/// The Swift SIMD code kernels: the path for CPUs without the C kernels (NEON on arm64).
+enum PortableCodeKernels {
+    /// Eight codes from element `i` of a row, widened to float32.
+    @inline(__always)
+    static func widen8(_ storage: VectorStorage, _ x: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+        switch storage {
+        case .float16:
+            SIMD8<Float>(unsafeBitCast((x + i &* 2).loadUnaligned(as: SIMD8<UInt16>.self), to: SIMD8<Float16>.self))
+        case .bfloat16:
+            unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: (x + i &* 2).loadUnaligned(as: SIMD8<UInt16>.self)) &<< 16, to: SIMD8<Float>.self)
+        case .int8:
+            SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (x + i).loadUnaligned(as: SIMD8<Int8>.self)))
+        case .float32:
+            (x + i &* 4).loadUnaligned(as: SIMD8<Float>.self)
+        }
+    }
+
+    @inline(__always)
+    static func one(_ q: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ d: Int, _ storage: VectorStorage) -> Float {
+        var sum = SIMD8<Float>()
+        var i = 0
+        while i &+ 8 <= d {
+            sum += UnsafeRawPointer(q + i).loadUnaligned(as: SIMD8<Float>.self) * widen8(storage, row, i)
+            i &+= 8
+        }
+        var total = (sum.lowHalf + sum.highHalf).sum()
+        if i < d {  // the tail through a zeroed block, so nothing is read past the row
+            let bytes = storage.bytesPerComponent
+            var block = SIMD32<UInt8>()
+            let tail = withUnsafeMutableBytes(of: &block) { raw in
+                raw.baseAddress!.copyMemory(from: row + i &* bytes, byteCount: (d &- i) &* bytes)
+                return widen8(storage, UnsafeRawPointer(raw.baseAddress!), 0)
+            }
+            for j in 0..<(d &- i) { total += q[i &+ j] * tail[j] }
+        }
+        return total
+    }
+
+    static func many(
+        _ q: UnsafePointer<Float>, _ codes: UnsafeRawPointer, _ scales: UnsafePointer<Float>?, _ n: Int, _ d: Int,
+        _ out: UnsafeMutablePointer<Float>, _ storage: VectorStorage
+    ) {
+        let rowBytes = d &* storage.bytesPerComponent
+        for r in 0..<n {
+            let v = one(q, codes + r &* rowBytes, d, storage)
+            out[r] = scales.map { v * $0[r] } ?? v
+        }
+    }
+
+    static func gather(
+        _ q: UnsafePointer<Float>, _ codes: UnsafeRawPointer, _ scales: UnsafePointer<Float>?, _ slots: UnsafePointer<UInt32>,
+        _ n: Int, _ d: Int, _ out: UnsafeMutablePointer<Float>, _ storage: VectorStorage
+    ) {
+        let rowBytes = d &* storage.bytesPerComponent
+        for r in 0..<n {
+            let slot = Int(slots[r])
+            let v = one(q, codes + slot &* rowBytes, d, storage)
+            out[r] = scales.map { v * $0[slot] } ?? v
+        }
+    }
+}
