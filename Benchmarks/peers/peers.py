@@ -18,6 +18,7 @@ Python binding has none; see usearch_filtered.cpp).
 
 usage: peers.py SYSTEM (--base B --queries Q [--groundtruth G] --metric cosine|ip|l2 | --dataset F.hdf5) [--k 10] [--threads 2] [--json OUT]
                 [--m 16 --ef-construction 200 --sweep-ef 10,16,...]          (hnswlib, faiss, usearch)
+                [--storage float32|float16|bfloat16|int8]                     (faiss, usearch)
                 [--nlist N --train-size S --sweep-nprobe 1,2,4,...]          (faiss-ivf)
                 [--filter-selectivity 0.5,0.1,0.01,0.001]
                 [--metadata meta.jsonl --filter JSON [--filter JSON ...]]
@@ -81,7 +82,15 @@ class FaissHNSW:
         self.version = faiss.__version__
         self.metric = metric
         mt = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
-        self.index = faiss.IndexHNSWFlat(d, m, mt)
+        # --storage: float32 (IndexHNSWFlat), int8 (IndexHNSWSQ with SQ8: a per-dimension range
+        # trained on the data) or float16 (SQfp16); FAISS has no bfloat16 scalar quantizer here.
+        codes = {"int8": faiss.ScalarQuantizer.QT_8bit, "float16": faiss.ScalarQuantizer.QT_fp16}
+        if a.storage == "float32":
+            self.index = faiss.IndexHNSWFlat(d, m, mt)
+        elif a.storage in codes:
+            self.index = faiss.IndexHNSWSQ(d, codes[a.storage], m, mt)
+        else:
+            raise SystemExit(f"faiss: no {a.storage} storage for HNSW")
         self.index.hnsw.efConstruction = efc
 
     def prepare(self, x):
@@ -89,7 +98,10 @@ class FaissHNSW:
 
     def add(self, xb, threads):
         self.faiss.omp_set_num_threads(threads)
-        self.index.add(self.prepare(xb))
+        x = self.prepare(xb)
+        if not self.index.is_trained:
+            self.index.train(x)
+        self.index.add(x)
 
     def search(self, xq, k, ef, threads, allowed=None):
         self.faiss.omp_set_num_threads(threads)
@@ -112,7 +124,8 @@ class USearch:
         import usearch
         from usearch.index import Index
         self.version = usearch.__version__
-        self.index = Index(ndim=d, metric={"cosine": "cos", "ip": "ip", "l2": "l2sq"}[metric], dtype="f32",
+        dtype = {"float32": "f32", "float16": "f16", "bfloat16": "bf16", "int8": "i8"}[a.storage]
+        self.index = Index(ndim=d, metric={"cosine": "cos", "ip": "ip", "l2": "l2sq"}[metric], dtype=dtype,
                            connectivity=m, expansion_add=efc, expansion_search=64)
         self.filtered = None
 
@@ -351,6 +364,8 @@ def main():
     p.add_argument("--metric", choices=["l2", "ip", "cosine"])
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
+    p.add_argument("--storage", choices=["float32", "float16", "bfloat16", "int8"], default="float32",
+                   help="HNSW vector storage: faiss float32/float16/int8 (SQfp16, SQ8), usearch all four")
     p.add_argument("--sweep-ef", default="10,16,32,64,128,256,512")
     p.add_argument("--nlist", type=int)
     p.add_argument("--train-size", type=int)
@@ -410,7 +425,8 @@ def main():
             print(f"{a.system} filter {s}: " + "; ".join(
                 f"{system.knob}={p['params'][system.knob]} r={p['recall']:.4f} {p['qps']:.0f}/{p['batch_qps']:.0f}" for p in run_points))
     report = {
-        "version": 1, "system": a.system, "system_version": system.version, "index": system.index_kind, "metric": a.metric,
+        "version": 1, "system": a.system, "system_version": system.version, "index": system.index_kind, "storage": a.storage,
+        "metric": a.metric,
         "k": a.k, "threads": a.threads, "n_base": n, "n_queries": len(xq), "dimension": d,
         "build_seconds": build, "index_bytes": index_bytes, "index_rss_bytes": index_bytes, "peak_rss_bytes": peak_rss_bytes(),
         "simd": "", "blas": "", "build": dict(getattr(system, "build_info", {"m": a.m, "ef_construction": a.ef_construction}), threads=a.threads),

@@ -19,18 +19,21 @@ let ids = (0..<base.count).map { VectorID($0) }
 let k = 10
 
 var failures = 0
+// Every kind on float32, and the kinds that store codes on int8 (re-ranked twice k).
+let configurations: [(IndexKind, VectorStorage)] =
+    IndexKind.allCases.map { ($0, .float32) } + [(.flat, .int8), (.hnsw, .int8)]
 for metric in [Metric.cosine, .l2] {
-    for kind in IndexKind.allCases {
-        let index = try AnyIndex(kind: kind, dimension: base.dimension, metric: metric)
+    for (kind, storage) in configurations {
+        let index = try AnyIndex(kind: kind, dimension: base.dimension, metric: metric, storage: storage)
         if case let .ivf(ivf) = index { try ivf.train(base) }
         try index.add(base, ids: ids, attributes: attributes)
         let filter: Filter = .field("n") < 30
         // The filter is compiled once and cached; the warm-up also fills HNSW's context pool.
         for (name, filter, options) in [
-            ("unfiltered", nil as Filter?, SearchOptions.default),
-            ("filtered, planner's choice", filter, .default),
-            ("filtered, index walk", filter, SearchOptions(filterStrategy: .index)),
-            ("filtered, exact scan", filter, SearchOptions(filterStrategy: .exact)),
+            ("unfiltered", nil as Filter?, SearchOptions(rerank: 2)),
+            ("filtered, planner's choice", filter, SearchOptions(rerank: 2)),
+            ("filtered, index walk", filter, SearchOptions(filterStrategy: .index, rerank: 2)),
+            ("filtered, exact scan", filter, SearchOptions(filterStrategy: .exact, rerank: 2)),
         ] {
             var results = [Neighbor](repeating: Neighbor(id: 0, score: 0), count: k)
             var allocations: UInt64 = 0
@@ -48,7 +51,7 @@ for metric in [Metric.cosine, .l2] {
             }
             let verdict = allocations == 0 ? "ok" : "ALLOCATES"
             if allocations > 0 { failures += 1 }
-            print("\(kind.rawValue) \(metric.rawValue) \(name): \(allocations) allocations in \(queries.count) searches  \(verdict)")
+            print("\(kind.rawValue) \(storage.rawValue) \(metric.rawValue) \(name): \(allocations) allocations in \(queries.count) searches  \(verdict)")
         }
     }
 }
