@@ -111,4 +111,57 @@ CODE_KERNELS(f16, uint16_t, 8, __m256, _mm256_setzero_ps, _mm256_loadu_ps, loadq
 CODE_KERNELS(bf16, uint16_t, 8, __m256, _mm256_setzero_ps, _mm256_loadu_ps, loadq_tail_256, _mm256_fmadd_ps, _mm256_add_ps, hsum8, bf16_8, AVX2, avx2, 4)
 CODE_KERNELS(i8, int8_t, 8, __m256, _mm256_setzero_ps, _mm256_loadu_ps, loadq_tail_256, _mm256_fmadd_ps, _mm256_add_ps, hsum8, i8_8, AVX2, avx2, 4)
 
+// ---- int8 candidates with AVX512-VNNI: the query is quantized to int8 too (one scale, its largest
+// magnitude over 127), and vpdpbusd multiplies 64 code bytes by 64 query bytes per instruction.
+// Its products are off by at most ½ · max|q|/127 · Σ|x| (the query's rounding), so it only picks
+// candidates that are then re-scored exactly. Codes are signed; flipping their sign bit makes them
+// the unsigned operand (c + 128), and 128 · Σq8 is subtracted back.
+
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+int vs_has_avx512_vnni(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+}
+
+VNNI void vs_dot_i8_candidates_vnni(const float *q, const void *codes, const float *scales, size_t n, size_t d, float *out) {
+    if (d > VS_VNNI_MAX_DIMENSION) {  // the quantized query lives on the stack
+        vs_dot_i8_many_avx512(q, codes, scales, n, d, out);
+        return;
+    }
+    int8_t q8[VS_VNNI_MAX_DIMENSION + 64] __attribute__((aligned(64)));
+    float largest = 0;
+    for (size_t i = 0; i < d; i++) largest = __builtin_fmaxf(largest, __builtin_fabsf(q[i]));
+    const float inverse = largest > 0 ? 127.0f / largest : 0.0f, scale = largest / 127.0f;
+    int32_t sum = 0;
+    const size_t padded = (d + 63) & ~(size_t)63;
+    for (size_t i = 0; i < padded; i++) {
+        int v = i < d ? (int)__builtin_roundf(q[i] * inverse) : 0;
+        q8[i] = (int8_t)v;
+        sum += v;
+    }
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const int8_t *x = (const int8_t *)codes;
+    const size_t tail = d & 63;
+    const __mmask64 tailMask = tail ? (((__mmask64)1 << tail) - 1) : 0;
+    for (size_t r = 0; r < n; r++, x += d) {
+        __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+        size_t i = 0;
+        for (; i + 128 <= d; i += 128) {
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_loadu_si512(x + i), flip), _mm512_load_si512(q8 + i));
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(_mm512_loadu_si512(x + i + 64), flip), _mm512_load_si512(q8 + i + 64));
+        }
+        if (i + 64 <= d) {
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_loadu_si512(x + i), flip), _mm512_load_si512(q8 + i));
+            i += 64;
+        }
+        if (tail) {  // masked: nothing read past the row; the query's padding is zero
+            __m512i c = _mm512_maskz_mov_epi8(tailMask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(tailMask, x + i), flip));
+            a1 = _mm512_dpbusd_epi32(a1, c, _mm512_load_si512(q8 + i));
+        }
+        int32_t dot = _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1)) - 128 * sum;
+        out[r] = (float)dot * scale * (scales ? scales[r] : 1.0f);
+    }
+}
+
 #endif

@@ -72,6 +72,39 @@ struct QuantizedStorageTests {
             }
             for r in 0..<rows { expectClose(many[r], decoded[r], "many row \(r)") }
             for (i, slot) in slots.enumerated() { expectClose(gathered[i], decoded[Int(slot)], "gather \(i)") }
+            expectCandidateKernel(kernels, query: query, codes: codes, scales: scalePointer, decoded: decoded, d: d)
+        }
+    }
+
+    /// The candidate kernel may quantize the query (int8 on AVX512-VNNI): each product may be off
+    /// by the query's rounding, ½ · max|q|/127 · Σ|x|, and by no more.
+    func expectCandidateKernel(
+        _ kernels: CodeKernels, query: [Float], codes: [UInt8], scales: [Float]?, decoded: [[Float]], d: Int
+    ) {
+        var out = [Float](repeating: .nan, count: decoded.count)
+        codes.withUnsafeBytes { c in kernels.candidateMany(query, c.baseAddress, scales, decoded.count, d, &out) }
+        let step = Double(query.map { abs($0) }.max()!) / 127
+        for (r, row) in decoded.enumerated() {
+            let ref = KernelTests.reference(query, row)
+            let rounding = 0.5 * step * row.reduce(0) { $0 + Double(abs($1)) }
+            #expect(abs(Double(out[r]) - ref.dot) <= rounding * 1.001 + 1e-5 * ref.magnitude + 1e-6, "candidates d=\(d) row \(r) \(kernels.level)")
+        }
+    }
+
+    @Test("the int8 candidate kernel above the quantized query's size limit falls back to the float-query kernel")
+    func candidateKernelLargeDimension() throws {
+        let d = 8200, rows = 5
+        let base = randomMatrix(rows: rows, dimension: d, seed: 1500)
+        let query = randomMatrix(rows: 1, dimension: d, seed: 1501)[0]
+        var codes: [UInt8] = [], scales: [Float] = []
+        for r in 0..<rows {
+            let encoded = Self.encode(.int8, base[r])
+            codes += encoded.codes
+            scales.append(encoded.scale)
+        }
+        let decoded = (0..<rows).map { Self.decode(.int8, (Array(codes[($0 * d)...].prefix(d)), scales[$0]), d) }
+        for level in SIMDLevel.supported {
+            expectCandidateKernel(try #require(CodeKernels(storage: .int8, level: level)), query: query, codes: codes, scales: scales, decoded: decoded, d: d)
         }
     }
 

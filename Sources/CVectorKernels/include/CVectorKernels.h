@@ -53,6 +53,13 @@ void vs_dot_i8_gather_avx512(const float *query, const void *codes, const float 
 void vs_dot_f16_gather_avx2(const float *query, const void *codes, const float *scales, const uint32_t *slots, size_t n, size_t d, float *out);
 void vs_dot_bf16_gather_avx2(const float *query, const void *codes, const float *scales, const uint32_t *slots, size_t n, size_t d, float *out);
 void vs_dot_i8_gather_avx2(const float *query, const void *codes, const float *scales, const uint32_t *slots, size_t n, size_t d, float *out);
+/// int8 candidates with AVX512-VNNI (when vs_has_avx512_vnni()): as vs_dot_i8_many, but the query
+/// is quantized to int8 too, so each product is off by at most ½ · max|q|/127 · Σ|row|: for
+/// choosing candidates that are re-scored exactly. Dimensions above VS_VNNI_MAX_DIMENSION take
+/// the float-query kernel.
+#define VS_VNNI_MAX_DIMENSION 8192
+int vs_has_avx512_vnni(void);
+void vs_dot_i8_candidates_vnni(const float *query, const void *codes, const float *scales, size_t n, size_t d, float *out);
 
 /// Single-threaded C = A·Bᵀ + bias + residual, then GELU (vs_gelu_erf) when `gelu` is nonzero,
 /// with B [n, k] packed once by vs_gemm_pack into vs_gemm_packed_count(n, k) floats: A is m × k

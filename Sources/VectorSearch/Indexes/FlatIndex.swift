@@ -241,7 +241,9 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
                             var start = 0
                             while start < store.count {
                                 let n = min(ExactSearch.scanChunk, store.count &- start)
-                                rows.distances(metric, query, queryNormSquared: queryNorm, from: start, n, into: distances)
+                                rows.distances(
+                                    metric, query, queryNormSquared: queryNorm, from: start, n, candidatesOnly: rerank > 0,
+                                    into: distances)
                                 heap.offer(distances: distances, count: n, ids: CandidateIDs(first: VectorID(start)), kernels: kernels)
                                 start &+= n
                             }

@@ -118,13 +118,15 @@ struct CodedRows {
     let kernels: CodeKernels
 
     /// Distances of `query` to the `n` rows from `start` on. `queryNormSquared` is used for L2 only.
+    /// `candidatesOnly`: the distances only choose candidates that are re-scored exactly, so
+    /// the faster, less exact kernel may compute them (``CodeKernels/candidateMany``).
     @inline(__always)
     func distances(
         _ metric: Metric, _ query: UnsafePointer<Float>, queryNormSquared: Float, from start: Int, _ n: Int,
-        into out: UnsafeMutablePointer<Float>
+        candidatesOnly: Bool = false, into out: UnsafeMutablePointer<Float>
     ) {
-        kernels.dotMany(
-            query, codes + start &* dimension &* kernels.storage.bytesPerComponent, scales.map { $0 + start }, n, dimension, out)
+        let kernel = candidatesOnly ? kernels.candidateMany : kernels.dotMany
+        kernel(query, codes + start &* dimension &* kernels.storage.bytesPerComponent, scales.map { $0 + start }, n, dimension, out)
         complete(metric, out, n, queryNormSquared: queryNormSquared) { start &+ $0 }
     }
 
