@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# HNSW on quantized vectors against FAISS (IndexHNSWFlat, IndexHNSWSQ SQ8 and SQfp16) and USearch
-# (f32, bf16, f16, i8), interleaved over rounds: single queries, one at a time, one thread; M 16,
+# HNSW on quantized vectors against FAISS (IndexHNSWFlat, IndexHNSWSQ SQ8 and SQfp16), USearch
+# (f32, bf16, f16, i8) and ScaNN (√N-leaf tree, anisotropic 4-bit codes, reorder 100; its knob is
+# leaves to search), interleaved over rounds: single queries, one at a time, one thread; M 16,
 # efConstruction 200 everywhere; one ef sweep. Ours runs each storage with re-ranking factors 1 and 2.
 # Writes Benchmarks/results/quantized/NAME/<system>-<storage>[-r<rerank>]-<round>.json (the schema
 # of bench --json) and prints the table (queries/s at recall@10 0.95 and 0.99, bytes per vector).
@@ -26,6 +27,11 @@ for round in $(seq "$rounds"); do
       "$bin" bench "${common[@]}" --index hnsw --m 16 --ef-construction 200 --storage "$storage" --rerank "$rerank" \
         --threads 1 --runs 1 --json "$out/$tag-$round.json" >/dev/null 2>&1
     done
+    if [ "$storage" = float32 ]; then
+      echo "round $round: scann" >&2
+      "$py" "$here/peers/peers.py" scann "${common[@]}" --sweep-nprobe 2,4,8,16,24,32,48,64,96,128,192,256 \
+        --threads 1 --json "$out/scann-float32-$round.json" >/dev/null 2>&1
+    fi
     for system in faiss usearch; do
       [ "$system" = faiss ] && [ "$storage" = bfloat16 ] && continue
       echo "round $round: $system-$storage" >&2

@@ -1,6 +1,6 @@
 """Table of Benchmarks/quantized-vs-peers.sh: per configuration, the median over rounds of the
 single-query queries/s (one thread) at recall@10 0.95 and 0.99 (interpolated between sweep points)
-and of the resident bytes per vector the index added; the ratio of ours to FAISS SQ8 at each target.
+and of the resident bytes per vector the index added; the ratios to FAISS SQ8 and to ScaNN.
 usage: quantized_table.py RESULTS_DIR"""
 import glob, json, os, re, statistics, sys
 
@@ -30,8 +30,8 @@ for config, reports in runs.items():
         "rounds": len(reports),
         "best": max(p["recall"] for r in reports for p in r["points"]),
     }
-faiss = rows.get("faiss-int8", {})
-print("| configuration | rounds | q/s at 0.95 | q/s at 0.99 | x FAISS SQ8 at 0.95 | x at 0.99 | best recall | resident bytes/vector |")
+faiss, scann = rows.get("faiss-int8", {}), rows.get("scann-float32", {})
+print("| configuration | rounds | q/s at 0.95 | q/s at 0.99 | x FAISS SQ8 at 0.95 / 0.99 | x ScaNN at 0.95 / 0.99 | best recall | resident bytes/vector |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for config in sorted(rows, key=lambda c: (not c.startswith("ours"), c)):
     r = rows[config]
@@ -39,9 +39,9 @@ for config in sorted(rows, key=lambda c: (not c.startswith("ours"), c)):
     def cell(v, fmt="{:,.0f}"):
         return fmt.format(v) if v is not None else "not reached"
 
-    def ratio(target):
-        ours, theirs = r[target], faiss.get(target)
+    def ratio(peer, target):
+        ours, theirs = r[target], peer.get(target)
         return f"{ours / theirs:.2f}" if ours and theirs else "-"
 
-    print(f"| {config} | {r['rounds']} | {cell(r['0.95'])} | {cell(r['0.99'])} | {ratio('0.95')} | {ratio('0.99')} | "
-          f"{r['best']:.4f} | {cell(r['bytes'])} |")
+    print(f"| {config} | {r['rounds']} | {cell(r['0.95'])} | {cell(r['0.99'])} | {ratio(faiss, '0.95')} / {ratio(faiss, '0.99')} | "
+          f"{ratio(scann, '0.95')} / {ratio(scann, '0.99')} | {r['best']:.4f} | {cell(r['bytes'])} |")

@@ -147,14 +147,26 @@ public struct WordPieceTokenizer: Sendable {
             ids.append(unknownID)
             return
         }
+        // The word's UTF-8 once, with where each scalar starts: each candidate piece is then one
+        // slice copy, not a re-encoding (longest match first tries O(n²) pieces per word).
+        var bytes: [UInt8] = []
+        var offsets: [Int] = []
+        offsets.reserveCapacity(word.count + 1)
+        for scalar in word {
+            offsets.append(bytes.count)
+            UTF8.encode(scalar) { bytes.append($0) }
+        }
+        offsets.append(bytes.count)
         var pieces: [Int32] = []
+        var key: [UInt8] = []
         var start = 0
         while start < word.count {
             var end = word.count
             var found: Int32?
             while end > start {
-                var key: [UInt8] = start > 0 ? [UInt8(ascii: "#"), UInt8(ascii: "#")] : []
-                for scalar in word[start..<end] { key.append(contentsOf: String(scalar).utf8) }
+                key.removeAll(keepingCapacity: true)
+                if start > 0 { key += [UInt8(ascii: "#"), UInt8(ascii: "#")] }
+                key += bytes[offsets[start]..<offsets[end]]
                 if let id = vocabulary[key] {
                     found = id
                     break

@@ -171,7 +171,7 @@ public struct DistanceKernels: @unchecked Sendable {
     func sketchDotMany(
         _ query: UnsafePointer<Float>, _ rows: UnsafePointer<UInt16>, _ n: Int, _ p: Int, _ out: UnsafeMutablePointer<Float>
     ) {
-        bfloat16.dotMany(query, rows, nil, n, p, out)
+        bfloat16.dotMany(query, rows, nil as UnsafePointer<Float>?, n, p, out)
     }
 
     /// Scales `row` to unit length in place; every index normalises cosine vectors through
