@@ -124,43 +124,67 @@ int vs_has_avx512_vnni(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
 }
 
+size_t vs_quantize_query_i8(const float *q, size_t d, int8_t *q8, float *scale, int32_t *sum) {
+    float largest = 0;
+    for (size_t i = 0; i < d; i++) largest = __builtin_fmaxf(largest, __builtin_fabsf(q[i]));
+    const float inverse = largest > 0 ? 127.0f / largest : 0.0f;
+    const size_t padded = (d + 63) & ~(size_t)63;
+    int32_t total = 0;
+    for (size_t i = 0; i < padded; i++) {
+        int v = i < d ? (int)__builtin_roundf(q[i] * inverse) : 0;
+        q8[i] = (int8_t)v;
+        total += v;
+    }
+    *scale = largest / 127.0f;
+    *sum = total;
+    return padded;
+}
+
+// One row: Σ (c + 128) · q8 over 64-byte blocks (masked at the tail, so nothing is read past the
+// row; the query's padding is zero), minus 128 · Σq8.
+VNNI static inline int32_t i8_row_vnni(const int8_t *q8, int32_t qsum, const int8_t *x, size_t d, __mmask64 tailMask) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 128 <= d; i += 128) {
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_loadu_si512(x + i), flip), _mm512_load_si512(q8 + i));
+        a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(_mm512_loadu_si512(x + i + 64), flip), _mm512_load_si512(q8 + i + 64));
+    }
+    if (i + 64 <= d) {
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_loadu_si512(x + i), flip), _mm512_load_si512(q8 + i));
+        i += 64;
+    }
+    if (tailMask) {
+        __m512i c = _mm512_maskz_mov_epi8(tailMask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(tailMask, x + i), flip));
+        a1 = _mm512_dpbusd_epi32(a1, c, _mm512_load_si512(q8 + i));
+    }
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1)) - 128 * qsum;
+}
+
+static inline __mmask64 tail_mask(size_t d) { return (d & 63) ? (((__mmask64)1 << (d & 63)) - 1) : 0; }
+
 VNNI void vs_dot_i8_candidates_vnni(const float *q, const void *codes, const float *scales, size_t n, size_t d, float *out) {
     if (d > VS_VNNI_MAX_DIMENSION) {  // the quantized query lives on the stack
         vs_dot_i8_many_avx512(q, codes, scales, n, d, out);
         return;
     }
-    int8_t q8[VS_VNNI_MAX_DIMENSION + 64] __attribute__((aligned(64)));
-    float largest = 0;
-    for (size_t i = 0; i < d; i++) largest = __builtin_fmaxf(largest, __builtin_fabsf(q[i]));
-    const float inverse = largest > 0 ? 127.0f / largest : 0.0f, scale = largest / 127.0f;
-    int32_t sum = 0;
-    const size_t padded = (d + 63) & ~(size_t)63;
-    for (size_t i = 0; i < padded; i++) {
-        int v = i < d ? (int)__builtin_roundf(q[i] * inverse) : 0;
-        q8[i] = (int8_t)v;
-        sum += v;
-    }
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    int8_t q8[VS_VNNI_MAX_DIMENSION] __attribute__((aligned(64)));
+    float scale;
+    int32_t sum;
+    vs_quantize_query_i8(q, d, q8, &scale, &sum);
     const int8_t *x = (const int8_t *)codes;
-    const size_t tail = d & 63;
-    const __mmask64 tailMask = tail ? (((__mmask64)1 << tail) - 1) : 0;
-    for (size_t r = 0; r < n; r++, x += d) {
-        __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
-        size_t i = 0;
-        for (; i + 128 <= d; i += 128) {
-            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_loadu_si512(x + i), flip), _mm512_load_si512(q8 + i));
-            a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(_mm512_loadu_si512(x + i + 64), flip), _mm512_load_si512(q8 + i + 64));
-        }
-        if (i + 64 <= d) {
-            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_loadu_si512(x + i), flip), _mm512_load_si512(q8 + i));
-            i += 64;
-        }
-        if (tail) {  // masked: nothing read past the row; the query's padding is zero
-            __m512i c = _mm512_maskz_mov_epi8(tailMask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(tailMask, x + i), flip));
-            a1 = _mm512_dpbusd_epi32(a1, c, _mm512_load_si512(q8 + i));
-        }
-        int32_t dot = _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1)) - 128 * sum;
-        out[r] = (float)dot * scale * (scales ? scales[r] : 1.0f);
+    const __mmask64 mask = tail_mask(d);
+    for (size_t r = 0; r < n; r++, x += d)
+        out[r] = (float)i8_row_vnni(q8, sum, x, d, mask) * scale * (scales ? scales[r] : 1.0f);
+}
+
+VNNI void vs_dot_i8_gather_vnni(const int8_t *q8, float qscale, int32_t qsum, const void *codes, const float *scales,
+                                const uint32_t *slots, size_t n, size_t d, float *out) {
+    const int8_t *base = (const int8_t *)codes;
+    const __mmask64 mask = tail_mask(d);
+    for (size_t r = 0; r < n; r++) {
+        size_t slot = slots[r];
+        out[r] = (float)i8_row_vnni(q8, qsum, base + slot * d, d, mask) * qscale * (scales ? scales[slot] : 1.0f);
     }
 }
 

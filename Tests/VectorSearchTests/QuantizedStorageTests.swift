@@ -84,11 +84,27 @@ struct QuantizedStorageTests {
         var out = [Float](repeating: .nan, count: decoded.count)
         codes.withUnsafeBytes { c in kernels.candidateMany(query, c.baseAddress, scales, decoded.count, d, &out) }
         let step = Double(query.map { abs($0) }.max()!) / 127
-        for (r, row) in decoded.enumerated() {
+        func expectBound(_ got: Float, _ row: [Float], _ context: String) {
             let ref = KernelTests.reference(query, row)
             let rounding = 0.5 * step * row.reduce(0) { $0 + Double(abs($1)) }
-            #expect(abs(Double(out[r]) - ref.dot) <= rounding * 1.001 + 1e-5 * ref.magnitude + 1e-6, "candidates d=\(d) row \(r) \(kernels.level)")
+            #expect(abs(Double(got) - ref.dot) <= rounding * 1.001 + 1e-5 * ref.magnitude + 1e-6, "\(context) d=\(d) \(kernels.level)")
         }
+        for (r, row) in decoded.enumerated() { expectBound(out[r], row, "candidates row \(r)") }
+        #if arch(x86_64)
+        // The graph walk's gather from a query quantized once (int8 on AVX512-VNNI only).
+        if let gather = kernels.quantizedGather, d <= QuantizedQuery.maximumDimension {
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: QuantizedQuery.bufferSize(d), alignment: 64)
+                .bindMemory(to: Int8.self, capacity: QuantizedQuery.bufferSize(d))
+            defer { buffer.deallocate() }
+            let quantized = query.withUnsafeBufferPointer { QuantizedQuery($0.baseAddress!, dimension: d, into: buffer) }
+            let slots = (0..<UInt32(decoded.count)).reversed().map { $0 }
+            var gathered = [Float](repeating: .nan, count: slots.count)
+            codes.withUnsafeBytes { c in
+                gather(quantized.codes, quantized.scale, quantized.sum, c.baseAddress, scales, slots, slots.count, d, &gathered)
+            }
+            for (i, slot) in slots.enumerated() { expectBound(gathered[i], decoded[Int(slot)], "quantized gather \(i)") }
+        }
+        #endif
     }
 
     @Test("the int8 candidate kernel above the quantized query's size limit falls back to the float-query kernel")

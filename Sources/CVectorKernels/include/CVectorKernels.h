@@ -60,6 +60,13 @@ void vs_dot_i8_gather_avx2(const float *query, const void *codes, const float *s
 #define VS_VNNI_MAX_DIMENSION 8192
 int vs_has_avx512_vnni(void);
 void vs_dot_i8_candidates_vnni(const float *query, const void *codes, const float *scales, size_t n, size_t d, float *out);
+/// The query quantized once for vs_dot_i8_gather_vnni (graph walks score many small batches):
+/// q8 must hold (d + 63) & ~63 bytes (zero-padded; returned), *scale = max|q| / 127, *sum = Σ q8.
+size_t vs_quantize_query_i8(const float *query, size_t d, int8_t *q8, float *scale, int32_t *sum);
+/// out[i] ≈ query · row slots[i] × scales[slot] from the quantized query, with the same error
+/// bound as vs_dot_i8_candidates_vnni; q8 64-byte aligned. AVX512-VNNI only.
+void vs_dot_i8_gather_vnni(const int8_t *q8, float scale, int32_t sum, const void *codes, const float *scales,
+                           const uint32_t *slots, size_t n, size_t d, float *out);
 
 /// Single-threaded C = A·Bᵀ + bias + residual, then GELU (vs_gelu_erf) when `gelu` is nonzero,
 /// with B [n, k] packed once by vs_gemm_pack into vs_gemm_packed_count(n, k) floats: A is m × k

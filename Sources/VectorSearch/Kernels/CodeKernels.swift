@@ -21,6 +21,16 @@ struct CodeKernels: @unchecked Sendable {
     let dotMany: Many
     /// `(query, codes, scales, slots, n, d, out)`: out[i] = query · row slots[i].
     let dotGather: Gather
+    /// int8 on AVX512-VNNI: `(q8, scale, sum, codes, scales, slots, n, d, out)`, as `dotGather`
+    /// from a query quantized once by ``QuantizedQuery``, for graph walks whose candidates are
+    /// re-scored exactly; nil elsewhere.
+    typealias QuantizedGather =
+        @convention(c) (
+            UnsafePointer<Int8>?, Float, Int32, UnsafeRawPointer?, UnsafePointer<Float>?, UnsafePointer<UInt32>?, Int, Int,
+            UnsafeMutablePointer<Float>?
+        ) -> Void
+    let quantizedGather: QuantizedGather?
+
     /// As `dotMany`, possibly faster and less exact: for choosing candidates that are re-scored
     /// exactly. int8 on AVX512-VNNI quantizes the query too (each product off by at most
     /// ½ · max|q|/127 · Σ|row|); otherwise `dotMany` itself.
@@ -64,9 +74,12 @@ struct CodeKernels: @unchecked Sendable {
         #endif
         }
         #if arch(x86_64)
-        candidateMany = level == .avx512 && storage == .int8 && Self.hasVNNI ? vs_dot_i8_candidates_vnni : dotMany
+        let vnni = level == .avx512 && storage == .int8 && Self.hasVNNI
+        candidateMany = vnni ? vs_dot_i8_candidates_vnni : dotMany
+        quantizedGather = vnni ? vs_dot_i8_gather_vnni : nil
         #else
         candidateMany = dotMany
+        quantizedGather = nil
         #endif
     }
 
@@ -140,4 +153,28 @@ enum PortableCodeKernels {
             out[r] = scales.map { v * $0[slot] } ?? v
         }
     }
+}
+
+/// A float32 query quantized to int8 once per search, for ``CodeKernels/quantizedGather``: the
+/// bytes live in the caller's 64-byte-aligned buffer of ``QuantizedQuery/bufferSize(_:)`` bytes.
+struct QuantizedQuery {
+    let codes: UnsafePointer<Int8>
+    let scale: Float
+    let sum: Int32
+
+    /// Bytes the buffer needs for a query of `dimension` components (zero-padded to 64).
+    static func bufferSize(_ dimension: Int) -> Int { (dimension + 63) & ~63 }
+
+    /// The largest dimension quantized (beyond it, walks score with the float query).
+    static let maximumDimension = Int(VS_VNNI_MAX_DIMENSION)
+
+    #if arch(x86_64)
+    init(_ query: UnsafePointer<Float>, dimension: Int, into buffer: UnsafeMutablePointer<Int8>) {
+        var scale: Float = 0, sum: Int32 = 0
+        _ = vs_quantize_query_i8(query, dimension, buffer, &scale, &sum)
+        codes = UnsafePointer(buffer)
+        self.scale = scale
+        self.sum = sum
+    }
+    #endif
 }

@@ -9,6 +9,9 @@ struct SlotScorer {
     let codes: CodedRows?
     /// ‖q‖², for L2 on codes.
     let queryNormSquared: Float
+    /// The query quantized to int8, when the walk's candidates are re-scored exactly and the
+    /// CPU has the integer kernel (``CodeKernels/quantizedGather``).
+    let quantized: QuantizedQuery?
 
     /// A scorer over float32 rows (inserts, and every walk of a float32 index).
     init(metric: Metric, dimension: Int, kernels: DistanceKernels, rows: UnsafePointer<Float>) {
@@ -18,22 +21,29 @@ struct SlotScorer {
         self.rows = rows
         codes = nil
         queryNormSquared = 0
+        quantized = nil
     }
 
-    /// A scorer over codes for `query`.
-    init(metric: Metric, dimension: Int, kernels: DistanceKernels, rows: UnsafePointer<Float>, codes: CodedRows, query: UnsafePointer<Float>) {
+    /// A scorer over codes for `query`; with `quantized`, through the integer kernel.
+    init(
+        metric: Metric, dimension: Int, kernels: DistanceKernels, rows: UnsafePointer<Float>, codes: CodedRows,
+        query: UnsafePointer<Float>, quantized: QuantizedQuery? = nil
+    ) {
         self.metric = metric
         self.dimension = dimension
         self.kernels = kernels
         self.rows = rows
         self.codes = codes
         queryNormSquared = metric == .l2 ? kernels.dot(query, query, dimension) : 0
+        self.quantized = quantized
     }
 
     /// Internal distances (smaller is closer) of `query` to the `n` rows numbered `slots`.
     @inline(__always)
     func distances(_ query: UnsafePointer<Float>, picking slots: UnsafePointer<UInt32>, _ n: Int, into out: UnsafeMutablePointer<Float>) {
-        if let codes {
+        if let codes, let quantized {
+            codes.distances(metric, quantized, queryNormSquared: queryNormSquared, picking: slots, n, into: out)
+        } else if let codes {
             codes.distances(metric, query, queryNormSquared: queryNormSquared, picking: slots, n, into: out)
         } else {
             kernels.distances(metric, query, rows, picking: slots, n, dimension, into: out)

@@ -140,6 +140,17 @@ struct CodedRows {
         complete(metric, out, n, queryNormSquared: queryNormSquared) { Int(slots[$0]) }
     }
 
+    /// As above from a query quantized once (``CodeKernels/quantizedGather``, which must exist):
+    /// approximate distances, for walks whose candidates are re-scored exactly.
+    @inline(__always)
+    func distances(
+        _ metric: Metric, _ query: QuantizedQuery, queryNormSquared: Float, picking slots: UnsafePointer<UInt32>, _ n: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        kernels.quantizedGather!(query.codes, query.scale, query.sum, codes, scales, slots, n, dimension, out)
+        complete(metric, out, n, queryNormSquared: queryNormSquared) { Int(slots[$0]) }
+    }
+
     @inline(__always)
     private func complete(
         _ metric: Metric, _ out: UnsafeMutablePointer<Float>, _ n: Int, queryNormSquared: Float, slot: (Int) -> Int

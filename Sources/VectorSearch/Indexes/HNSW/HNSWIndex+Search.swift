@@ -106,15 +106,27 @@ extension HNSWIndex {
     ) -> Int? {
         guard k > 0, entryPoint >= 0, idMap.mappedCount > 0 else { return 0 }
         guard let codes else {
-            return walk(query, keeping: k, ef: max(ef, k), filter: filter, scorer: exactScorer) { context, found in
-                drainPublished(context, count: found, query: query, into: out)
-            }
+            let scorer = exactScorer
+            return walk(
+                query, keeping: k, ef: max(ef, k), filter: filter, scorer: { _ in scorer },
+                body: { context, found in drainPublished(context, count: found, query: query, into: out) })
         }
         return idMap.ids.withUnsafeBufferPointer { ids in
             let finish = Rerank(metric: metric, dimension: dimension, exactRows: store.base, ids: ids.baseAddress!, kernels: kernels)
             let wanted = finish.candidateCount(k: k, rerank: rerank, count: store.count)
+            // The walk only gathers candidates when they are re-scored: then the integer kernel,
+            // from the query quantized once, may score it.
+            let quantize = rerank > 0 && codes.kernels.quantizedGather != nil && dimension <= QuantizedQuery.maximumDimension
             return codes.withRows { rows in
-                let scorer = SlotScorer(metric: metric, dimension: dimension, kernels: kernels, rows: store.base, codes: rows, query: query)
+                let scorer = { (context: HNSWSearchContext) -> SlotScorer in
+                    var quantized: QuantizedQuery?
+                    #if arch(x86_64)
+                    if quantize { quantized = QuantizedQuery(query, dimension: self.dimension, into: context.queryCodes) }
+                    #endif
+                    return SlotScorer(
+                        metric: self.metric, dimension: self.dimension, kernels: self.kernels, rows: self.store.base, codes: rows,
+                        query: query, quantized: quantized)
+                }
                 return walk(query, keeping: wanted, ef: max(ef, wanted), filter: filter, scorer: scorer) { context, found in
                     withUnsafeTemporaryAllocation(of: Scored.self, capacity: found) { candidates in
                         var i = found
@@ -133,10 +145,11 @@ extension HNSWIndex {
     /// Walks the graph for `query` and hands the `keeping` best it found (in `context.results`,
     /// worst on top) and their number to `body`; nil when a filtered walk ran over its budget.
     private func walk(
-        _ query: UnsafePointer<Float>, keeping: Int, ef: Int, filter: (bits: UnsafePointer<UInt64>, budget: Int)?, scorer: SlotScorer,
-        _ body: (HNSWSearchContext, Int) -> Int
+        _ query: UnsafePointer<Float>, keeping: Int, ef: Int, filter: (bits: UnsafePointer<UInt64>, budget: Int)?,
+        scorer makeScorer: (HNSWSearchContext) -> SlotScorer, body: (HNSWSearchContext, Int) -> Int
     ) -> Int? {
         withSearchContext { context in
+            let scorer = makeScorer(context)
             let start = descend(
                 query, from: entryPoint, distance: scorer.distance(query, to: entryPoint), top: maxLevel, target: 0, locking: false,
                 scorer: scorer, context: context)

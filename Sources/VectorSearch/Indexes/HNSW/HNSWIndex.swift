@@ -184,7 +184,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         var start = 0
         // Single-threaded until the graph has a few hundred nodes: a tiny graph is all contention.
         let linkedBefore = idMap.mappedCount - slots.count
-        let context = HNSWSearchContext(slots: store.count, maxLinks: graph.m0)
+        let context = HNSWSearchContext(slots: store.count, maxLinks: graph.m0, dimension: dimension)
         while start < slots.count, linkedBefore + start < 256 || threads == 1 {
             insert(slot: slots[start], context: context)
             start += 1
@@ -201,7 +201,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         slots.withUnsafeBufferPointer { slotBuffer in
             let all = UnsafeSendable(slotBuffer)
             Parallel.forEachChunk(count: threads, workers: threads) { worker, _ in
-                let context = worker == 0 ? context : HNSWSearchContext(slots: store.count, maxLinks: graph.m0)
+                let context = worker == 0 ? context : HNSWSearchContext(slots: store.count, maxLinks: graph.m0, dimension: dimension)
                 while true {
                     let i = vs_fetch_add(shared.value, 1)
                     if i >= all.value.count { break }

@@ -99,8 +99,10 @@ final class HNSWSearchContext {
     /// Unvisited neighbours of the node being expanded, whose vectors are being prefetched.
     var pending: UnsafeMutablePointer<UInt32>
     var pendingDistances: UnsafeMutablePointer<Float>
+    /// The query quantized to int8 (``QuantizedQuery``), 64-byte aligned.
+    let queryCodes: UnsafeMutablePointer<Int8>
 
-    init(slots: Int, maxLinks: Int) {
+    init(slots: Int, maxLinks: Int, dimension: Int) {
         visitedCapacity = max(slots, 1)
         visitedTags = .allocate(capacity: visitedCapacity)
         visitedTags.initialize(repeating: 0, count: visitedCapacity)
@@ -110,6 +112,8 @@ final class HNSWSearchContext {
         chosen = .allocate(capacity: maxLinks + 1)
         pending = .allocate(capacity: maxLinks + 1)
         pendingDistances = .allocate(capacity: maxLinks + 1)
+        queryCodes = UnsafeMutableRawPointer.allocate(byteCount: QuantizedQuery.bufferSize(dimension), alignment: 64)
+            .bindMemory(to: Int8.self, capacity: QuantizedQuery.bufferSize(dimension))
     }
 
     deinit {
@@ -121,6 +125,7 @@ final class HNSWSearchContext {
         chosen.deallocate()
         pending.deallocate()
         pendingDistances.deallocate()
+        queryCodes.deallocate()
     }
 
     /// Starts a new search over `slots` slots.
@@ -155,6 +160,6 @@ extension HNSWIndex {
     /// index as needed).
     @inline(__always)
     func withSearchContext<R>(_ body: (HNSWSearchContext) -> R) -> R {
-        pool.withContext(make: { HNSWSearchContext(slots: store.count, maxLinks: graph.m0) }, body)
+        pool.withContext(make: { HNSWSearchContext(slots: store.count, maxLinks: graph.m0, dimension: dimension) }, body)
     }
 }
