@@ -14,6 +14,27 @@ extension DocumentCollection {
         }
     }
 
+    /// The `wanted` nearest chunks that this read's snapshot holds, with their stored chunks
+    /// added to `stored`. The shared index may be newer than the snapshot (another thread caught
+    /// it up further): chunks added since are not visible here, so the search goes deeper until
+    /// `wanted` visible ones are found or the index is exhausted.
+    private func visibleHits(
+        _ vector: [Float], wanted: Int, options: RetrievalOptions, index: CollectionIndex, database: SQLiteDatabase,
+        stored: inout [VectorID: Chunk]
+    ) throws -> [Neighbor] {
+        var depth = wanted
+        while true {
+            let hits = try index.search(vector, k: depth, options: options.search, filter: options.filter)
+            var visible: [Neighbor] = []
+            for hit in hits {
+                if stored[hit.id] == nil { stored[hit.id] = try storedChunk(database, hit.id) }
+                if stored[hit.id] != nil { visible.append(hit) }
+            }
+            if visible.count >= wanted || hits.count < depth || depth >= index.count { return Array(visible.prefix(wanted)) }
+            depth = min(ParameterCheck.saturatingProduct(depth, 2), index.count)
+        }
+    }
+
     /// The work of ``retrieve(vector:text:options:)`` on the index and the read transaction it
     /// has, under the read lock of `state`.
     private func rank(
@@ -22,7 +43,8 @@ extension DocumentCollection {
         // Never more than the collection holds, so no count below can overflow.
         let k = min(options.k, index.count)
         let wanted = min(options.reranks ? options.candidates ?? max(4 * k, 20) : k, index.count)
-        let hits = try index.search(vector, k: wanted, options: options.search, filter: options.filter)
+        var stored: [VectorID: Chunk] = [:]
+        let hits = try visibleHits(vector, wanted: wanted, options: options, index: index, database: database, stored: &stored)
         var ranked = hits.map(\.id)
         var scores = Dictionary(uniqueKeysWithValues: hits.map { ($0.id, $0.score) })
         var fused: [VectorID: Double] = [:]
@@ -39,8 +61,7 @@ extension DocumentCollection {
         if let threshold = options.minScore {
             ranked.removeAll { metric.higherIsCloser ? scores[$0]! < threshold : scores[$0]! > threshold }
         }
-        var stored: [VectorID: Chunk] = [:]
-        for id in ranked { stored[id] = try storedChunk(database, id) }
+        for id in ranked where stored[id] == nil { stored[id] = try storedChunk(database, id) }
         ranked.removeAll { stored[$0] == nil }
         if let limit = options.maxChunksPerDocument {
             var taken: [String: Int] = [:]

@@ -106,10 +106,9 @@ extension HNSWIndex {
     ) -> Int? {
         guard k > 0, entryPoint >= 0, idMap.mappedCount > 0 else { return 0 }
         guard let codes else {
-            let scorer = exactScorer
-            return walk(
-                query, keeping: k, ef: max(ef, k), filter: filter, scorer: { _ in scorer },
-                body: { context, found in drainPublished(context, count: found, query: query, into: out) })
+            return walk(query, keeping: k, ef: max(ef, k), filter: filter, codes: nil, quantize: false) { context, found in
+                drainPublished(context, count: found, query: query, into: out)
+            }
         }
         return idMap.ids.withUnsafeBufferPointer { ids in
             let finish = Rerank(metric: metric, dimension: dimension, exactRows: store.base, ids: ids.baseAddress!, kernels: kernels)
@@ -118,16 +117,7 @@ extension HNSWIndex {
             // from the query quantized once, may score it.
             let quantize = rerank > 0 && codes.kernels.quantizedGather != nil && dimension <= QuantizedQuery.maximumDimension
             return codes.withRows { rows in
-                let scorer = { (context: HNSWSearchContext) -> SlotScorer in
-                    var quantized: QuantizedQuery?
-                    #if arch(x86_64)
-                    if quantize { quantized = QuantizedQuery(query, dimension: self.dimension, into: context.queryCodes) }
-                    #endif
-                    return SlotScorer(
-                        metric: self.metric, dimension: self.dimension, kernels: self.kernels, rows: self.store.base, codes: rows,
-                        query: query, quantized: quantized)
-                }
-                return walk(query, keeping: wanted, ef: max(ef, wanted), filter: filter, scorer: scorer) { context, found in
+                walk(query, keeping: wanted, ef: max(ef, wanted), filter: filter, codes: rows, quantize: quantize) { context, found in
                     withUnsafeTemporaryAllocation(of: Scored.self, capacity: found) { candidates in
                         var i = found
                         while i > 0 {
@@ -142,14 +132,24 @@ extension HNSWIndex {
         }
     }
 
-    /// Walks the graph for `query` and hands the `keeping` best it found (in `context.results`,
-    /// worst on top) and their number to `body`; nil when a filtered walk ran over its budget.
+    /// Walks the graph for `query` (on `codes` when given, from the query quantized to int8 when
+    /// `quantize`) and hands the `keeping` best it found (in `context.results`, worst on top) and
+    /// their number to `body`; nil when a filtered walk ran over its budget.
     private func walk(
-        _ query: UnsafePointer<Float>, keeping: Int, ef: Int, filter: (bits: UnsafePointer<UInt64>, budget: Int)?,
-        scorer makeScorer: (HNSWSearchContext) -> SlotScorer, body: (HNSWSearchContext, Int) -> Int
+        _ query: UnsafePointer<Float>, keeping: Int, ef: Int, filter: (bits: UnsafePointer<UInt64>, budget: Int)?, codes: CodedRows?,
+        quantize: Bool, _ body: (HNSWSearchContext, Int) -> Int
     ) -> Int? {
         withSearchContext { context in
-            let scorer = makeScorer(context)
+            var scorer = exactScorer
+            if let codes {
+                var quantized: QuantizedQuery?
+                #if arch(x86_64)
+                if quantize { quantized = QuantizedQuery(query, dimension: dimension, into: context.queryCodes) }
+                #endif
+                scorer = SlotScorer(
+                    metric: metric, dimension: dimension, kernels: kernels, rows: store.base, codes: codes, query: query,
+                    quantized: quantized)
+            }
             let start = descend(
                 query, from: entryPoint, distance: scorer.distance(query, to: entryPoint), top: maxLevel, target: 0, locking: false,
                 scorer: scorer, context: context)
