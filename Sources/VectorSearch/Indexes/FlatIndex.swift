@@ -218,7 +218,8 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
         _ codes: CodeStore, _ query: UnsafePointer<Float>, k: Int, rerank: Int, matching: SlotBitset?,
         into out: UnsafeMutablePointer<Scored>
     ) -> Int {
-        idMap.ids.withUnsafeBufferPointer { ids in
+        guard k > 0, store.count > 0 else { return 0 }
+        return idMap.ids.withUnsafeBufferPointer { ids in
             let finish = Rerank(metric: metric, dimension: dimension, exactRows: store.base, ids: ids.baseAddress!, kernels: kernels)
             let wanted = finish.candidateCount(k: k, rerank: rerank, count: store.count)
             guard wanted > 0 else { return 0 }

@@ -95,11 +95,15 @@ final class CodeStore {
             try normsSquared.withUnsafeBufferPointer { norms in
                 try body(
                     CodedRows(
-                        codes: base, scales: storage == .int8 ? scales.baseAddress : nil, normsSquared: norms.baseAddress!,
+                        codes: base, scales: storage == .int8 ? scales.baseAddress : nil,
+                        normsSquared: norms.baseAddress ?? UnsafePointer(Self.noNorms),
                         dimension: dimension, kernels: kernels))
             }
         }
     }
+
+    /// Stands in for the norms of an empty store (an empty array may have no buffer).
+    nonisolated(unsafe) private static let noNorms = UnsafeMutablePointer<Float>.allocate(capacity: 1)
 
     private static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
         let count = max(bytes, 64)
