@@ -19,6 +19,18 @@ struct QuantizedStorageTests {
         encoded.codes.withUnsafeBytes { VectorCodec.decode(storage, $0.baseAddress!, d, scale: encoded.scale) }
     }
 
+    /// Every row of `matrix` coded back to back, each row's scale, and what each row decodes to.
+    static func encodeRows(_ storage: VectorStorage, _ matrix: VectorMatrix) -> (codes: [UInt8], scales: [Float], decoded: [[Float]]) {
+        var codes: [UInt8] = [], scales: [Float] = [], decoded: [[Float]] = []
+        for r in 0..<matrix.count {
+            let encoded = encode(storage, matrix[r])
+            codes += encoded.codes
+            scales.append(encoded.scale)
+            decoded.append(decode(storage, encoded, matrix.dimension))
+        }
+        return (codes, scales, decoded)
+    }
+
     @Test("codecs round each component as their format says")
     func codecs() {
         let row: [Float] = [0, 1, -1, 0.1, 3.14159, -2.5e-3, 100, -65504, 1e-8]
@@ -46,15 +58,7 @@ struct QuantizedStorageTests {
             let rows = 21  // not a multiple of the gather kernels' 4 or 8 rows
             let base = randomMatrix(rows: rows, dimension: d, seed: 700 + UInt64(d))
             let query = randomMatrix(rows: 1, dimension: d, seed: 800 + UInt64(d))[0]
-            var codes: [UInt8] = [], scales: [Float] = []
-            for r in 0..<rows {
-                let encoded = Self.encode(storage, base[r])
-                codes += encoded.codes
-                scales.append(encoded.scale)
-            }
-            let decoded = (0..<rows).map { r in
-                Self.decode(storage, (Array(codes[(r * d * storage.bytesPerComponent)...].prefix(d * storage.bytesPerComponent)), scales[r]), d)
-            }
+            let (codes, scales, decoded) = Self.encodeRows(storage, base)
             let slots: [UInt32] = [20, 0, 3, 3, 19, 7, 1, 11, 12, 5, 6, 2, 20]  // repeats, any order
             var many = [Float](repeating: .nan, count: rows), gathered = [Float](repeating: .nan, count: slots.count)
             let scalePointer = storage == .int8 ? scales : nil
@@ -112,13 +116,7 @@ struct QuantizedStorageTests {
         let d = 8200, rows = 5
         let base = randomMatrix(rows: rows, dimension: d, seed: 1500)
         let query = randomMatrix(rows: 1, dimension: d, seed: 1501)[0]
-        var codes: [UInt8] = [], scales: [Float] = []
-        for r in 0..<rows {
-            let encoded = Self.encode(.int8, base[r])
-            codes += encoded.codes
-            scales.append(encoded.scale)
-        }
-        let decoded = (0..<rows).map { Self.decode(.int8, (Array(codes[($0 * d)...].prefix(d)), scales[$0]), d) }
+        let (codes, scales, decoded) = Self.encodeRows(.int8, base)
         for level in SIMDLevel.supported {
             expectCandidateKernel(try #require(CodeKernels(storage: .int8, level: level)), query: query, codes: codes, scales: scales, decoded: decoded, d: d)
         }
