@@ -32,6 +32,25 @@ struct IndexFileTests {
         bytes.replaceSubrange(44..<48, with: littleEndianBytes(crc))
     }
 
+    /// `bytes` (a version 3 file) as the same index in an earlier version's layout: each
+    /// section header followed directly by its payload.
+    static func unpadded(_ bytes: [UInt8], version: UInt32) -> [UInt8] {
+        var out = Array(bytes[0..<48])
+        out.replaceSubrange(8..<12, with: littleEndianBytes(version))
+        var offset = 48
+        while offset < bytes.count {
+            let padding = bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)) }
+            let length = bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)) }
+            var header = Array(bytes[offset..<(offset + 24)])
+            header.replaceSubrange(4..<8, with: [0, 0, 0, 0])
+            out += header + bytes[(offset + 24 + padding)..<(offset + 24 + padding + length)]
+            offset += 24 + padding + length
+        }
+        let crc = out.withUnsafeBytes { IndexFile.crc32(UnsafeRawBufferPointer(rebasing: $0[0..<44])) }
+        out.replaceSubrange(44..<48, with: littleEndianBytes(crc))
+        return out
+    }
+
     @Test("CRC-32 is the standard (zlib) one")
     func crc() {
         let bytes = Array("123456789".utf8)
@@ -50,12 +69,16 @@ struct IndexFileTests {
         defer { cleanup(directory) }
         let (_, bytes) = try savedIndex(directory)
         #expect(Array(bytes[0..<8]) == Array("VSINDEX\0".utf8))
-        #expect(Array(bytes[8..<12]) == littleEndianBytes(UInt32(2)))
+        #expect(Array(bytes[8..<12]) == littleEndianBytes(UInt32(3)))
         #expect(Array(bytes[12..<16]) == Array("FLAT".utf8))
         #expect(Array(bytes[20..<24]) == littleEndianBytes(UInt32(5)))
         #expect(Array(bytes[24..<32]) == littleEndianBytes(UInt64(10)))
         #expect(Array(bytes[48..<52]) == Array("IDS ".utf8))
-        #expect(bytes.count == 48 + 24 + 10 * 8 + 24 + 10 * 5 * 4)
+        // IDS payload from 128 (64-byte aligned) to 208, VECS header, then its payload on a page.
+        #expect(Array(bytes[52..<56]) == littleEndianBytes(UInt32(128 - 72)))
+        #expect(Array(bytes[208..<212]) == Array("VECS".utf8))
+        #expect(Array(bytes[212..<216]) == littleEndianBytes(UInt32(4096 - 232)))
+        #expect(bytes.count == 4096 + 10 * 5 * 4)
     }
 
     @Test("damaged files give clear errors")
@@ -75,28 +98,32 @@ struct IndexFileTests {
 
         #expect(
             loadError(Array(bytes[0..<(bytes.count - 10)]), directory)
-                == .corruptIndex(path: path, reason: "truncated: section 'VECS' needs 200 bytes, 190 remain"))
+                == .corruptIndex(path: path, reason: "truncated: section 'VECS' needs 4064 bytes, 4054 remain"))
         #expect(
             loadError(Array(bytes[0..<60]), directory)
                 == .corruptIndex(
                     path: path, reason: "truncated or damaged: the header claims 10 vectors of dimension 5, more than the file's 60 bytes hold"))
         #expect(
             loadError(Array(bytes[0..<250]), directory)
-                == .corruptIndex(path: path, reason: "truncated: section 'VECS' needs 200 bytes, 74 remain"))
+                == .corruptIndex(path: path, reason: "truncated: section 'VECS' needs 4064 bytes, 18 remain"))
         #expect(loadError(Array(bytes[0..<20]), directory) == .corruptIndex(path: path, reason: "truncated header (20 bytes)"))
         #expect(loadError([], directory) == .corruptIndex(path: path, reason: "file of 0 bytes is too short for an index header"))
         #expect(loadError(Array(repeating: 7, count: 100), directory) == .corruptIndex(path: path, reason: "not a VectorSearch index (bad magic)"))
         #expect(loadError(bytes + [0, 0], directory) == .corruptIndex(path: path, reason: "2 unexpected bytes after the last section"))
 
         var newer = bytes
-        newer.replaceSubrange(8..<12, with: littleEndianBytes(UInt32(3)))
+        newer.replaceSubrange(8..<12, with: littleEndianBytes(UInt32(4)))
         resealHeader(&newer)
-        #expect(loadError(newer, directory) == .unsupportedFormatVersion(path: path, found: 3, supported: 2))
+        #expect(loadError(newer, directory) == .unsupportedFormatVersion(path: path, found: 4, supported: 3))
 
-        var older = bytes  // version 1 had the same sections, without metadata
-        older.replaceSubrange(8..<12, with: littleEndianBytes(UInt32(1)))
-        resealHeader(&older)
-        #expect(loadError(older, directory) == nil)
+        // Versions 1 and 2 had the same sections without padding (1: without metadata either).
+        for version in [UInt32(1), 2] {
+            #expect(loadError(Self.unpadded(bytes, version: version), directory) == nil)
+        }
+        var padded = bytes  // padding is only for version 3 on
+        padded.replaceSubrange(8..<12, with: littleEndianBytes(UInt32(2)))
+        resealHeader(&padded)
+        #expect(loadError(padded, directory) == .corruptIndex(path: path, reason: "section 'IDS ' has a bad padding length 56"))
 
         var otherKind = bytes
         otherKind.replaceSubrange(12..<16, with: Array("HNSW".utf8))

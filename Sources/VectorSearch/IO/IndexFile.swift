@@ -23,14 +23,19 @@ public enum IndexKind: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// Index file format v2 (see docs/FORMAT.md): a 48-byte header, then sections, each a 24-byte
-/// section header (tag, length, CRC-32) and its payload. All little-endian.
+/// Index file format v3 (see docs/FORMAT.md): a 48-byte header, then sections, each a 24-byte
+/// section header (tag, padding, length, CRC-32), zero padding and its payload. All little-endian.
 enum IndexFile {
     static let magic: [UInt8] = Array("VSINDEX\0".utf8)
-    /// 2 added the optional trailing `ATTR` section (metadata); version 1 files read as before.
-    static let version: UInt32 = 2
+    /// 2 added the optional trailing `ATTR` section (metadata); 3 aligned payloads (padding after
+    /// each section header) so sections can be memory-mapped, and stored codes (`CODE`, `CSCL`,
+    /// `CNRM`) for quantized storage. Older versions read as before.
+    static let version: UInt32 = 3
     static let headerSize = 48
     static let sectionHeaderSize = 24
+    /// Payloads a reader may map start on a page; the others on a cache line.
+    static let pageAlignment = 4096
+    static let payloadAlignment = 64
 
     struct Header: Equatable {
         var kind: IndexKind
@@ -64,6 +69,7 @@ enum IndexFile {
 final class IndexFileWriter {
     private let file: AtomicFileWriter
     private var sectionsLeft: Int
+    private var offset = IndexFile.headerSize
 
     init(path: String, header: IndexFile.Header) throws {
         file = try AtomicFileWriter(path: path)
@@ -86,25 +92,32 @@ final class IndexFileWriter {
         try file.write(contentsOf: bytes)
     }
 
-    func writeSection(_ tag: String, _ payload: UnsafeRawBufferPointer) throws {
-        try writeSection(tag, parts: [payload])
+    /// `mappable`: a section that ``IndexFileReader/mapSection(_:as:count:)`` may map, whose
+    /// payload starts on a page.
+    func writeSection(_ tag: String, _ payload: UnsafeRawBufferPointer, mappable: Bool = false) throws {
+        try writeSection(tag, parts: [payload], mappable: mappable)
     }
 
     /// Writes one section whose payload is `parts` one after another (no copy to join them).
-    func writeSection(_ tag: String, parts: [UnsafeRawBufferPointer]) throws {
+    func writeSection(_ tag: String, parts: [UnsafeRawBufferPointer], mappable: Bool = false) throws {
         precondition(sectionsLeft > 0, "more sections than the header announced")
         sectionsLeft -= 1
         let crc = parts.reduce(UInt32(0)) { vs_crc32($0, $1.baseAddress, $1.count) }
+        let length = parts.reduce(0) { $0 + $1.count }
+        let alignment = mappable ? IndexFile.pageAlignment : IndexFile.payloadAlignment
+        let padding = (alignment - (offset + IndexFile.sectionHeaderSize) % alignment) % alignment
         try file.write(IndexFile.fourCC(tag).littleEndian)
-        try file.write(UInt32(0))
-        try file.write(UInt64(parts.reduce(0) { $0 + $1.count }).littleEndian)
+        try file.write(UInt32(padding).littleEndian)
+        try file.write(UInt64(length).littleEndian)
         try file.write(crc.littleEndian)
         try file.write(UInt32(0))
+        if padding > 0 { try file.write(contentsOf: [UInt8](repeating: 0, count: padding)) }
         for part in parts where part.count > 0 { try file.write(part) }
+        offset += IndexFile.sectionHeaderSize + padding + length
     }
 
-    func writeSection<T>(_ tag: String, _ array: [T]) throws {
-        try array.withUnsafeBytes { try writeSection(tag, $0) }
+    func writeSection<T>(_ tag: String, _ array: [T], mappable: Bool = false) throws {
+        try array.withUnsafeBytes { try writeSection(tag, $0, mappable: mappable) }
     }
 
     func commit() throws {
@@ -113,14 +126,30 @@ final class IndexFileWriter {
     }
 }
 
+/// How an index file is loaded.
+public enum IndexLoadMode: String, Sendable, CaseIterable, Codable {
+    /// Read into memory, every section's checksum verified and its contents checked.
+    case copy
+    /// Map the large sections (vectors, codes, level-0 links) from the file instead of reading
+    /// them: the index opens in milliseconds and the page cache holds what searches touch.
+    /// Their checksums are not verified at open (`vectorsearch check` does); out-of-range links
+    /// in a damaged file are skipped by searches, never followed. A write to a mapped index
+    /// changes private copies of the pages it touches; the file is never written.
+    /// Files of format version 3 or later only (re-save older ones).
+    case mapped
+}
+
 /// Reads and checks an index file: magic, version, header checksum, then each section's tag,
 /// length and checksum. Every failure is a clear error, never a crash.
 final class IndexFileReader {
     let path: String
     let header: IndexFile.Header
+    let version: UInt32
+    /// The whole file, mapped, when loading with ``IndexLoadMode/mapped``.
+    let mapping: MappedFile?
     private let file: BinaryReader
 
-    init(path: String, expecting kind: IndexKind? = nil) throws {
+    init(path: String, expecting kind: IndexKind? = nil, mode: IndexLoadMode = .copy) throws {
         self.path = path
         let file = try BinaryReader(path: path)
         self.file = file
@@ -178,6 +207,19 @@ final class IndexFileReader {
         }
         header = IndexFile.Header(
             kind: foundKind, metric: metric, dimension: dimension, count: count, sectionCount: Int(get(32)), storage: storage)
+        self.version = version
+        if mode == .mapped {
+            guard foundKind != .ivf else {
+                throw VectorSearchError.invalidArgument("\(path): ivf indexes are loaded copied so far; memory mapping is for flat and hnsw")
+            }
+            guard version >= 3 else {
+                throw VectorSearchError.invalidArgument(
+                    "\(path): format version \(version) has no aligned sections to map; load it copied, or save it again to map it")
+            }
+            mapping = try MappedFile(path: path)
+        } else {
+            mapping = nil
+        }
     }
 
     /// Reads the next section, which must carry `tag` and exactly `destination.count` bytes.
@@ -193,14 +235,44 @@ final class IndexFileReader {
     /// Reads the next section into a new array of `T` (its length must be a multiple of T's size).
     func readSection<T>(_ tag: String, as type: T.Type, count expected: Int? = nil) throws -> [T] {
         let length = try sectionHeader(tag)
+        try checkLength(tag, length, of: T.self, count: expected)
+        return try [T](unsafeUninitializedCapacity: length / MemoryLayout<T>.stride) { buffer, initialized in
+            try readPayload(tag, into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = length / MemoryLayout<T>.stride
+        }
+    }
+
+    /// The next section, `count` values of `T`, in the file's mapping (the reader must be in
+    /// ``IndexLoadMode/mapped``): no copy and no checksum (`vectorsearch check` verifies it).
+    func mapSection<T>(_ tag: String, as type: T.Type, count: Int) throws -> UnsafeMutablePointer<T> {
+        guard let mapping else { preconditionFailure("mapSection needs a mapped reader") }
+        let length = try sectionHeader(tag)
+        try checkLength(tag, length, of: T.self, count: count)
+        let start = file.offset
+        guard start % MemoryLayout<T>.alignment == 0, try file.skip(length) else {
+            throw VectorSearchError.corruptIndex(path: path, reason: "section '\(tag)' is not aligned for mapping")
+        }
+        return mapping.pointer(at: start, as: T.self)
+    }
+
+    /// Skips the next section, checking that its checksum is `expectedCRC`: the section must
+    /// hold what this reader recomputed from other sections (codes from the vectors).
+    func skipSection(_ tag: String, length expected: Int, crc expectedCRC: UInt32, derivedFrom source: String) throws {
+        let length = try sectionHeader(tag)
+        guard length == expected else {
+            throw VectorSearchError.corruptIndex(path: path, reason: "section '\(tag)' holds \(length) bytes, expected \(expected)")
+        }
+        guard try file.skip(length) else { throw VectorSearchError.corruptIndex(path: path, reason: "truncated in section '\(tag)'") }
+        guard pendingCRC == expectedCRC else {
+            throw VectorSearchError.corruptIndex(path: path, reason: "section '\(tag)' does not match section '\(source)' (damaged or written wrongly)")
+        }
+    }
+
+    private func checkLength<T>(_ tag: String, _ length: Int, of type: T.Type, count expected: Int?) throws {
         let stride = MemoryLayout<T>.stride
         guard length % stride == 0, expected.map({ $0 * stride == length }) ?? true else {
             throw VectorSearchError.corruptIndex(
                 path: path, reason: "section '\(tag)' holds \(length) bytes, expected \(expected.map { "\($0 * stride)" } ?? "a multiple of \(stride)")")
-        }
-        return try [T](unsafeUninitializedCapacity: length / stride) { buffer, initialized in
-            try readPayload(tag, into: UnsafeMutableRawBufferPointer(buffer))
-            initialized = length / stride
         }
     }
 
@@ -220,12 +292,19 @@ final class IndexFileReader {
             throw VectorSearchError.corruptIndex(
                 path: path, reason: "expected section '\(tag)', found '\(IndexFile.name(ofFourCC: found))'")
         }
+        let padding = Int(bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) })
         let length = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self) }
         pendingCRC = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: UInt32.self) }
-        guard length <= UInt64(file.remaining) else {
-            throw VectorSearchError.corruptIndex(
-                path: path, reason: "truncated: section '\(tag)' needs \(length) bytes, \(file.remaining) remain")
+        // Before version 3 these bytes were reserved (zero); since, the zero bytes before the payload.
+        guard padding == 0 || (version >= 3 && padding < IndexFile.pageAlignment) else {
+            throw VectorSearchError.corruptIndex(path: path, reason: "section '\(tag)' has a bad padding length \(padding)")
         }
+        // The bytes the section needs count its padding.
+        guard length <= UInt64(file.remaining), padding <= file.remaining - Int(length) else {
+            throw VectorSearchError.corruptIndex(
+                path: path, reason: "truncated: section '\(tag)' needs \(length + UInt64(padding)) bytes, \(file.remaining) remain")
+        }
+        _ = try file.skip(padding)
         return Int(length)
     }
 

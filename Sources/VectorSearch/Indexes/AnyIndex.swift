@@ -31,9 +31,10 @@ public enum AnyIndex: Sendable {
         }
     }
 
-    /// Loads whatever kind of index `path` holds.
-    public static func load(from path: String) throws -> AnyIndex {
-        let reader = try IndexFileReader(path: path)
+    /// Loads whatever kind of index `path` holds, read into memory or memory-mapped (flat and
+    /// hnsw; see ``IndexLoadMode``).
+    public static func load(from path: String, mode: IndexLoadMode = .copy) throws -> AnyIndex {
+        let reader = try IndexFileReader(path: path, mode: mode)
         switch reader.header.kind {
         case .flat: return .flat(try FlatIndex.load(from: reader))
         case .hnsw: return .hnsw(try HNSWIndex.load(from: reader))

@@ -35,7 +35,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     let store: VectorStore
     /// The codes scanned when ``storage`` is quantized, slot for slot with `store`.
     let codes: CodeStore?
-    private(set) var idMap = IDMap()
+    var idMap = IDMap()
     var attributeStore = AttributeStore()
     private var normsSquared: [Float] = []  // ‖x‖² per slot, for L2 batches through sgemm
     private let kernels = DistanceKernels.best
@@ -103,22 +103,22 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     private func appendValidated(_ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes]) throws {
         guard vectors.count > 0 else { return }
         let first = vectors.withUnsafeBufferPointer { store.append($0.baseAddress!, rows: vectors.count) }
-        register(slots: first..<store.count, ids: ids, normalize: metric == .cosine)
+        idMap.reserve(idMap.count + ids.count)
+        for id in ids { idMap.append(id) }
+        addNorms(of: first..<store.count, normalize: metric == .cosine)
+        codes?.append(store.row(first), rows: vectors.count)
         attributeStore.assign(attributes, to: first..<store.count)
     }
 
-    /// Records ids and norms for rows already in the store; cosine rows are normalised unless
-    /// they come from a saved index (already unit length: normalising again could move the last bit).
-    func register(slots: Range<Int>, ids: [VectorID], normalize: Bool) {
-        idMap.reserve(idMap.count + ids.count)
-        for id in ids { idMap.append(id) }
+    /// Records the norms of rows already in the store; cosine rows are normalised unless they
+    /// come from a saved index (already unit length: normalising again could move the last bit).
+    func addNorms(of slots: Range<Int>, normalize: Bool) {
         normsSquared.reserveCapacity(store.count)
         for slot in slots {
             let row = store.row(slot)
             if normalize { kernels.normalize(row, dimension) }
             normsSquared.append(metric == .cosine ? 1 : kernels.dot(row, row, dimension))
         }
-        codes?.append(store.row(slots.lowerBound), rows: slots.count)
     }
 
     @discardableResult

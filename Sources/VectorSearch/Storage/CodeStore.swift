@@ -10,8 +10,11 @@ final class CodeStore {
     private(set) var count = 0
     private(set) var capacity = 0
     private(set) var base: UnsafeMutableRawPointer
-    private(set) var scales: [Float] = []
-    private(set) var normsSquared: [Float] = []
+    /// Per row: the int8 scale (unused, 1, for the other storages) and the decoded norm².
+    private(set) var scales: UnsafeMutablePointer<Float>
+    private(set) var normsSquared: UnsafeMutablePointer<Float>
+    /// Set while the three arrays live in a mapped file (copy-on-write).
+    private var mapping: MappedFile?
     let kernels: CodeKernels
 
     init(storage: VectorStorage, dimension: Int, kernels: CodeKernels) {
@@ -21,40 +24,62 @@ final class CodeStore {
         self.kernels = kernels
         rowBytes = dimension * storage.bytesPerComponent
         base = Self.allocate(bytes: rowBytes)
+        scales = .allocate(capacity: 1)
+        normsSquared = .allocate(capacity: 1)
     }
 
-    deinit { vs_free_large(base) }
+    /// Makes this empty store `count` rows whose codes, scales and norms lie in a mapped file
+    /// (the ``sections`` an index file stores).
+    func adopt(
+        mapped codes: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>, normsSquared: UnsafeMutablePointer<Float>,
+        count: Int, in mapping: MappedFile
+    ) {
+        precondition(self.count == 0 && self.mapping == nil, "adopt fills an empty store")
+        freeOwned()
+        (base, self.scales, self.normsSquared) = (codes, scales, normsSquared)
+        self.count = count
+        capacity = count
+        self.mapping = mapping
+    }
+
+    deinit { freeOwned() }
+
+    private func freeOwned() {
+        guard mapping == nil else { return }
+        vs_free_large(base)
+        scales.deallocate()
+        normsSquared.deallocate()
+    }
 
     /// Bytes held: codes, scales and norms (not counting spare capacity).
-    var byteCount: Int { count * (rowBytes + 4 + (storage == .int8 ? 4 : 0)) }
+    var byteCount: Int { count * (rowBytes + 8) }
 
     func row(_ slot: Int) -> UnsafeMutableRawPointer { base + slot &* rowBytes }
 
     /// The vector row `slot` decodes to.
     func decoded(_ slot: Int) -> [Float] {
-        VectorCodec.decode(storage, row(slot), dimension, scale: storage == .int8 ? scales[slot] : 1)
+        VectorCodec.decode(storage, row(slot), dimension, scale: scales[slot])
     }
 
     func reserve(_ rows: Int) {
         guard rows > capacity else { return }
         let newBase = Self.allocate(bytes: rows * rowBytes)
         newBase.copyMemory(from: base, byteCount: count * rowBytes)
-        vs_free_large(base)
-        base = newBase
-        capacity = rows
-        scales.reserveCapacity(rows)
-        normsSquared.reserveCapacity(rows)
+        let newScales = UnsafeMutablePointer<Float>.allocate(capacity: rows)
+        newScales.update(from: scales, count: count)
+        let newNorms = UnsafeMutablePointer<Float>.allocate(capacity: rows)
+        newNorms.update(from: normsSquared, count: count)
+        freeOwned()
+        mapping = nil
+        (base, scales, normsSquared, capacity) = (newBase, newScales, newNorms, rows)
     }
 
     /// Encodes and appends `rows` float32 rows from `source` (checked by the caller).
     func append(_ source: UnsafePointer<Float>, rows: Int) {
         if count + rows > capacity { reserve(max(count + rows, capacity * 2, 16)) }
         for r in 0..<rows {
-            let codes = row(count)
-            let scale = VectorCodec.encode(storage, source + r * dimension, dimension, into: codes)
-            if storage == .int8 { scales.append(scale) }
-            normsSquared.append(decodedNormSquared(count, scale: scale))
             count += 1
+            update(count - 1, from: source + r * dimension)
         }
     }
 
@@ -62,8 +87,8 @@ final class CodeStore {
     func update(_ slot: Int, from source: UnsafePointer<Float>) {
         precondition(slot < count)
         let scale = VectorCodec.encode(storage, source, dimension, into: row(slot))
-        if storage == .int8 { scales[slot] = scale }
-        normsSquared[slot] = decodedNormSquared(slot, scale: scale)
+        scales[slot] = storage == .int8 ? scale : 1
+        normsSquared[slot] = decodedNormSquared(slot, scale: scales[slot])
     }
 
     private func decodedNormSquared(_ slot: Int, scale: Float) -> Float {
@@ -79,31 +104,31 @@ final class CodeStore {
     /// float32 ``VectorStore`` does, so slots stay aligned with it).
     func removeSwappingLast(_ slot: Int) {
         precondition(slot < count)
-        if slot != count - 1 { row(slot).copyMemory(from: row(count - 1), byteCount: rowBytes) }
-        if storage == .int8 {
+        if slot != count - 1 {
+            row(slot).copyMemory(from: row(count - 1), byteCount: rowBytes)
             scales[slot] = scales[count - 1]
-            scales.removeLast()
+            normsSquared[slot] = normsSquared[count - 1]
         }
-        normsSquared[slot] = normsSquared[count - 1]
-        normsSquared.removeLast()
         count -= 1
+    }
+
+    /// The sections an index file stores for these codes (docs/FORMAT.md): the codes, the
+    /// scales and the decoded norms², each `count` rows.
+    var sections: [(tag: String, bytes: UnsafeRawBufferPointer)] {
+        [
+            ("CODE", UnsafeRawBufferPointer(start: base, count: count * rowBytes)),
+            ("CSCL", UnsafeRawBufferPointer(start: scales, count: count * 4)),
+            ("CNRM", UnsafeRawBufferPointer(start: normsSquared, count: count * 4)),
+        ]
     }
 
     /// Runs `body` with a view of the rows for scoring; no row may be added or removed meanwhile.
     func withRows<R>(_ body: (CodedRows) throws -> R) rethrows -> R {
-        try scales.withUnsafeBufferPointer { scales in
-            try normsSquared.withUnsafeBufferPointer { norms in
-                try body(
-                    CodedRows(
-                        codes: base, scales: storage == .int8 ? scales.baseAddress : nil,
-                        normsSquared: norms.baseAddress ?? UnsafePointer(Self.noNorms),
-                        dimension: dimension, kernels: kernels))
-            }
-        }
+        try body(
+            CodedRows(
+                codes: base, scales: storage == .int8 ? UnsafePointer(scales) : nil, normsSquared: normsSquared,
+                dimension: dimension, kernels: kernels))
     }
-
-    /// Stands in for the norms of an empty store (an empty array may have no buffer).
-    nonisolated(unsafe) private static let noNorms = UnsafeMutablePointer<Float>.allocate(capacity: 1)
 
     private static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
         let count = max(bytes, 64)

@@ -7,13 +7,26 @@ final class VectorStore {
     private(set) var count = 0
     private(set) var capacity = 0
     private(set) var base: UnsafeMutablePointer<Float>
+    /// Set while the rows live in a mapped file (copy-on-write) instead of our own allocation.
+    private(set) var mapping: MappedFile?
 
     init(dimension: Int) {
         self.dimension = dimension
         base = Self.allocate(floats: dimension)
     }
 
-    deinit { vs_free_large(base) }
+    /// Makes this empty store `count` rows that lie in a mapped file; the first append that
+    /// needs room moves them into memory of our own.
+    func adopt(mapped rows: UnsafeMutablePointer<Float>, count: Int, in mapping: MappedFile) {
+        precondition(self.count == 0 && self.mapping == nil, "adopt fills an empty store")
+        vs_free_large(base)
+        base = rows
+        self.count = count
+        capacity = count
+        self.mapping = mapping
+    }
+
+    deinit { if mapping == nil { vs_free_large(base) } }
 
     /// Bytes of vector data held (not counting spare capacity).
     var byteCount: Int { count * dimension * MemoryLayout<Float>.stride }
@@ -24,7 +37,8 @@ final class VectorStore {
         guard rows > capacity else { return }
         let newBase = Self.allocate(floats: rows * dimension)
         newBase.update(from: base, count: count * dimension)
-        vs_free_large(base)
+        if mapping == nil { vs_free_large(base) }
+        mapping = nil
         base = newBase
         capacity = rows
     }

@@ -19,6 +19,8 @@ final class HNSWGraph {
     private(set) var locks: UnsafeMutablePointer<UInt8>
     /// One byte per node: 1 when removed (still routes searches, never returned).
     private(set) var deleted: UnsafeMutablePointer<UInt8>
+    /// Set while `level0` and `deleted` live in a mapped file (copy-on-write).
+    private var mapping: MappedFile?
 
     static let noUpper = UInt32.max
 
@@ -37,12 +39,14 @@ final class HNSWGraph {
     }
 
     deinit {
-        vs_free_large(level0)
+        if mapping == nil {
+            vs_free_large(level0)
+            deleted.deallocate()
+        }
         levels.deallocate()
         upperStart.deallocate()
         upper.deallocate()
         locks.deallocate()
-        deleted.deallocate()
     }
 
     /// Bytes held by the graph.
@@ -55,12 +59,19 @@ final class HNSWGraph {
         guard slots > capacity else { return }
         let grownLevel0 = Self.allocateLarge(slots * level0Stride)
         if capacity > 0 { grownLevel0.update(from: level0, count: capacity * level0Stride) }
-        vs_free_large(level0)
+        if mapping == nil { vs_free_large(level0) }
         level0 = grownLevel0
         levels = Self.grow(levels, from: capacity, to: slots)
         upperStart = Self.grow(upperStart, from: capacity, to: slots)
         locks = Self.grow(locks, from: capacity, to: slots)
-        deleted = Self.grow(deleted, from: capacity, to: slots)
+        if mapping == nil {
+            deleted = Self.grow(deleted, from: capacity, to: slots)
+        } else {
+            let copy = UnsafeMutablePointer<UInt8>.allocate(capacity: slots)
+            copy.initialize(from: deleted, count: capacity)
+            deleted = copy
+            mapping = nil
+        }
         levels.advanced(by: capacity).initialize(repeating: 0, count: slots - capacity)
         upperStart.advanced(by: capacity).initialize(repeating: Self.noUpper, count: slots - capacity)
         locks.advanced(by: capacity).initialize(repeating: 0, count: slots - capacity)
@@ -119,18 +130,37 @@ final class HNSWGraph {
     /// The used part of the upper-level pool (for saving).
     var upperWords: UnsafeBufferPointer<UInt32> { UnsafeBufferPointer(start: upper, count: upperCount) }
 
-    /// Restores arrays read from a file (see `HNSWIndex+Persistence`).
-    func adopt(
-        slots: Int, levels newLevels: [UInt8], upperStart newStarts: [UInt32], level0 newLevel0: [UInt32],
-        upper newUpper: [UInt32], deleted newDeleted: [UInt8]
-    ) {
-        reserve(slots)
+    /// A loaded graph's level-0 lists and removal flags, used where they lie in a mapped file
+    /// (see `HNSWIndex+Persistence`; a copied load reads them into ``reserve(_:)``'s memory).
+    func adoptMapped(slots: Int, level0 mapped: UnsafeMutablePointer<UInt32>, deleted mappedDeleted: UnsafeMutablePointer<UInt8>, in file: MappedFile) {
+        precondition(capacity == 0 && mapping == nil, "adopt fills a new graph")
+        vs_free_large(level0)
+        deleted.deallocate()
+        (level0, deleted, mapping) = (mapped, mappedDeleted, file)
+        levels = Self.grow(levels, from: 0, to: slots)
+        upperStart = Self.grow(upperStart, from: 0, to: slots)
+        locks = Self.grow(locks, from: 0, to: slots)
+        locks.initialize(repeating: 0, count: slots)
+        capacity = slots
+    }
+
+    /// The first of `slots` nodes whose level-0 list has too many links or one out of range.
+    func firstBadLevel0List(slots: Int) -> Int? {
+        for slot in 0..<slots {
+            let list = level0 + slot * level0Stride
+            let count = Int(list[0])
+            if count > m0 { return slot }
+            for j in 1..<(1 + count) where Int(list[j]) >= slots { return slot }
+        }
+        return nil
+    }
+
+    /// Restores the levels and upper lists read from a file, once level 0 is in place.
+    func adoptUpperLevels(slots: Int, levels newLevels: [UInt8], upperStart newStarts: [UInt32], upper newUpper: [UInt32]) {
+        precondition(capacity >= slots)
         newLevels.withUnsafeBufferPointer { levels.update(from: $0.baseAddress!, count: slots) }
         newStarts.withUnsafeBufferPointer { upperStart.update(from: $0.baseAddress!, count: slots) }
-        newLevel0.withUnsafeBufferPointer { level0.update(from: $0.baseAddress!, count: slots * level0Stride) }
-        newDeleted.withUnsafeBufferPointer { deleted.update(from: $0.baseAddress!, count: slots) }
-        hasDeleted = newDeleted.contains(1)
-        locks.initialize(repeating: 0, count: slots)
+        hasDeleted = UnsafeBufferPointer(start: deleted, count: slots).contains { $0 != 0 }
         upper.deallocate()
         upperCapacity = max(newUpper.count, 1)
         upper = .allocate(capacity: upperCapacity)

@@ -82,6 +82,7 @@ extension HNSWIndex {
         let deleted = UnsafePointer(graph.deleted)
         let level0 = graph.level0, level0Stride = graph.level0Stride
         let anyDeleted = !freeSlots.isEmpty || graph.hasDeleted
+        let maxLinks = level == 0 ? graph.m0 : graph.m, slotCount = UInt32(truncatingIfNeeded: store.count)
         @inline(__always) func admits(_ slot: Int) -> Bool {
             if let filter { return filter[slot >> 6] >> UInt64(slot & 63) & 1 != 0 }
             return !anyDeleted || deleted[slot] == 0
@@ -104,16 +105,19 @@ extension HNSWIndex {
             }
             let list = level == 0 ? level0 + node &* level0Stride : graph.links(node, level: level)
             if locking { graph.lock(node) }
-            let count = Int(list[0])
+            // Bounded: a memory-mapped file's level-0 lists are not checked when it opens, and
+            // a damaged one must not lead the walk outside the graph.
+            let count = min(Int(list[0]), maxLinks)
             linkCopy.update(from: list + 1, count: count)
             if locking { graph.unlock(node) }
             // Gather the unvisited neighbours, then score them together: the gather kernel keeps
             // several vectors' loads in flight, so their cache misses overlap.
             // Branch-free, so the visited-tag loads (random, often cache misses) overlap instead of
-            // waiting on one mispredicted branch after another.
+            // waiting on one mispredicted branch after another. A link out of range becomes the
+            // node itself, already visited.
             var waiting = 0
             for j in 0..<count {
-                let neighbour = linkCopy[j]
+                let neighbour = linkCopy[j] < slotCount ? linkCopy[j] : closest.slot
                 let seen = tags[Int(neighbour)] == generation
                 tags[Int(neighbour)] = generation
                 pending[waiting] = neighbour

@@ -38,6 +38,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let codes: CodeStore?
     let graph: HNSWGraph
     var idMap = IDMap()
+    /// Set by a mapped load, which leaves the level-0 lists unchecked: searches bound the links
+    /// they follow, and the first add checks them all, since inserts follow links unbounded.
+    var level0Unchecked = false
     var freeSlots: [Int] = []
     var attributeStore = AttributeStore()
     var entryPoint = -1
@@ -127,6 +130,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             storage: storage, contains: idMap.contains)
         let n = vectors.count
         guard n > 0 else { return }
+        if level0Unchecked {
+            if let slot = graph.firstBadLevel0List(slots: store.count) {
+                throw VectorSearchError.corruptIndex(
+                    path: store.mapping?.path ?? "(mapped index)", reason: "the level-0 links of slot \(slot) are out of range")
+            }
+            level0Unchecked = false
+        }
         // Slots: removed ones first (never the entry point, which must keep its level), then new.
         var slots = [Int]()
         slots.reserveCapacity(n)

@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped into memory, private and copy-on-write: reads come from the page cache,
+/// and a write to a mapped page changes this process's copy of that page, never the file.
+/// Stores that point into it keep it alive; it is unmapped when the last one lets go.
+///
+/// Saves replace files by renaming a new file over the old one (``AtomicFileWriter``), so a
+/// mapped file keeps its contents while it is mapped, even when the path is saved over.
+final class MappedFile: @unchecked Sendable {
+    let path: String
+    let base: UnsafeMutableRawPointer
+    let size: Int
+
+    init(path: String) throws {
+        self.path = path
+        let (fd, size) = try RegularFile.open(path)
+        defer { close(fd) }
+        self.size = size
+        guard size > 0 else { throw VectorSearchError.corruptIndex(path: path, reason: "empty file") }
+        let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
+        guard let address, address != MAP_FAILED else {
+            throw VectorSearchError.io(path: path, reason: "mmap: \(String(cString: strerror(errno)))")
+        }
+        base = address
+    }
+
+    deinit { munmap(base, size) }
+
+    /// `count` values of `T` at byte `offset`, which the caller has checked lie in the file.
+    func pointer<T>(at offset: Int, as type: T.Type) -> UnsafeMutablePointer<T> {
+        (base + offset).assumingMemoryBound(to: T.self)
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import VectorSearch
+
+@Suite("memory-mapped indexes")
+struct MappedIndexTests {
+    static let storages: [VectorStorage] = [.float32, .int8, .float16]
+
+    /// Where section `tag` lies in an index file: its header's offset and its payload's.
+    static func section(_ tag: String, in bytes: [UInt8]) -> (header: Int, payload: Int, length: Int)? {
+        var offset = 48
+        while offset + 24 <= bytes.count {
+            let (padding, length) = bytes.withUnsafeBytes {
+                (Int($0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)), Int($0.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
+            }
+            if String(decoding: bytes[offset..<(offset + 4)], as: UTF8.self) == tag { return (offset, offset + 24 + padding, length) }
+            offset += 24 + padding + length
+        }
+        return nil
+    }
+
+    static func read(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+    static func write(_ bytes: [UInt8], to path: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+
+    /// An HNSW index with removed slots and attributes, and a flat one, over the same rows.
+    static func indexes(storage: VectorStorage, metric: Metric) throws -> [AnyIndex] {
+        let d = 37, n = 300
+        let base = randomMatrix(rows: n, dimension: d, seed: 3100)
+        let attributes: [Attributes] = (0..<n).map { ["even": .bool($0 % 2 == 0)] }
+        let hnsw = try HNSWIndex(dimension: d, metric: metric, parameters: HNSWParameters(m: 6, efConstruction: 40), storage: storage)
+        try hnsw.add(base, attributes: attributes)
+        hnsw.remove(ids: [3, 50, 299])
+        let flat = try FlatIndex(dimension: d, metric: metric, storage: storage)
+        try flat.add(base, ids: (0..<n).map { VectorID($0 * 7 + 1) }, attributes: attributes)
+        return [.hnsw(hnsw), .flat(flat)]
+    }
+
+    static func answers(_ index: AnyIndex) throws -> [[Neighbor]] {
+        let even = try Filter(json: #"{"even": true}"#)
+        return try (0..<6).flatMap { q -> [[Neighbor]] in
+            let query = randomMatrix(rows: 1, dimension: 37, seed: 3200 + UInt64(q))[0]
+            return try [0, 1, 3].flatMap { rerank -> [[Neighbor]] in
+                var options = SearchOptions(ef: 24)
+                options.rerank = rerank
+                return [try index.search(query, k: 9, options: options), try index.search(query, k: 5, options: options, filter: even)]
+            }
+        }
+    }
+
+    @Test("a mapped index answers exactly as the copied one, for every kind, storage and metric", arguments: storages, Metric.allCases)
+    func sameAnswers(storage: VectorStorage, metric: Metric) throws {
+        let path = temporaryPath("mapped.vsidx")
+        defer { cleanup(path) }
+        for index in try Self.indexes(storage: storage, metric: metric) {
+            try index.save(to: path)
+            let copied = try AnyIndex.load(from: path)
+            let mapped = try AnyIndex.load(from: path, mode: .mapped)
+            #expect(mapped.count == index.count && mapped.storage == storage)
+            #expect(try Self.answers(mapped) == Self.answers(copied), "\(index.kind)")
+            #expect(try Self.answers(copied) == Self.answers(index), "\(index.kind)")
+            // Saving a mapped index writes the same file again.
+            let bytes = try Self.read(path)
+            try mapped.save(to: path)
+            #expect(try Self.read(path) == bytes, "\(index.kind)")
+        }
+    }
+
+    @Test("writes to a mapped index change memory, never the file; its contents survive the path being saved over", arguments: storages)
+    func writes(storage: VectorStorage) throws {
+        let path = temporaryPath("mapped-writes.vsidx")
+        defer { cleanup(path) }
+        for index in try Self.indexes(storage: storage, metric: .l2) {
+            try index.save(to: path)
+            let bytes = try Self.read(path)
+            let copied = try AnyIndex.load(from: path)
+            let mapped = try AnyIndex.load(from: path, mode: .mapped)
+            let fresh = randomMatrix(rows: 20, dimension: 37, seed: 3300)
+            let ids = (0..<20).map { VectorID(50_000 + $0) }
+            for target in [copied, mapped] {
+                #expect(target.remove(ids: [1, 8, 22, 100, 43]) > 0)
+                try target.add(fresh, ids: ids)
+            }
+            #expect(try Self.read(path) == bytes, "the file is unchanged")
+            #expect(try Self.answers(mapped) == Self.answers(copied), "\(index.kind)")
+            // A save over the mapped path renames a new file in: the mapping keeps the old one.
+            let other = try AnyIndex.load(from: path, mode: .mapped)
+            let before = try Self.answers(other)
+            try copied.save(to: path)
+            #expect(try Self.answers(other) == before)
+        }
+    }
+
+    @Test("files the mapped mode cannot take are refused with a reason")
+    func refused() throws {
+        let path = temporaryPath("mapped-refused.vsidx")
+        defer { cleanup(path) }
+        let index = try FlatIndex(dimension: 4, metric: .l2)
+        try index.add(rows([[1, 2, 3, 4], [0, 1, 0, 1]]))
+        try index.save(to: path)
+        Self.write(IndexFileTests.unpadded(try Self.read(path), version: 2), to: path)
+        #expect(try FlatIndex.load(from: path).count == 2)
+        #expect(throws: VectorSearchError.self) { try FlatIndex.load(from: path, mode: .mapped) }
+        let ivf = try IVFIndex(dimension: 4, metric: .l2, parameters: IVFParameters(nlist: 1))
+        try ivf.train(rows([[1, 2, 3, 4], [0, 1, 0, 1]]))
+        try ivf.save(to: path)
+        #expect(throws: VectorSearchError.self) { try AnyIndex.load(from: path, mode: .mapped) }
+        #expect(throws: VectorSearchError.self) { try FlatIndex.load(from: "/nonexistent/x.vsidx", mode: .mapped) }
+    }
+
+    @Test("damaged mapped sections: searches never leave the graph, the first add and a copied load refuse them")
+    func damagedLinks() throws {
+        let path = temporaryPath("mapped-damaged.vsidx")
+        defer { cleanup(path) }
+        guard case let .hnsw(index) = try Self.indexes(storage: .int8, metric: .cosine)[0] else { return }
+        try index.save(to: path)
+        var bytes = try Self.read(path)
+        let level0 = try #require(Self.section("LNK0", in: bytes))
+        let stride = (1 + 2 * index.parameters.m) * 4
+        // Every list claims too many links, and every link points past the graph.
+        for slot in 0..<(level0.length / stride) {
+            let list = level0.payload + slot * stride
+            bytes.replaceSubrange(list..<(list + 4), with: littleEndianBytes(UInt32.max))
+            for j in 1...(2 * index.parameters.m) where slot % 2 == 0 {
+                bytes.replaceSubrange((list + 4 * j)..<(list + 4 * j + 4), with: littleEndianBytes(UInt32(1_000_000 + j)))
+            }
+        }
+        Self.write(bytes, to: path)
+        #expect(throws: VectorSearchError.self) { try HNSWIndex.load(from: path) }
+        let mapped = try HNSWIndex.load(from: path, mode: .mapped)
+        let query = randomMatrix(rows: 1, dimension: 37, seed: 3400)[0]
+        let hits = try mapped.search(query, k: 5, parameters: .init(ef: 50))
+        #expect(hits.allSatisfy { $0.id < 300 })
+        #expect(throws: VectorSearchError.self) { try mapped.add(randomMatrix(rows: 1, dimension: 37, seed: 3401)) }
+    }
+
+    @Test("stored codes that do not match the vectors are refused by a copied load", arguments: [VectorStorage.int8, .float16, .bfloat16])
+    func damagedCodes(storage: VectorStorage) throws {
+        let path = temporaryPath("codes-damaged.vsidx")
+        defer { cleanup(path) }
+        for index in try Self.indexes(storage: storage, metric: .innerProduct) {
+            try index.save(to: path)
+            for tag in ["CODE", "CSCL", "CNRM"] {
+                var bytes = try Self.read(path)
+                let section = try #require(Self.section(tag, in: bytes))
+                bytes[section.payload + 5] ^= 0x01
+                // A checksum that matches the changed bytes: written wrongly rather than damaged.
+                let crc = bytes.withUnsafeBytes {
+                    IndexFile.crc32(UnsafeRawBufferPointer(rebasing: $0[section.payload..<(section.payload + section.length)]))
+                }
+                bytes.replaceSubrange((section.header + 16)..<(section.header + 20), with: littleEndianBytes(crc))
+                Self.write(bytes, to: path + ".bad")
+                defer { cleanup(path + ".bad") }
+                #expect(
+                    throws: VectorSearchError.corruptIndex(
+                        path: path + ".bad", reason: "section '\(tag)' does not match section 'VECS' (damaged or written wrongly)")
+                ) { try AnyIndex.load(from: path + ".bad") }
+                #expect(try AnyIndex.load(from: path + ".bad", mode: .mapped).count == index.count)
+            }
+        }
+    }
+}
