@@ -61,6 +61,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("build-threads"), help: "Threads for building (default: every core).") var buildThreads: Int?
     @Option(help: "Batch runs per point; the best is reported.") var runs: Int = 3
     @Option(help: "Write the report as JSON here.") var json: String?
+    @Flag(help: "Search the index memory-mapped: it is saved to a temporary file beside --json (or in the working directory) and opened mapped.")
+    var mmap = false
 
     /// The points to measure: one per swept value of the index kind's knob (and of rerank).
     var sweep: [(params: [String: Int], options: SearchOptions)] {
@@ -97,6 +99,19 @@ struct BenchCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// The index saved to a temporary file and opened from it memory-mapped; the file is
+    /// unlinked at once (the mapping keeps it until the process ends).
+    static func reopenedMapped(_ index: AnyIndex, besides json: String?) throws -> AnyIndex {
+        let directory = json.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "."
+        let path = "\(directory)/.vectorsearch-bench-\(getpid()).vsidx"
+        let progress = ProgressLine("saving and mapping the index", total: 1)
+        try index.save(to: path)
+        defer { unlink(path) }
+        let mapped = try AnyIndex.load(from: path, mode: .mapped)
+        progress.finish()
+        return mapped
     }
 
     private static func values(_ lists: [String], option: String, single: Int, allowZero: Bool = false) throws -> [Int] {
@@ -189,9 +204,10 @@ struct BenchCommand: ParsableCommand {
 
         let rssBefore = residentBytes()
         let buildStart = monotonicSeconds()
-        let index = try buildIndex(baseSet, attributes: attributes, options: options, threads: buildThreads)
+        var index = try buildIndex(baseSet, attributes: attributes, options: options, threads: buildThreads)
         let buildSeconds = monotonicSeconds() - buildStart
         let indexRSS = residentBytes() - rssBefore
+        if mmap { index = try Self.reopenedMapped(index, besides: json) }
 
         var points: [BenchmarkReport.Point] = []
         if let truth {
@@ -243,6 +259,9 @@ struct BenchCommand: ParsableCommand {
             report.qpsAtRecall = BenchmarkReport.interpolate(points, targets: [0.90, 0.95, 0.99])
         }
         if !filtered.isEmpty { report.filtered = filtered }
+        if mmap { report.mapped = true }
+        report.memoryParts = index.memoryParts.map { .init(part: $0.part, bytes: $0.bytes, mapped: $0.mapped) }
+        (report.rssAnonBytes, report.rssFileBytes) = residentSplit()
         StandardOutput.print(report.table)
         fflush(nil)
         if let json {

@@ -29,6 +29,20 @@ struct BenchmarkReport: Codable {
     /// One run of the sweep per filter (absent without filters); recall against the exact
     /// filtered ground truth.
     var filtered: [FilteredRun]?
+    /// Whether the index was searched memory-mapped (`--mmap`: saved, then opened mapped).
+    var mapped: Bool?
+    /// The index's own accounting by part (`part`, `bytes`, `mapped`), as `vectorsearch info` prints it.
+    var memoryParts: [IndexMemoryPartReport]?
+    /// The resident set after the measurements, split as Linux counts it: memory of the process's
+    /// own (`RssAnon`) and pages of mapped files (`RssFile`, the page cache a mapped index touched).
+    var rssAnonBytes: Int?
+    var rssFileBytes: Int?
+
+    struct IndexMemoryPartReport: Codable {
+        var part: String
+        var bytes: Int
+        var mapped: Bool
+    }
 
     struct FilteredRun: Codable {
         /// The filter in its JSON form.
@@ -101,7 +115,11 @@ struct BenchmarkReport: Codable {
 
     enum CodingKeys: String, CodingKey {
         case version, index, storage, metric, k, threads, dimension, simd, blas, points, build, filtered
+        case mapped
         case qpsAtRecall = "qps_at_recall"
+        case memoryParts = "memory_parts"
+        case rssAnonBytes = "rss_anon_bytes"
+        case rssFileBytes = "rss_file_bytes"
         case indexRSSBytes = "index_rss_bytes"
         case nBase = "n_base"
         case nQueries = "n_queries"
@@ -118,6 +136,12 @@ struct BenchmarkReport: Codable {
                 format: "build %.3f s; index %.1f MB (resident growth %.1f MB); peak RSS %.1f MB",
                 buildSeconds, Double(indexBytes) / 1e6, Double(indexRSSBytes) / 1e6, Double(peakRSSBytes) / 1e6),
         ]
+        if let rssAnonBytes, let rssFileBytes {
+            lines.append(
+                String(
+                    format: "resident after searching: %.1f MB own memory, %.1f MB of mapped files%@",
+                    Double(rssAnonBytes) / 1e6, Double(rssFileBytes) / 1e6, mapped == true ? " (index mapped)" : ""))
+        }
         if !points.isEmpty { lines += pointLines(points, qpsAtRecall: qpsAtRecall) }
         for run in filtered ?? [] {
             let share = Double(run.matchCount) / Double(max(nBase, 1))

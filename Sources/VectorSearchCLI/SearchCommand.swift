@@ -21,6 +21,8 @@ struct SearchCommand: ParsableCommand {
     var filter: String?
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Option(help: "Write result ids here instead of printing.") var output: String?
+    @Flag(help: "Open the index memory-mapped (flat and hnsw, format 3): no read at open; the page cache holds what searches touch.")
+    var mmap = false
 
     func validate() throws {
         guard k > 0 else { throw ValidationError("--k must be positive") }
@@ -29,7 +31,7 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         let filter = try self.filter.map(parseFilter)
         let querySet = try EmbeddingFile.read(queries)
-        let results = try AnyIndex.load(from: index).search(
+        let results = try AnyIndex.load(from: index, mode: mmap ? .mapped : .copy).search(
             batch: querySet.vectors, k: k, options: settings.options, filter: filter, threads: threads)
         if let output {
             // As wide as the results can be: k, or the index's size when it holds fewer.

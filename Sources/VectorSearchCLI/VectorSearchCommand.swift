@@ -9,7 +9,8 @@ struct VectorSearchCommand: AsyncParsableCommand {
         version: VectorSearchLibrary.version,
         subcommands: [
             InfoCommand.self, GenerateCommand.self, GroundTruthCommand.self,
-            BuildCommand.self, SearchCommand.self, BenchCommand.self, KMeansCommand.self, EmbedCommand.self, ConvertCommand.self, RAGCommand.self,
+            BuildCommand.self, SearchCommand.self, CheckCommand.self, BenchCommand.self, KMeansCommand.self, EmbedCommand.self, ConvertCommand.self,
+            RAGCommand.self,
         ]
     )
 }

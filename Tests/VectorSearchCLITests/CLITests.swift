@@ -157,6 +157,41 @@ struct CLITests {
         }
     }
 
+    @Test("memory-mapped: search --mmap answers as a copied load, info prints the parts, check finds damage, bench --mmap")
+    func mapped() async throws {
+        let dir = temporaryDirectory()
+        defer { cleanup(dir) }
+        try await run(["gen", "--n", "800", "--dim", "21", "--clusters", "8", "--queries", "10", "--seed", "9", "--output", dir])
+        try await run([
+            "build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--storage", "int8", "--m", "8", "--output", "\(dir)/h.vsidx",
+        ])
+        let search = ["search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "5"]
+        let copied = try await captureOutput { try await run(search) }
+        let mapped = try await captureOutput { try await run(search + ["--mmap"]) }
+        #expect(mapped == copied && copied.split(separator: "\n").count == 10)
+        let info = try await captureOutput { try await run(["info", "\(dir)/h.vsidx"]) }
+        #expect(info.contains("hnsw, l2, dimension 21, 800 vectors, int8 storage"), "\(info)")
+        #expect(info.contains("(opened mapped)") && info.contains("level-0 links"), "\(info)")
+        let codesLine = try #require(info.split(separator: "\n").first { $0.hasPrefix("codes") })
+        #expect(codesLine.contains("\(800 * (21 + 8))") && codesLine.hasSuffix("mapped"), "\(codesLine)")
+        let check = try await captureOutput { try await run(["check", "\(dir)/h.vsidx"]) }
+        #expect(check.contains("ok (hnsw, 800 vectors of dimension 21, int8 storage)"))
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/h.vsidx")))
+        bytes[bytes.count - 9] ^= 0x10  // inside the last section, LNKU
+        _ = FileManager.default.createFile(atPath: "\(dir)/bad.vsidx", contents: Data(bytes))
+        await #expect(throws: (any Error).self) { try await run(["check", "\(dir)/bad.vsidx"]) }
+        try await run([
+            "bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth", "\(dir)/groundtruth.ivecs",
+            "--index", "flat", "--storage", "float16", "--mmap", "--runs", "1", "--json", "\(dir)/r.json",
+        ])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as! [String: Any]
+        #expect(json["mapped"] as? Bool == true)
+        let parts = try #require(json["memory_parts"] as? [[String: Any]])
+        #expect(parts.first?["part"] as? String == "float32 vectors" && parts.first?["mapped"] as? Bool == true)
+        #expect((json["rss_anon_bytes"] as? Int ?? 0) > 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasPrefix(".vectorsearch-bench") })
+    }
+
     @Test("ivf: build with --nlist, search with --nprobe, bench with an nprobe sweep and recall targets")
     func ivf() async throws {
         let dir = temporaryDirectory()

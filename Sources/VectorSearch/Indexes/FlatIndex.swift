@@ -38,6 +38,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     var idMap = IDMap()
     var attributeStore = AttributeStore()
     private var normsSquared: [Float] = []  // ‖x‖² per slot, for L2 batches through sgemm
+    var normsCapacity: Int { normsSquared.capacity }
     private let kernels = DistanceKernels.best
 
     /// An empty index for vectors of `dimension` components compared by `metric`, stored as

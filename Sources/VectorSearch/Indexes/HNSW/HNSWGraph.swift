@@ -21,6 +21,7 @@ final class HNSWGraph {
     private(set) var deleted: UnsafeMutablePointer<UInt8>
     /// Set while `level0` and `deleted` live in a mapped file (copy-on-write).
     private var mapping: MappedFile?
+    var isMapped: Bool { mapping != nil }
 
     static let noUpper = UInt32.max
 

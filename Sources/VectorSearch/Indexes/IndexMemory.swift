@@ -1,0 +1,85 @@
+/// The bytes one part of an index holds, in memory of its own or in a memory-mapped file
+/// (``IndexLoadMode/mapped``), where only the pages searches touch are read in.
+public struct IndexMemoryPart: Sendable, Equatable, Codable {
+    /// What the part holds: `float32 vectors`, `codes` (with their scales and norms),
+    /// `level-0 links`, `upper links`, `lists`, `centroids`, `ids`, `norms`, `attributes`.
+    public var part: String
+    public var bytes: Int
+    /// Whether the bytes are in a mapped file rather than memory of the index's own.
+    public var mapped: Bool
+
+    public init(part: String, bytes: Int, mapped: Bool) {
+        self.part = part
+        self.bytes = bytes
+        self.mapped = mapped
+    }
+}
+
+extension AttributeStore {
+    /// Bytes of metadata, as the index file encodes them.
+    var memoryPart: [IndexMemoryPart] {
+        columns.isEmpty ? [] : [IndexMemoryPart(part: "attributes", bytes: encoded().count, mapped: false)]
+    }
+}
+
+extension VectorStore {
+    var memoryPart: IndexMemoryPart { IndexMemoryPart(part: "float32 vectors", bytes: capacity * dimension * 4, mapped: mapping != nil) }
+}
+
+extension CodeStore {
+    var memoryPart: IndexMemoryPart { IndexMemoryPart(part: "codes", bytes: capacity * (rowBytes + 8), mapped: isMapped) }
+}
+
+extension FlatIndex {
+    /// The bytes each part of the index holds.
+    public var memoryParts: [IndexMemoryPart] {
+        lock.withReadLock {
+            [store.memoryPart] + (codes.map { [$0.memoryPart] } ?? [])
+                + [
+                    IndexMemoryPart(part: "ids", bytes: idMap.byteCount, mapped: false),
+                    IndexMemoryPart(part: "norms", bytes: normsCapacity * 4, mapped: false),
+                ] + attributeStore.memoryPart
+        }
+    }
+}
+
+extension HNSWIndex {
+    /// The bytes each part of the index holds.
+    public var memoryParts: [IndexMemoryPart] {
+        lock.withReadLock {
+            [store.memoryPart] + (codes.map { [$0.memoryPart] } ?? [])
+                + [
+                    IndexMemoryPart(part: "level-0 links", bytes: graph.capacity * (graph.level0Stride * 4 + 1), mapped: graph.isMapped),
+                    IndexMemoryPart(part: "upper links", bytes: graph.byteCount - graph.capacity * (graph.level0Stride * 4 + 1), mapped: false),
+                    IndexMemoryPart(part: "ids", bytes: idMap.byteCount + freeSlots.capacity * 8, mapped: false),
+                ] + attributeStore.memoryPart
+        }
+    }
+}
+
+extension IVFIndex {
+    /// The bytes each part of the index holds.
+    public var memoryParts: [IndexMemoryPart] {
+        lock.withReadLock {
+            [
+                IndexMemoryPart(part: "lists", bytes: lists.byteCount, mapped: false),
+                IndexMemoryPart(
+                    part: "centroids",
+                    bytes: centroids.capacity * dimension * 4 + centroidNorms.capacity * 4 + centroidSketches.capacity * 2
+                        + centroidTerms.capacity * MemoryLayout<ListSketch.Terms>.stride, mapped: false),
+                IndexMemoryPart(part: "ids", bytes: idMap.byteCount + locations.capacity * 8, mapped: false),
+            ] + attributeStore.memoryPart
+        }
+    }
+}
+
+extension AnyIndex {
+    /// The bytes each part of the index holds (vectors, codes, links, ids, …), mapped or not.
+    public var memoryParts: [IndexMemoryPart] {
+        switch self {
+        case let .flat(index): index.memoryParts
+        case let .ivf(index): index.memoryParts
+        case let .hnsw(index): index.memoryParts
+        }
+    }
+}
