@@ -102,13 +102,19 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// The index saved to a temporary file and opened from it memory-mapped; the file is
-    /// unlinked at once (the mapping keeps it until the process ends).
+    /// unlinked at once (the mapping keeps it until the process ends). Its pages are evicted
+    /// from the page cache first, so what is resident afterwards is what the searches touched.
     static func reopenedMapped(_ index: AnyIndex, besides json: String?) throws -> AnyIndex {
         let directory = json.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "."
         let path = "\(directory)/.vectorsearch-bench-\(getpid()).vsidx"
         let progress = ProgressLine("saving and mapping the index", total: 1)
         try index.save(to: path)
         defer { unlink(path) }
+        let fd = open(path, O_RDONLY)
+        if fd >= 0 {
+            _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))  // saved with fsync: clean pages, evictable
+            close(fd)
+        }
         let mapped = try AnyIndex.load(from: path, mode: .mapped)
         progress.finish()
         return mapped
@@ -260,7 +266,7 @@ struct BenchCommand: ParsableCommand {
         }
         if !filtered.isEmpty { report.filtered = filtered }
         if mmap { report.mapped = true }
-        report.memoryParts = index.memoryParts.map { .init(part: $0.part, bytes: $0.bytes, mapped: $0.mapped) }
+        report.memoryParts = index.memoryParts.map { .init(part: $0.part, bytes: $0.bytes, mapped: $0.mapped, resident: $0.resident) }
         (report.rssAnonBytes, report.rssFileBytes) = residentSplit()
         StandardOutput.print(report.table)
         fflush(nil)

@@ -31,7 +31,8 @@ struct BenchmarkReport: Codable {
     var filtered: [FilteredRun]?
     /// Whether the index was searched memory-mapped (`--mmap`: saved, then opened mapped).
     var mapped: Bool?
-    /// The index's own accounting by part (`part`, `bytes`, `mapped`), as `vectorsearch info` prints it.
+    /// The index's own accounting by part (`part`, `bytes`, `mapped`, `resident`: a mapped part's
+    /// bytes in the page cache after the measurements), as `vectorsearch info` prints it.
     var memoryParts: [IndexMemoryPartReport]?
     /// The resident set after the measurements, split as Linux counts it: memory of the process's
     /// own (`RssAnon`) and pages of mapped files (`RssFile`, the page cache a mapped index touched).
@@ -42,6 +43,7 @@ struct BenchmarkReport: Codable {
         var part: String
         var bytes: Int
         var mapped: Bool
+        var resident: Int
     }
 
     struct FilteredRun: Codable {
@@ -136,11 +138,19 @@ struct BenchmarkReport: Codable {
                 format: "build %.3f s; index %.1f MB (resident growth %.1f MB); peak RSS %.1f MB",
                 buildSeconds, Double(indexBytes) / 1e6, Double(indexRSSBytes) / 1e6, Double(peakRSSBytes) / 1e6),
         ]
+        if let memoryParts, mapped == true {
+            let resident = memoryParts.reduce(0) { $0 + $1.resident }
+            lines.append(
+                String(
+                    format: "index resident after searching: %.1f MB, %.1f bytes per vector (", Double(resident) / 1e6, Double(resident) / Double(max(nBase, 1))
+                )
+                    + memoryParts.map { "\($0.part) \($0.resident * 100 / max($0.bytes, 1)) %" }.joined(separator: ", ") + ")")
+        }
         if let rssAnonBytes, let rssFileBytes {
             lines.append(
                 String(
-                    format: "resident after searching: %.1f MB own memory, %.1f MB of mapped files%@",
-                    Double(rssAnonBytes) / 1e6, Double(rssFileBytes) / 1e6, mapped == true ? " (index mapped)" : ""))
+                    format: "resident after searching: %.1f MB own memory, %.1f MB of mapped files",
+                    Double(rssAnonBytes) / 1e6, Double(rssFileBytes) / 1e6) + (mapped == true ? " (index mapped)" : ""))
         }
         if !points.isEmpty { lines += pointLines(points, qpsAtRecall: qpsAtRecall) }
         for run in filtered ?? [] {

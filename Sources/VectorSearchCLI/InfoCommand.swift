@@ -7,8 +7,9 @@ struct InfoCommand: ParsableCommand {
         commandName: "info", abstract: "Print the version, SIMD level, BLAS library and thread count; or what an index holds.",
         discussion: """
             With an INDEX: its kind, metric, dimension, count and storage, and the bytes of each part \
-            (float32 vectors, codes, links, ids, attributes) in total and per vector, and whether \
-            each is in memory or in the memory-mapped file. The index is opened memory-mapped where \
+            (float32 vectors, codes, links, ids, attributes) in total and per vector, whether \
+            each is in memory or in the memory-mapped file, and how much of a mapped part is in \
+            the page cache now. The index is opened memory-mapped where \
             its kind and format allow (so this is quick on a large file) and read otherwise; \
             `vectorsearch check` verifies it.
             """)
@@ -27,6 +28,7 @@ struct InfoCommand: ParsableCommand {
         }
         let index: AnyIndex
         let mode: IndexLoadMode
+        let start = monotonicSeconds()
         do {
             index = try AnyIndex.load(from: path, mode: .mapped)
             mode = .mapped
@@ -34,20 +36,23 @@ struct InfoCommand: ParsableCommand {
             index = try AnyIndex.load(from: path)  // an IVF index or an older format: read it
             mode = .copy
         }
+        let openMilliseconds = (monotonicSeconds() - start) * 1000
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         StandardOutput.print(
             "\(path): \(index.kind.rawValue), \(index.metric.rawValue), dimension \(index.dimension), \(index.count) vectors, "
-                + "\(index.storage.rawValue) storage; file \(Self.megabytes(fileBytes)) (opened \(mode == .mapped ? "mapped" : "copied"))")
+                + "\(index.storage.rawValue) storage; file \(Self.megabytes(fileBytes)) (opened \(mode == .mapped ? "mapped" : "copied") in \(String(format: "%.1f", openMilliseconds)) ms)"
+        )
         let parts = index.memoryParts
         let perVector = { (bytes: Int) in index.count > 0 ? String(format: "%.1f", Double(bytes) / Double(index.count)) : "-" }
         let width = parts.map(\.part.count).max() ?? 0
         func row(_ cells: String...) -> String {
             cells[0].padding(toLength: width, withPad: " ", startingAt: 0)
-                + cells[1...2].map { String(repeating: " ", count: max(0, 13 - $0.count)) + $0 }.joined() + "  " + cells[3]
+                + cells[1...3].map { String(repeating: " ", count: max(0, 13 - $0.count)) + $0 }.joined() + "  " + cells[4]
         }
-        StandardOutput.print(row("part", "bytes", "per vector", "where"))
+        StandardOutput.print(row("part", "bytes", "per vector", "resident", "where"))
         for part in parts {
-            StandardOutput.print(row(part.part, "\(part.bytes)", perVector(part.bytes), part.mapped ? "mapped" : "memory"))
+            StandardOutput.print(
+                row(part.part, "\(part.bytes)", perVector(part.bytes), "\(part.resident * 100 / max(part.bytes, 1)) %", part.mapped ? "mapped" : "memory"))
         }
         let inMemory = parts.filter { !$0.mapped }.reduce(0) { $0 + $1.bytes }
         let mapped = parts.filter(\.mapped).reduce(0) { $0 + $1.bytes }

@@ -31,8 +31,19 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         let filter = try self.filter.map(parseFilter)
         let querySet = try EmbeddingFile.read(queries)
-        let results = try AnyIndex.load(from: index, mode: mmap ? .mapped : .copy).search(
-            batch: querySet.vectors, k: k, options: settings.options, filter: filter, threads: threads)
+        let start = monotonicSeconds()
+        let loaded = try AnyIndex.load(from: index, mode: mmap ? .mapped : .copy)
+        let opened = monotonicSeconds()
+        let results = try loaded.search(batch: querySet.vectors, k: k, options: settings.options, filter: filter, threads: threads)
+        let searched = monotonicSeconds()
+        let resident = residentSplit()
+        status(
+            "opened \(mmap ? "mapped" : "copied") in "
+                + String(
+                    format: "%.1f ms; %d queries in %.3f s (%.0f queries/s); resident %.1f MB own memory, %.1f MB of mapped files",
+                    (opened - start) * 1000, querySet.vectors.count, searched - opened,
+                    Double(querySet.vectors.count) / max(searched - opened, 1e-9), Double(resident.anonymous) / 1e6,
+                    Double(resident.file) / 1e6))
         if let output {
             // As wide as the results can be: k, or the index's size when it holds fewer.
             let k = max(results.k, 1)

@@ -171,7 +171,7 @@ struct CLITests {
         #expect(mapped == copied && copied.split(separator: "\n").count == 10)
         let info = try await captureOutput { try await run(["info", "\(dir)/h.vsidx"]) }
         #expect(info.contains("hnsw, l2, dimension 21, 800 vectors, int8 storage"), "\(info)")
-        #expect(info.contains("(opened mapped)") && info.contains("level-0 links"), "\(info)")
+        #expect(info.contains("(opened mapped in ") && info.contains("level-0 links"), "\(info)")
         let codesLine = try #require(info.split(separator: "\n").first { $0.hasPrefix("codes") })
         #expect(codesLine.contains("\(800 * (21 + 8))") && codesLine.hasSuffix("mapped"), "\(codesLine)")
         let check = try await captureOutput { try await run(["check", "\(dir)/h.vsidx"]) }

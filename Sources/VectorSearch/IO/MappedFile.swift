@@ -30,6 +30,18 @@ final class MappedFile: @unchecked Sendable {
 
     deinit { munmap(base, size) }
 
+    /// Bytes of `start..<start + count` (inside this mapping) whose pages are in memory now
+    /// (`mincore`: in the page cache, or copied by a write), counted by whole pages.
+    func residentBytes(_ start: UnsafeRawPointer, count: Int) -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard count > 0, page > 0 else { return 0 }
+        let first = Int(bitPattern: start) / page * page
+        let length = Int(bitPattern: start) + count - first
+        var pages = [UInt8](repeating: 0, count: (length + page - 1) / page)
+        guard mincore(UnsafeMutableRawPointer(bitPattern: first), length, &pages) == 0 else { return count }
+        return min(count, pages.reduce(0) { $0 + Int($1 & 1) } * page)
+    }
+
     /// `count` values of `T` at byte `offset`, which the caller has checked lie in the file.
     func pointer<T>(at offset: Int, as type: T.Type) -> UnsafeMutablePointer<T> {
         (base + offset).assumingMemoryBound(to: T.self)

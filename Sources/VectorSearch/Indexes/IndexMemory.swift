@@ -7,11 +7,20 @@ public struct IndexMemoryPart: Sendable, Equatable, Codable {
     public var bytes: Int
     /// Whether the bytes are in a mapped file rather than memory of the index's own.
     public var mapped: Bool
+    /// The bytes in memory now: all of them for a part in memory of the index's own; for a mapped
+    /// part, its pages in the page cache (those searches have touched, once the file's pages
+    /// were evicted).
+    public var resident: Int
 
-    public init(part: String, bytes: Int, mapped: Bool) {
+    public init(part: String, bytes: Int, mapped: Bool, resident: Int? = nil) {
         self.part = part
         self.bytes = bytes
         self.mapped = mapped
+        self.resident = resident ?? bytes
+    }
+
+    init(part: String, bytes: Int, start: UnsafeRawPointer, in mapping: MappedFile?) {
+        self.init(part: part, bytes: bytes, mapped: mapping != nil, resident: mapping?.residentBytes(start, count: bytes))
     }
 }
 
@@ -23,11 +32,18 @@ extension AttributeStore {
 }
 
 extension VectorStore {
-    var memoryPart: IndexMemoryPart { IndexMemoryPart(part: "float32 vectors", bytes: capacity * dimension * 4, mapped: mapping != nil) }
+    var memoryPart: IndexMemoryPart { IndexMemoryPart(part: "float32 vectors", bytes: capacity * dimension * 4, start: base, in: mapping) }
 }
 
 extension CodeStore {
-    var memoryPart: IndexMemoryPart { IndexMemoryPart(part: "codes", bytes: capacity * (rowBytes + 8), mapped: isMapped) }
+    /// Codes, scales and norms: three ranges of the file when mapped.
+    var memoryPart: IndexMemoryPart {
+        guard let mapping else { return IndexMemoryPart(part: "codes", bytes: capacity * (rowBytes + 8), mapped: false) }
+        let resident =
+            mapping.residentBytes(base, count: count * rowBytes) + mapping.residentBytes(scales, count: count * 4)
+            + mapping.residentBytes(normsSquared, count: count * 4)
+        return IndexMemoryPart(part: "codes", bytes: count * (rowBytes + 8), mapped: true, resident: resident)
+    }
 }
 
 extension FlatIndex {
@@ -49,7 +65,7 @@ extension HNSWIndex {
         lock.withReadLock {
             [store.memoryPart] + (codes.map { [$0.memoryPart] } ?? [])
                 + [
-                    IndexMemoryPart(part: "level-0 links", bytes: graph.capacity * (graph.level0Stride * 4 + 1), mapped: graph.isMapped),
+                    graph.level0MemoryPart,
                     IndexMemoryPart(part: "upper links", bytes: graph.byteCount - graph.capacity * (graph.level0Stride * 4 + 1), mapped: false),
                     IndexMemoryPart(part: "ids", bytes: idMap.byteCount + freeSlots.capacity * 8, mapped: false),
                 ] + attributeStore.memoryPart

@@ -14,8 +14,7 @@ final class CodeStore {
     private(set) var scales: UnsafeMutablePointer<Float>
     private(set) var normsSquared: UnsafeMutablePointer<Float>
     /// Set while the three arrays live in a mapped file (copy-on-write).
-    private var mapping: MappedFile?
-    var isMapped: Bool { mapping != nil }
+    private(set) var mapping: MappedFile?
     let kernels: CodeKernels
 
     init(storage: VectorStorage, dimension: Int, kernels: CodeKernels) {

@@ -21,7 +21,6 @@ final class HNSWGraph {
     private(set) var deleted: UnsafeMutablePointer<UInt8>
     /// Set while `level0` and `deleted` live in a mapped file (copy-on-write).
     private var mapping: MappedFile?
-    var isMapped: Bool { mapping != nil }
 
     static let noUpper = UInt32.max
 
@@ -143,6 +142,14 @@ final class HNSWGraph {
         locks = Self.grow(locks, from: 0, to: slots)
         locks.initialize(repeating: 0, count: slots)
         capacity = slots
+    }
+
+    /// The level-0 lists and removal flags, for ``IndexMemoryPart`` (mapped: two ranges of the file).
+    var level0MemoryPart: IndexMemoryPart {
+        let bytes = capacity * (level0Stride * 4 + 1)
+        guard let mapping else { return IndexMemoryPart(part: "level-0 links", bytes: bytes, mapped: false) }
+        let resident = mapping.residentBytes(level0, count: capacity * level0Stride * 4) + mapping.residentBytes(deleted, count: capacity)
+        return IndexMemoryPart(part: "level-0 links", bytes: bytes, mapped: true, resident: resident)
     }
 
     /// The first of `slots` nodes whose level-0 list has too many links or one out of range.
