@@ -2,7 +2,8 @@
 # HNSW on quantized vectors against FAISS (IndexHNSWFlat, IndexHNSWSQ SQ8 and SQfp16), USearch
 # (f32, bf16, f16, i8) and ScaNN (√N-leaf tree, anisotropic 4-bit codes, reorder 100; its knob is
 # leaves to search), interleaved over rounds: single queries, one at a time, one thread; M 16,
-# efConstruction 200 everywhere; one ef sweep. Ours runs each storage with re-ranking factors 1 and 2.
+# efConstruction 200 everywhere; one ef sweep. Ours runs each storage with re-ranking factors 1 and 2,
+# and int8 memory-mapped too (bench --mmap).
 # Writes Benchmarks/results/quantized/NAME/<system>-<storage>[-r<rerank>]-<round>.json (the schema
 # of bench --json) and prints the table (queries/s at recall@10 0.95 and 0.99, bytes per vector).
 # usage: Benchmarks/quantized-vs-peers.sh BASE QUERIES GROUNDTRUTH METRIC [ROUNDS] [SWEEP]
@@ -26,6 +27,11 @@ for round in $(seq "$rounds"); do
       echo "round $round: $tag" >&2
       "$bin" bench "${common[@]}" --index hnsw --m 16 --ef-construction 200 --storage "$storage" --rerank "$rerank" \
         --threads 1 --runs 1 --json "$out/$tag-$round.json" >/dev/null 2>&1
+      if [ "$storage" = int8 ]; then  # the same, memory-mapped: float32 vectors in the file
+        echo "round $round: $tag-mmap" >&2
+        "$bin" bench "${common[@]}" --index hnsw --m 16 --ef-construction 200 --storage "$storage" --rerank "$rerank" \
+          --threads 1 --runs 1 --mmap --json "$out/$tag-mmap-$round.json" >/dev/null 2>&1
+      fi
     done
     if [ "$storage" = float32 ]; then
       echo "round $round: scann" >&2

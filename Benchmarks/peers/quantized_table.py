@@ -1,6 +1,8 @@
 """Table of Benchmarks/quantized-vs-peers.sh: per configuration, the median over rounds of the
 single-query queries/s (one thread) at recall@10 0.95 and 0.99 (interpolated between sweep points)
-and of the resident bytes per vector the index added; the ratios to FAISS SQ8 and to ScaNN.
+and of the resident bytes per vector the index added (a memory-mapped index of ours: its own
+memory plus the pages of its file the searches touched, from `memory_parts`); the ratios to FAISS
+SQ8 and to ScaNN.
 usage: quantized_table.py RESULTS_DIR"""
 import glob, json, os, re, statistics, sys
 
@@ -20,13 +22,19 @@ def at(report, target):
     return point["qps"] if point else None
 
 
+def resident(report):
+    if report.get("mapped"):
+        return sum(part["resident"] for part in report["memory_parts"])
+    return report["index_rss_bytes"]
+
+
 rows = {}
 for config, reports in runs.items():
     n = reports[0]["n_base"]
     rows[config] = {
         "0.95": median([at(r, "0.95") for r in reports]),
         "0.99": median([at(r, "0.99") for r in reports]),
-        "bytes": median([r["index_rss_bytes"] / n for r in reports]),
+        "bytes": median([resident(r) / n for r in reports]),
         "rounds": len(reports),
         "best": max(p["recall"] for r in reports for p in r["points"]),
     }

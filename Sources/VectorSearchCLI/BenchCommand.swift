@@ -63,6 +63,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Write the report as JSON here.") var json: String?
     @Flag(help: "Search the index memory-mapped: it is saved to a temporary file beside --json (or in the working directory) and opened mapped.")
     var mmap = false
+    @Flag(name: .customLong("mmap-vectors"), help: "As --mmap, mapping only the float32 vectors (codes and links read into memory).")
+    var mmapVectors = false
 
     /// The points to measure: one per swept value of the index kind's knob (and of rerank).
     var sweep: [(params: [String: Int], options: SearchOptions)] {
@@ -104,7 +106,7 @@ struct BenchCommand: ParsableCommand {
     /// The index saved to a temporary file and opened from it memory-mapped; the file is
     /// unlinked at once (the mapping keeps it until the process ends). Its pages are evicted
     /// from the page cache first, so what is resident afterwards is what the searches touched.
-    static func reopenedMapped(_ index: AnyIndex, besides json: String?) throws -> AnyIndex {
+    static func reopenedMapped(_ index: AnyIndex, mode: IndexLoadMode, besides json: String?) throws -> AnyIndex {
         let directory = json.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "."
         let path = "\(directory)/.vectorsearch-bench-\(getpid()).vsidx"
         let progress = ProgressLine("saving and mapping the index", total: 1)
@@ -115,7 +117,7 @@ struct BenchCommand: ParsableCommand {
             _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))  // saved with fsync: clean pages, evictable
             close(fd)
         }
-        let mapped = try AnyIndex.load(from: path, mode: .mapped)
+        let mapped = try AnyIndex.load(from: path, mode: mode)
         progress.finish()
         return mapped
     }
@@ -135,6 +137,7 @@ struct BenchCommand: ParsableCommand {
         guard k > 0 else { throw ValidationError("--k must be positive") }
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard !(mmap && mmapVectors) else { throw ValidationError("give --mmap or --mmap-vectors, not both") }
         if options.index != .hnsw, !sweepEF.isEmpty { throw ValidationError("--sweep-ef applies to --index hnsw") }
         if options.index != .ivf, !sweepNprobe.isEmpty { throw ValidationError("--sweep-nprobe applies to --index ivf") }
         if !options.storage.isQuantized, !sweepRerank.isEmpty { throw ValidationError("--sweep-rerank applies to quantized --storage") }
@@ -213,7 +216,7 @@ struct BenchCommand: ParsableCommand {
         var index = try buildIndex(baseSet, attributes: attributes, options: options, threads: buildThreads)
         let buildSeconds = monotonicSeconds() - buildStart
         let indexRSS = residentBytes() - rssBefore
-        if mmap { index = try Self.reopenedMapped(index, besides: json) }
+        if mmap || mmapVectors { index = try Self.reopenedMapped(index, mode: mmap ? .mapped : .mappedVectors, besides: json) }
 
         var points: [BenchmarkReport.Point] = []
         if let truth {
@@ -265,7 +268,8 @@ struct BenchCommand: ParsableCommand {
             report.qpsAtRecall = BenchmarkReport.interpolate(points, targets: [0.90, 0.95, 0.99])
         }
         if !filtered.isEmpty { report.filtered = filtered }
-        if mmap { report.mapped = true }
+        if mmap || mmapVectors { report.mapped = true }
+        if mmapVectors { report.mappedVectorsOnly = true }
         report.memoryParts = index.memoryParts.map { .init(part: $0.part, bytes: $0.bytes, mapped: $0.mapped, resident: $0.resident) }
         (report.rssAnonBytes, report.rssFileBytes) = residentSplit()
         StandardOutput.print(report.table)

@@ -29,8 +29,10 @@ struct BenchmarkReport: Codable {
     /// One run of the sweep per filter (absent without filters); recall against the exact
     /// filtered ground truth.
     var filtered: [FilteredRun]?
-    /// Whether the index was searched memory-mapped (`--mmap`: saved, then opened mapped).
+    /// Whether the index was searched memory-mapped (`--mmap`, `--mmap-vectors`: saved, then opened mapped).
     var mapped: Bool?
+    /// `--mmap-vectors`: only the float32 vectors were mapped.
+    var mappedVectorsOnly: Bool?
     /// The index's own accounting by part (`part`, `bytes`, `mapped`, `resident`: a mapped part's
     /// bytes in the page cache after the measurements), as `vectorsearch info` prints it.
     var memoryParts: [IndexMemoryPartReport]?
@@ -118,6 +120,7 @@ struct BenchmarkReport: Codable {
     enum CodingKeys: String, CodingKey {
         case version, index, storage, metric, k, threads, dimension, simd, blas, points, build, filtered
         case mapped
+        case mappedVectorsOnly = "mapped_vectors_only"
         case qpsAtRecall = "qps_at_recall"
         case memoryParts = "memory_parts"
         case rssAnonBytes = "rss_anon_bytes"

@@ -23,22 +23,29 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Write result ids here instead of printing.") var output: String?
     @Flag(help: "Open the index memory-mapped (flat and hnsw, format 3): no read at open; the page cache holds what searches touch.")
     var mmap = false
+    @Flag(
+        name: .customLong("mmap-vectors"),
+        help: "Map only the float32 vectors; read codes and links into memory (quantized storage: in-memory speed, float32 re-ranking from the file).")
+    var mmapVectors = false
+
+    var loadMode: IndexLoadMode { mmap ? .mapped : mmapVectors ? .mappedVectors : .copy }
 
     func validate() throws {
         guard k > 0 else { throw ValidationError("--k must be positive") }
+        guard !(mmap && mmapVectors) else { throw ValidationError("give --mmap or --mmap-vectors, not both") }
     }
 
     func run() throws {
         let filter = try self.filter.map(parseFilter)
         let querySet = try EmbeddingFile.read(queries)
         let start = monotonicSeconds()
-        let loaded = try AnyIndex.load(from: index, mode: mmap ? .mapped : .copy)
+        let loaded = try AnyIndex.load(from: index, mode: loadMode)
         let opened = monotonicSeconds()
         let results = try loaded.search(batch: querySet.vectors, k: k, options: settings.options, filter: filter, threads: threads)
         let searched = monotonicSeconds()
         let resident = residentSplit()
         status(
-            "opened \(mmap ? "mapped" : "copied") in "
+            "opened \(loadMode.rawValue) in "
                 + String(
                     format: "%.1f ms; %d queries in %.3f s (%.0f queries/s); resident %.1f MB own memory, %.1f MB of mapped files",
                     (opened - start) * 1000, querySet.vectors.count, searched - opened,

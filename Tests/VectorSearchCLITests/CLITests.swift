@@ -168,7 +168,9 @@ struct CLITests {
         let search = ["search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--k", "5"]
         let copied = try await captureOutput { try await run(search) }
         let mapped = try await captureOutput { try await run(search + ["--mmap"]) }
-        #expect(mapped == copied && copied.split(separator: "\n").count == 10)
+        let vectorsMapped = try await captureOutput { try await run(search + ["--mmap-vectors"]) }
+        #expect(mapped == copied && vectorsMapped == copied && copied.split(separator: "\n").count == 10)
+        await #expect(throws: (any Error).self) { try await run(search + ["--mmap", "--mmap-vectors"]) }
         let info = try await captureOutput { try await run(["info", "\(dir)/h.vsidx"]) }
         #expect(info.contains("hnsw, l2, dimension 21, 800 vectors, int8 storage"), "\(info)")
         #expect(info.contains("(opened mapped in ") && info.contains("level-0 links"), "\(info)")

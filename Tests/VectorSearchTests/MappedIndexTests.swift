@@ -55,14 +55,19 @@ struct MappedIndexTests {
         for index in try Self.indexes(storage: storage, metric: metric) {
             try index.save(to: path)
             let copied = try AnyIndex.load(from: path)
-            let mapped = try AnyIndex.load(from: path, mode: .mapped)
-            #expect(mapped.count == index.count && mapped.storage == storage)
-            #expect(try Self.answers(mapped) == Self.answers(copied), "\(index.kind)")
             #expect(try Self.answers(copied) == Self.answers(index), "\(index.kind)")
-            // Saving a mapped index writes the same file again.
-            let bytes = try Self.read(path)
-            try mapped.save(to: path)
-            #expect(try Self.read(path) == bytes, "\(index.kind)")
+            for mode in [IndexLoadMode.mapped, .mappedVectors] {
+                let mapped = try AnyIndex.load(from: path, mode: mode)
+                #expect(mapped.count == index.count && mapped.storage == storage)
+                #expect(try Self.answers(mapped) == Self.answers(copied), "\(index.kind) \(mode)")
+                let parts = mapped.memoryParts
+                #expect(parts.first { $0.part == "float32 vectors" }?.mapped == true)
+                #expect(parts.first { $0.part == "codes" }.map { $0.mapped == (mode == .mapped) } ?? (storage == .float32))
+                // Saving a mapped index writes the same file again.
+                let bytes = try Self.read(path)
+                try mapped.save(to: path)
+                #expect(try Self.read(path) == bytes, "\(index.kind) \(mode)")
+            }
         }
     }
 
@@ -75,14 +80,16 @@ struct MappedIndexTests {
             let bytes = try Self.read(path)
             let copied = try AnyIndex.load(from: path)
             let mapped = try AnyIndex.load(from: path, mode: .mapped)
+            let vectorsMapped = try AnyIndex.load(from: path, mode: .mappedVectors)
             let fresh = randomMatrix(rows: 20, dimension: 37, seed: 3300)
             let ids = (0..<20).map { VectorID(50_000 + $0) }
-            for target in [copied, mapped] {
+            for target in [copied, mapped, vectorsMapped] {
                 #expect(target.remove(ids: [1, 8, 22, 100, 43]) > 0)
                 try target.add(fresh, ids: ids)
             }
             #expect(try Self.read(path) == bytes, "the file is unchanged")
             #expect(try Self.answers(mapped) == Self.answers(copied), "\(index.kind)")
+            #expect(try Self.answers(vectorsMapped) == Self.answers(copied), "\(index.kind)")
             // A save over the mapped path renames a new file in: the mapping keeps the old one.
             let other = try AnyIndex.load(from: path, mode: .mapped)
             let before = try Self.answers(other)
@@ -101,6 +108,7 @@ struct MappedIndexTests {
         Self.write(IndexFileTests.unpadded(try Self.read(path), version: 2), to: path)
         #expect(try FlatIndex.load(from: path).count == 2)
         #expect(throws: VectorSearchError.self) { try FlatIndex.load(from: path, mode: .mapped) }
+        #expect(throws: VectorSearchError.self) { try FlatIndex.load(from: path, mode: .mappedVectors) }
         let ivf = try IVFIndex(dimension: 4, metric: .l2, parameters: IVFParameters(nlist: 1))
         try ivf.train(rows([[1, 2, 3, 4], [0, 1, 0, 1]]))
         try ivf.save(to: path)
@@ -156,7 +164,20 @@ struct MappedIndexTests {
                         path: path + ".bad", reason: "section '\(tag)' does not match section 'VECS' (damaged or written wrongly)")
                 ) { try AnyIndex.load(from: path + ".bad") }
                 #expect(try AnyIndex.load(from: path + ".bad", mode: .mapped).count == index.count)
+                #expect(try AnyIndex.load(from: path + ".bad", mode: .mappedVectors).count == index.count)
             }
+            // Read into memory, stored codes are checked for values no encoder writes.
+            var bytes = try Self.read(path)
+            let code = try #require(Self.section("CODE", in: bytes))
+            bytes.replaceSubrange(code.payload..<(code.payload + 2), with: storage == .int8 ? [0x80, 0x80] : [0xFF, 0x7F])
+            let crc = bytes.withUnsafeBytes { IndexFile.crc32(UnsafeRawBufferPointer(rebasing: $0[code.payload..<(code.payload + code.length)])) }
+            bytes.replaceSubrange((code.header + 16)..<(code.header + 20), with: littleEndianBytes(crc))
+            Self.write(bytes, to: path + ".nan")
+            defer { cleanup(path + ".nan") }
+            #expect(
+                throws: VectorSearchError.corruptIndex(
+                    path: path + ".nan", reason: "section 'CODE', 'CSCL' or 'CNRM' holds values no encoder writes")
+            ) { try AnyIndex.load(from: path + ".nan", mode: .mappedVectors) }
         }
     }
 }

@@ -137,6 +137,14 @@ public enum IndexLoadMode: String, Sendable, CaseIterable, Codable {
     /// changes private copies of the pages it touches; the file is never written.
     /// Files of format version 3 or later only (re-save older ones).
     case mapped
+    /// Map only the float32 vectors; read the codes, links and everything else into memory
+    /// (checksums verified, the float32 vectors' not). For quantized storage: memory holds the
+    /// codes and the graph, searches walk them at in-memory speed, and re-ranking reads the few
+    /// float32 rows it needs from the file. Version 3 files, flat and hnsw.
+    case mappedVectors = "mapped-vectors"
+
+    /// Whether some sections are used where they lie in the file.
+    var maps: Bool { self != .copy }
 }
 
 /// Reads and checks an index file: magic, version, header checksum, then each section's tag,
@@ -145,7 +153,8 @@ final class IndexFileReader {
     let path: String
     let header: IndexFile.Header
     let version: UInt32
-    /// The whole file, mapped, when loading with ``IndexLoadMode/mapped``.
+    let mode: IndexLoadMode
+    /// The whole file, mapped, when loading with ``IndexLoadMode/mapped`` or ``IndexLoadMode/mappedVectors``.
     let mapping: MappedFile?
     private let file: BinaryReader
 
@@ -208,7 +217,8 @@ final class IndexFileReader {
         header = IndexFile.Header(
             kind: foundKind, metric: metric, dimension: dimension, count: count, sectionCount: Int(get(32)), storage: storage)
         self.version = version
-        if mode == .mapped {
+        self.mode = mode
+        if mode.maps {
             guard foundKind != .ivf else {
                 throw VectorSearchError.invalidArgument("\(path): ivf indexes are loaded copied so far; memory mapping is for flat and hnsw")
             }
@@ -242,8 +252,8 @@ final class IndexFileReader {
         }
     }
 
-    /// The next section, `count` values of `T`, in the file's mapping (the reader must be in
-    /// ``IndexLoadMode/mapped``): no copy and no checksum (`vectorsearch check` verifies it).
+    /// The next section, `count` values of `T`, in the file's mapping (the reader must map, see
+    /// ``IndexLoadMode``): no copy and no checksum (`vectorsearch check` verifies it).
     func mapSection<T>(_ tag: String, as type: T.Type, count: Int) throws -> UnsafeMutablePointer<T> {
         guard let mapping else { preconditionFailure("mapSection needs a mapped reader") }
         let length = try sectionHeader(tag)

@@ -30,6 +30,16 @@ final class MappedFile: @unchecked Sendable {
 
     deinit { munmap(base, size) }
 
+    /// Tells the kernel that `start..<start + count` is read at random (an HNSW walk): a page
+    /// fault then reads that page alone, not the read-ahead window around it, so a cold index
+    /// reads what searches need and the page cache holds only that.
+    func adviseRandomAccess(_ start: UnsafeRawPointer, count: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard count > 0, page > 0 else { return }
+        let first = Int(bitPattern: start) / page * page
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: first), Int(bitPattern: start) + count - first, MADV_RANDOM)
+    }
+
     /// Bytes of `start..<start + count` (inside this mapping) whose pages are in memory now
     /// (`mincore`: in the page cache, or copied by a write), counted by whole pages.
     func residentBytes(_ start: UnsafeRawPointer, count: Int) -> Int {

@@ -122,6 +122,30 @@ final class CodeStore {
         ]
     }
 
+    /// Fills this empty store with `rows` rows read from ``sections`` of an index file (their
+    /// checksums verified, not their agreement with the vectors: `vectorsearch check` does that).
+    /// Values no encoder writes (a NaN half, an int8 −128, a bad scale) are refused.
+    func read(rows: Int, from reader: IndexFileReader) throws {
+        precondition(count == 0 && mapping == nil, "read fills an empty store")
+        reserve(rows)
+        try reader.readSection("CODE", into: UnsafeMutableRawBufferPointer(start: base, count: rows * rowBytes))
+        try reader.readSection("CSCL", into: UnsafeMutableRawBufferPointer(start: scales, count: rows * 4))
+        try reader.readSection("CNRM", into: UnsafeMutableRawBufferPointer(start: normsSquared, count: rows * 4))
+        let components = rows * dimension
+        let valid: Bool
+        switch storage {
+        case .int8: valid = !UnsafeBufferPointer(start: base.assumingMemoryBound(to: Int8.self), count: components).contains(-128)
+        case .float16: valid = !UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt16.self), count: components).contains { $0 & 0x7C00 == 0x7C00 }
+        case .bfloat16: valid = !UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt16.self), count: components).contains { $0 & 0x7F80 == 0x7F80 }
+        case .float32: valid = true
+        }
+        let finite = (0..<rows).allSatisfy { scales[$0].isFinite && scales[$0] >= 0 && normsSquared[$0].isFinite && normsSquared[$0] >= 0 }
+        guard valid, finite else {
+            throw VectorSearchError.corruptIndex(path: reader.path, reason: "section 'CODE', 'CSCL' or 'CNRM' holds values no encoder writes")
+        }
+        count = rows
+    }
+
     /// Runs `body` with a view of the rows for scoring; no row may be added or removed meanwhile.
     func withRows<R>(_ body: (CodedRows) throws -> R) rethrows -> R {
         try body(

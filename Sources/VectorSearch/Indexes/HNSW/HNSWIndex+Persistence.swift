@@ -47,7 +47,7 @@ extension HNSWIndex {
         let index = try HNSWIndex(dimension: header.dimension, metric: header.metric, parameters: parameters, storage: header.storage)
         let ids = try reader.readSection("IDS ", as: VectorID.self, count: slots)
         let graph = index.graph
-        let mapping = reader.mapping
+        let mapping = reader.mode == .mapped ? reader.mapping : nil
         // Mapped, the level-0 lists and removal flags stay in the file (searches bound every
         // link they follow); copied, they are read into the graph. The upper levels are small
         // and always read and checked.
@@ -60,11 +60,12 @@ extension HNSWIndex {
         } else {
             deleted = try reader.mapSection("DELE", as: UInt8.self, count: slots)
         }
-        try VectorSections.read(into: index.store, index.codes, rows: slots, header: header, from: reader)
+        try VectorSections.read(into: index.store, index.codes, rows: slots, header: header, from: reader, randomAccess: true)
         let levels = try reader.readSection("LVLS", as: UInt8.self, count: slots)
         let upperStart = try reader.readSection("USTA", as: UInt32.self, count: slots)
         if let mapping {
             let level0 = try reader.mapSection("LNK0", as: UInt32.self, count: level0Words)
+            mapping.adviseRandomAccess(level0, count: level0Words * 4)
             graph.adoptMapped(slots: slots, level0: level0, deleted: deleted, in: mapping)
         } else {
             try reader.readSection("LNK0", into: UnsafeMutableRawBufferPointer(start: graph.level0, count: level0Words * 4))
