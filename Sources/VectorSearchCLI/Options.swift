@@ -10,7 +10,7 @@ struct IndexOptions: ParsableArguments {
     var metric: Metric = .l2
 
     @Option(
-        help: "Vector storage: float32, or codes scanned first and re-ranked from the float32 vectors: float16, bfloat16, int8 (flat indexes so far).")
+        help: "Vector storage: float32, or codes scanned first and re-ranked from the float32 vectors: float16, bfloat16, int8 (every index kind).")
     var storage: VectorStorage = .float32
 
     @Option(help: "Metadata for filtered search: JSON Lines, one object per vector, in order or matched by an integer \"id\".")

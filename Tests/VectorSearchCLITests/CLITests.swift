@@ -147,8 +147,15 @@ struct CLITests {
         let points = try #require(json["points"] as? [[String: Any]])
         #expect(points.compactMap { ($0["params"] as? [String: Int])?["rerank"] } == [0, 2])
         #expect(points.last?["recall"] as? Double == 1.0, "flat float16 re-ranked 2x is exact here")
+        try await run([
+            "bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth", "\(dir)/groundtruth.ivecs",
+            "--index", "ivf", "--nlist", "15", "--metric", "l2", "--storage", "int8", "--sweep-nprobe", "15", "--sweep-rerank", "4",
+            "--runs", "1", "--json", "\(dir)/ivf.json",
+        ])
+        let ivf = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/ivf.json"))) as! [String: Any]
+        #expect(ivf["storage"] as? String == "int8")
+        #expect((ivf["points"] as? [[String: Any]])?.first?["recall"] as? Double ?? 0 >= 0.99, "ivf int8, every list, re-ranked 4x")
         for bad in [
-            ["build", "--input", "\(dir)/base.fvecs", "--index", "ivf", "--storage", "int8", "--output", "\(dir)/i.vsidx"],
             ["build", "--input", "\(dir)/base.fvecs", "--storage", "int4", "--output", "\(dir)/i.vsidx"],
             ["search", "--index", "\(dir)/h.vsidx", "--queries", "\(dir)/query.fvecs", "--rerank", "-1", "--output", "\(dir)/o.ivecs"],
             ["bench", "--base", "x", "--queries", "y", "--groundtruth", "z", "--index", "flat", "--sweep-rerank", "0,2"],

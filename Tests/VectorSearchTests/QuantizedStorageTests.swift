@@ -259,6 +259,58 @@ struct QuantizedStorageTests {
         #expect(try loaded.search(query, k: k, parameters: all).map(\.id) == exact.search(query, k: k).map(\.id))
     }
 
+    @Test(
+        "IVF on codes: all lists without re-ranking rank by the codes, re-ranking all gives the float32 answer; removals, batches, filters, save and load",
+        arguments: QuantizedStorageTests.quantized, Metric.allCases)
+    func ivfOnCodes(storage: VectorStorage, metric: Metric) throws {
+        let d = 19, n = 400, k = 8, nlist = 6
+        let base = randomMatrix(rows: n, dimension: d, seed: 1500)
+        let ids = (0..<n).map { VectorID($0 * 3 + 5) }
+        let attributes: [Attributes] = (0..<n).map { ["even": .bool($0 % 2 == 0)] }
+        let exact = try FlatIndex(dimension: d, metric: metric)
+        let coded = try IVFIndex(dimension: d, metric: metric, parameters: IVFParameters(nlist: nlist), storage: storage)
+        try exact.add(base, ids: ids, attributes: attributes)
+        try coded.train(base)
+        try coded.add(base, ids: ids, attributes: attributes)
+        #expect(coded.storage == storage && coded.count == n)
+        let onCodes = try IVFSearchParameters(nprobe: nlist, rerank: 0)
+        let all = try IVFSearchParameters(nprobe: nlist, rerank: n)
+        let queries = randomMatrix(rows: 5, dimension: d, seed: 1600)
+        for q in 0..<5 {
+            let query = queries[q]
+            #expect(try coded.search(query, k: k, parameters: all).map(\.id) == exact.search(query, k: k).map(\.id), "q\(q)")
+            let reference = referenceOnCodes(storage: storage, base: base, ids: ids, query: query, metric: metric, k: k)
+            #expect(try coded.search(query, k: k, parameters: onCodes).map(\.id) == reference.map(\.id), "rerank 0 q\(q)")
+        }
+        // A batch answers as its queries one by one; a filter keeps to its matches.
+        let batch = try coded.search(batch: queries, k: k, parameters: .init(nprobe: 3, rerank: 2))
+        for q in 0..<5 { #expect(Array(batch[q]) == (try coded.search(queries[q], k: k, parameters: .init(nprobe: 3, rerank: 2)))) }
+        let even = try Filter(json: #"{"even": true}"#)
+        #expect(try coded.search(queries[0], k: k, parameters: all, filter: even) == exact.search(queries[0], k: k, filter: even))
+        // Removing moves a list's last row into the hole: its codes must move with it.
+        let removed = ids.enumerated().filter { $0.offset % 3 == 1 }.map(\.element)
+        #expect(coded.remove(ids: removed) == removed.count)
+        exact.remove(ids: removed)
+        let fresh = randomMatrix(rows: 30, dimension: d, seed: 1700)
+        let freshIDs = (0..<30).map { VectorID(100_000 + $0) }
+        try coded.add(fresh, ids: freshIDs)
+        try exact.add(fresh, ids: freshIDs)
+        for q in 0..<5 { #expect(try coded.search(queries[q], k: k, parameters: all) == exact.search(queries[q], k: k), "after changes q\(q)") }
+        for r in 0..<30 where metric != .innerProduct {
+            #expect(try coded.search(fresh[r], k: 1, parameters: onCodes).first?.id == freshIDs[r], "added row \(r) finds itself on codes")
+        }
+        let path = temporaryPath("coded-ivf.vsidx")
+        defer { cleanup(path) }
+        try coded.save(to: path)
+        let loaded = try AnyIndex.load(from: path)
+        #expect(loaded.storage == storage)
+        for parameters in [onCodes, all, try IVFSearchParameters(nprobe: 2, rerank: 3)] {
+            var options = SearchOptions(nprobe: parameters.nprobe)
+            options.rerank = parameters.rerank
+            #expect(try loaded.search(queries[1], k: k, options: options) == coded.search(queries[1], k: k, parameters: parameters))
+        }
+    }
+
     @Test("bad input on codes: float16's range, re-ranking factors, kinds without codes")
     func badInput() throws {
         let index = try FlatIndex(dimension: 2, metric: .l2, storage: .float16)
@@ -271,7 +323,10 @@ struct QuantizedStorageTests {
         for rerank in [-1, ParameterCheck.maximumRerank + 1] {
             #expect(throws: VectorSearchError.self) { try index.search([1, 1], k: 1, parameters: .init(rerank: rerank)) }
         }
-        #expect(throws: VectorSearchError.self) { try AnyIndex(kind: .ivf, dimension: 4, metric: .l2, storage: .float16) }
+        let ivf = try IVFIndex(dimension: 2, metric: .l2, parameters: IVFParameters(nlist: 1), storage: .float16)
+        try ivf.train(rows([[1, 2], [3, 4]]))
+        #expect(throws: VectorSearchError.self) { try ivf.add(rows([[70000, 0]])) }
+        #expect(throws: VectorSearchError.self) { try ivf.search([1, 1], k: 1, parameters: .init(rerank: -1)) }
         // k × rerank beyond Int's range is capped, not an overflow.
         #expect(try index.search([1, 1], k: Int.max / 2, parameters: .init(rerank: 1000)).count == 1)
     }

@@ -19,9 +19,9 @@ let ids = (0..<base.count).map { VectorID($0) }
 let k = 10
 
 var failures = 0
-// Every kind on float32, and the kinds that store codes on int8 (re-ranked twice k).
+// Every kind on float32 and on int8 codes (re-ranked twice k).
 let configurations: [(IndexKind, VectorStorage)] =
-    IndexKind.allCases.map { ($0, .float32) } + [(.flat, .int8), (.hnsw, .int8)]
+    IndexKind.allCases.map { ($0, .float32) } + IndexKind.allCases.map { ($0, .int8) }
 for metric in [Metric.cosine, .l2] {
     for (kind, storage) in configurations {
         let index = try AnyIndex(kind: kind, dimension: base.dimension, metric: metric, storage: storage)

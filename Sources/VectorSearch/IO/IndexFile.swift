@@ -210,10 +210,6 @@ final class IndexFileReader {
         guard let storage = VectorStorage(code: get(36)) else {
             throw VectorSearchError.corruptIndex(path: path, reason: "unknown vector storage code \(get(36))")
         }
-        guard storage == .float32 || foundKind != .ivf else {
-            throw VectorSearchError.corruptIndex(
-                path: path, reason: "\(storage.rawValue) storage in a \(foundKind.rawValue) index is not supported by this version")
-        }
         header = IndexFile.Header(
             kind: foundKind, metric: metric, dimension: dimension, count: count, sectionCount: Int(get(32)), storage: storage)
         self.version = version

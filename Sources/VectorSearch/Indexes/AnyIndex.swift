@@ -6,18 +6,14 @@ public enum AnyIndex: Sendable {
     case hnsw(HNSWIndex)
 
     /// An empty index of `kind`; each kind takes its own build parameters and ignores the other's.
-    /// An IVF index must be trained before vectors are added. Quantized `storage` is for flat and
-    /// HNSW indexes so far (IVF on codes is still to come, and is refused).
+    /// An IVF index must be trained before vectors are added.
     public init(
         kind: IndexKind, dimension: Int, metric: Metric, storage: VectorStorage = .float32, hnsw: HNSWParameters = .default,
         ivf: IVFParameters = .default
     ) throws {
-        if storage.isQuantized, kind == .ivf {
-            throw VectorSearchError.invalidArgument("\(storage.rawValue) storage is available for flat and hnsw indexes so far; ivf stores float32")
-        }
         switch kind {
         case .flat: self = .flat(try FlatIndex(dimension: dimension, metric: metric, storage: storage))
-        case .ivf: self = .ivf(try IVFIndex(dimension: dimension, metric: metric, parameters: ivf))
+        case .ivf: self = .ivf(try IVFIndex(dimension: dimension, metric: metric, parameters: ivf, storage: storage))
         case .hnsw: self = .hnsw(try HNSWIndex(dimension: dimension, metric: metric, parameters: hnsw, storage: storage))
         }
     }
@@ -27,7 +23,7 @@ public enum AnyIndex: Sendable {
         switch self {
         case let .flat(index): index.storage
         case let .hnsw(index): index.storage
-        case .ivf: .float32
+        case let .ivf(index): index.storage
         }
     }
 

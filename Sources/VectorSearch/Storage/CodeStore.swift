@@ -88,16 +88,7 @@ final class CodeStore {
         precondition(slot < count)
         let scale = VectorCodec.encode(storage, source, dimension, into: row(slot))
         scales[slot] = storage == .int8 ? scale : 1
-        normsSquared[slot] = decodedNormSquared(slot, scale: scales[slot])
-    }
-
-    private func decodedNormSquared(_ slot: Int, scale: Float) -> Float {
-        var norm: Float = 0
-        for i in 0..<dimension {
-            let x = VectorCodec.component(storage, row(slot), i, scale: scale)
-            norm += x * x
-        }
-        return norm
+        normsSquared[slot] = VectorCodec.decodedNormSquared(storage, row(slot), dimension, scale: scales[slot])
     }
 
     /// Copies the last row into `slot` and drops the last row (keeps storage dense, as the

@@ -89,6 +89,16 @@ enum VectorCodec {
         }
     }
 
+    /// ‖decoded row‖²: what L2 distances on codes add to −2 q·x.
+    static func decodedNormSquared(_ storage: VectorStorage, _ codes: UnsafeRawPointer, _ d: Int, scale: Float) -> Float {
+        var norm: Float = 0
+        for i in 0..<d {
+            let x = component(storage, codes, i, scale: scale)
+            norm += x * x
+        }
+        return norm
+    }
+
     /// The decoded row: what the codes stand for.
     static func decode(_ storage: VectorStorage, _ codes: UnsafeRawPointer, _ d: Int, scale: Float) -> [Float] {
         (0..<d).map { component(storage, codes, $0, scale: scale) }

@@ -3,11 +3,13 @@
 extension IVFIndex {
     /// One query with the read lock held: rank the centroids, scan the `nprobe` nearest lists.
     func searchProbedLists(
-        _ query: UnsafePointer<Float>, k: Int, nprobe: Int, ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Scored>
+        _ query: UnsafePointer<Float>, k: Int, nprobe: Int, rerank: Int, ids: UnsafePointer<VectorID>,
+        into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         let nlist = centroids.count
         guard k > 0, idMap.count > 0 else { return 0 }
         let nprobe = min(nprobe, nlist)
+        if lists.codec != nil { return searchProbedCodes(query, k: k, nprobe: nprobe, rerank: rerank, ids: ids, into: out) }
         return withScratch { scratch in
             let probes = scratch.lists
             var heap = TopKHeap(storage: out, capacity: k)
@@ -85,6 +87,52 @@ extension IVFIndex {
                     heap.offer(distances: scratch, count: count, ids: CandidateIDs(ids: ids, slots: survivors), kernels: kernels)
                 }
                 start &+= m
+            }
+        }
+    }
+
+    /// One query on lists of codes (quantized ``IVFIndex/storage``): the probed lists' codes are
+    /// scanned for `rerank × k` candidates (`k` without re-ranking), which are re-scored with
+    /// their float32 rows (``Rerank``, with rows found through each slot's list and position).
+    private func searchProbedCodes(
+        _ query: UnsafePointer<Float>, k: Int, nprobe: Int, rerank: Int, ids: UnsafePointer<VectorID>,
+        into out: UnsafeMutablePointer<Scored>
+    ) -> Int {
+        let lists = self.lists, kernels = self.kernels, dimension = self.dimension, metric = self.metric
+        let wanted = rerank > 0 ? min(ParameterCheck.saturatingProduct(k, rerank), idMap.count) : min(k, idMap.count)
+        let queryNorm = metric == .l2 ? kernels.dot(query, query, dimension) : 0
+        return withScratch { scratch in
+            let probes = scratch.lists, distances = scratch.floats
+            let probeCount = rankLists(query, nprobe: nprobe, scratch: distances, into: probes)
+            return withUnsafeTemporaryAllocation(of: Scored.self, capacity: wanted) { candidates in
+                var heap = TopKHeap(storage: candidates.baseAddress!, capacity: wanted)
+                for p in 0..<probeCount {
+                    let list = Int(probes[p].id)
+                    guard let rows = lists.codedRows(list), let slots = lists.slots[list] else { continue }
+                    let n = lists.counts[list]
+                    var start = 0
+                    while start < n {
+                        let m = min(Self.scanChunk, n &- start)
+                        rows.distances(
+                            metric, query, queryNormSquared: queryNorm, from: start, m, candidatesOnly: rerank > 0, into: distances)
+                        heap.offer(distances: distances, count: m, ids: CandidateIDs(slots: slots + start), kernels: kernels)
+                        start &+= m
+                    }
+                }
+                let found = heap.sortBestFirst()
+                var best = TopKHeap(storage: out, capacity: k)
+                for i in 0..<found {
+                    let slot = Int(truncatingIfNeeded: candidates[i].id)
+                    var distance = candidates[i].distance
+                    if rerank > 0 {
+                        let (list, position) = location(of: slot)
+                        distance = kernels.distance(metric, query, lists.vectors[list]! + position &* dimension, dimension)
+                    }
+                    best.push(distance: distance, id: ids[slot])
+                }
+                let kept = best.sortBestFirst()
+                metric.publish(out, count: kept, query: query, dimension: dimension, kernels: kernels)
+                return kept
             }
         }
     }

@@ -1,11 +1,14 @@
 extension IVFIndex {
     /// Saves the index (docs/FORMAT.md, kind `IVFF`) atomically to `path`: parameters, centroids,
     /// list sizes, then every list's slots and vectors in list order, and the ids by slot.
-    /// An untrained index saves too (no centroids, no lists).
+    /// An untrained index saves too (no centroids, no lists). Codes are not stored: they are
+    /// encoded from the vectors when the index loads.
     public func save(to path: String) throws {
         try lock.withReadLock {
             let nlist = centroids.count
-            let header = IndexFile.Header(kind: .ivf, metric: metric, dimension: dimension, count: idMap.count, sectionCount: 6 + attributeStore.sectionCount)
+            let header = IndexFile.Header(
+                kind: .ivf, metric: metric, dimension: dimension, count: idMap.count, sectionCount: 6 + attributeStore.sectionCount,
+                storage: storage)
             let writer = try IndexFileWriter(path: path, header: header)
             let fields: [UInt64] = [
                 UInt64(nlist), parameters.nlist.map { UInt64($0) + 1 } ?? 0, parameters.trainingSize.map { UInt64($0) + 1 } ?? 0,
@@ -40,7 +43,7 @@ extension IVFIndex {
         let parameters = try IVFParameters(
             nlist: fields[1] == 0 ? nil : Int(fields[1] - 1), trainingSize: fields[2] == 0 ? nil : Int(fields[2] - 1),
             iterations: Int(fields[3]), seed: fields[4])
-        let index = try IVFIndex(dimension: d, metric: header.metric, parameters: parameters)
+        let index = try IVFIndex(dimension: d, metric: header.metric, parameters: parameters, storage: header.storage)
         let centroids = try VectorMatrix(dimension: d, values: reader.readSection("CENT", as: Float.self, count: nlist * d))
         let sizes = try reader.readSection("SIZE", as: UInt64.self, count: nlist)
         guard sizes.reduce(0, { $0 &+ $1 }) == UInt64(count), sizes.allSatisfy({ $0 <= UInt64(count) }) else {
@@ -55,8 +58,8 @@ extension IVFIndex {
 
         // Checksums catch damage, not a file written wrongly: check what the add path checks.
         if let bad = centroids.firstNonFinite() { throw invalid("centroid \(bad.row) has a non-finite value") }
-        if let bad = vectors.firstIndex(where: { !$0.isFinite }) { throw invalid("vector \(bad / d) has a non-finite value") }
-        guard Set(ids).count == ids.count else { throw invalid("duplicate ids") }
+        try vectors.withUnsafeBufferPointer { try VectorValidation.checkStoredRows($0, header: header, path: reader.path) }
+        index.idMap = try IDMap(ids: ids) { invalid($0) }
         var seen = [Bool](repeating: false, count: count)
         for slot in slots {
             guard Int(slot) < count, !seen[Int(slot)] else { throw invalid("list slots are not a permutation of 0..<\(count)") }
@@ -79,9 +82,7 @@ extension IVFIndex {
                 }
             }
         }
-        index.lists.updateSketches(from: [Int](repeating: 0, count: nlist), threads: Parallel.coreCount)
-        index.idMap.reserve(count)
-        for id in ids { index.idMap.append(id) }
+        index.lists.updateDerived(from: [Int](repeating: 0, count: nlist), threads: Parallel.coreCount)
         index.idMap.continueAutomaticIDs(at: fields[5])
         return index
     }

@@ -15,7 +15,7 @@ extension IVFIndex {
             return idMap.ids.withUnsafeBufferPointer { ids in
                 results.baseAddress!.asCandidates(capacity: results.count) { out in
                     searchByPlan(
-                        query.baseAddress!, k: k, nprobe: parameters.nprobe, plan: plan, matching: matching,
+                        query.baseAddress!, k: k, nprobe: parameters.nprobe, rerank: parameters.rerank, plan: plan, matching: matching,
                         ids: ids.baseAddress!, into: out)
                 }
             }
@@ -32,7 +32,8 @@ extension IVFIndex {
             let threads = threads ?? Parallel.coreCount
             guard k > 0 else { return SearchResults(k: 0, queries: queries) { _, _, _ in } }
             let (plan, matching) = try planLocked(filter, parameters: parameters)
-            guard plan.strategy != .unfiltered else {
+            // Lists on codes run query by query too (the grouped batch multiplies float32 rows).
+            guard plan.strategy != .unfiltered || lists.codec != nil else {
                 return SearchResults(k: k, queries: queries) { _, out, counts in
                     searchGrouped(queries, k: k, nprobe: parameters.nprobe, threads: threads, out: out, counts: counts)
                 }
@@ -46,7 +47,8 @@ extension IVFIndex {
                         let (q, out, counts) = shared.value
                         for i in range {
                             counts[i] = self.searchByPlan(
-                                q + i * dimension, k: k, nprobe: parameters.nprobe, plan: plan, matching: matching,
+                                q + i * dimension, k: k, nprobe: parameters.nprobe, rerank: parameters.rerank, plan: plan,
+                                matching: matching,
                                 ids: ids.value, into: out + i * k)
                         }
                     }
@@ -74,13 +76,16 @@ extension IVFIndex {
         return (plan, plan.strategy == .unfiltered ? nil : matching)
     }
 
-    /// One query with the read lock held, by `plan`: the probed lists (unfiltered), the
-    /// matching vectors exactly, or the lists admitting only matches.
+    /// One query with the read lock held, by `plan`: the probed lists (unfiltered; on codes when
+    /// the lists keep them), the matching vectors exactly, or the lists admitting only matches
+    /// (both of which score the float32 rows).
     func searchByPlan(
-        _ query: UnsafePointer<Float>, k: Int, nprobe: Int, plan: FilterPlan, matching: SlotBitset?,
+        _ query: UnsafePointer<Float>, k: Int, nprobe: Int, rerank: Int, plan: FilterPlan, matching: SlotBitset?,
         ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Scored>
     ) -> Int {
-        guard let matching, plan.strategy != .unfiltered else { return searchProbedLists(query, k: k, nprobe: nprobe, ids: ids, into: out) }
+        guard let matching, plan.strategy != .unfiltered else {
+            return searchProbedLists(query, k: k, nprobe: nprobe, rerank: rerank, ids: ids, into: out)
+        }
         guard k > 0, idMap.count > 0 else { return 0 }
         let found =
             plan.strategy == .exact

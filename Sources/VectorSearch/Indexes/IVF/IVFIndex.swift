@@ -28,6 +28,9 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     public let dimension: Int
     public let metric: Metric
     public let parameters: IVFParameters
+    /// How the lists store what queries scan (the float32 rows are kept beside codes, for
+    /// re-ranking and saving). Lists on codes keep no sketches.
+    public let storage: VectorStorage
 
     // Guarded by `lock`: searches read; train, add and remove write.
     let lock = ReadWriteLock()
@@ -48,12 +51,13 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     /// Scratch of single-query searches (``IVFSearchScratch``).
     let scratchPool = ContextPool<IVFSearchScratch>()
 
-    public init(dimension: Int, metric: Metric, parameters: IVFParameters = .default) throws {
+    public init(dimension: Int, metric: Metric, parameters: IVFParameters = .default, storage: VectorStorage = .float32) throws {
         try ParameterCheck.dimension(dimension)
         try parameters.validate()
         self.dimension = dimension
         self.metric = metric
         self.parameters = parameters
+        self.storage = storage
         centroids = VectorStore(dimension: dimension)
     }
 
@@ -131,7 +135,10 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         if centroids.count > 0 { centroids.removeAll() }
         new.withUnsafeBufferPointer { _ = centroids.append($0.baseAddress!, rows: new.count) }
         centroidNorms = (0..<new.count).map { kernels.dot(centroids.row($0), centroids.row($0), dimension) }
-        lists = InvertedLists(listCount: new.count, dimension: dimension, sketch: sketch)
+        let codec = CodeKernels(storage: storage)
+        // A scan of codes reads fewer bytes than a sketch would save it: lists on codes keep none.
+        let sketch = codec == nil ? sketch : nil
+        lists = InvertedLists(listCount: new.count, dimension: dimension, sketch: sketch, codec: codec)
         centroidSketches = [UInt16](repeating: 0, count: new.count * (sketch?.width ?? 0))
         centroidTerms = [ListSketch.Terms](repeating: .init(error: 0, perpendicular: 0, normSquared: 0), count: sketch == nil ? 0 : new.count)
         if let sketch, new.count > 0 {
@@ -176,7 +183,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         guard centroids.count > 0 else { throw VectorSearchError.notTrained }
         try VectorValidation.check(
             vectors, ids: ids, attributes: attributes, store: attributeStore, dimension: dimension, metric: metric,
-            contains: idMap.contains)
+            storage: storage, contains: idMap.contains)
         guard idMap.count + vectors.count < Int(UInt32.max) else {
             throw VectorSearchError.invalidArgument("an IVF index holds fewer than 2³² vectors")
         }
@@ -212,7 +219,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
                 idMap.append(ids[i])
             }
         }
-        lists.updateSketches(from: firstNew, threads: threads ?? Parallel.coreCount)
+        lists.updateDerived(from: firstNew, threads: threads ?? Parallel.coreCount)
         attributeStore.assign(attributes, to: firstSlot..<idMap.count)
     }
 

@@ -49,21 +49,27 @@ public struct IVFSearchParameters: IndexSearchParameters {
     /// With a filter: `.exact` scores every matching vector, `.index` scans the nearest lists
     /// (more until `k` matches are seen); nil lets the planner choose.
     public var filterStrategy: FilterPlan.Strategy?
+    /// With quantized storage: the scan of the codes keeps `rerank × k` candidates, re-scored
+    /// with the float32 vectors; 0 keeps the code scores. See ``SearchOptions/rerank``.
+    public var rerank: Int
 
-    public init(nprobe: Int = 8, filterStrategy: FilterPlan.Strategy? = nil) throws {
+    public init(nprobe: Int = 8, filterStrategy: FilterPlan.Strategy? = nil, rerank: Int = SearchOptions.defaultRerank) throws {
         self.nprobe = nprobe
         self.filterStrategy = filterStrategy
+        self.rerank = rerank
         try validate()
     }
 
     public init(_ options: SearchOptions) {
         nprobe = options.nprobe
         filterStrategy = options.filterStrategy
+        rerank = options.rerank
     }
 
     public func validate() throws {
         try ParameterCheck.atLeast(1, "IVF nprobe", nprobe)
         try FilterPlan.validate(forced: filterStrategy)
+        try ParameterCheck.rerank(rerank)
     }
 
     /// nprobe = 8.

@@ -5,6 +5,9 @@ import CVectorKernels
 /// after them in the same allocation, so a scan touches one region per list. With a
 /// ``ListSketch``, each row's sketch and its terms follow in the same region.
 ///
+/// With quantized storage (``VectorStorage``), each row's codes, scale and decoded norm² follow
+/// too: the scan reads them, and re-ranking reads the float32 rows of its few candidates.
+///
 /// A build (the first add) and a load lay every list out in one arena, back to back, on huge
 /// pages when large: a query then streams its lists with few TLB misses. A list that outgrows
 /// its place in the arena moves to a block of its own.
@@ -25,6 +28,13 @@ final class InvertedLists {
     let sketches: UnsafeMutablePointer<UnsafeMutablePointer<UInt16>?>
     /// Sketch terms of each row of list `l`.
     let terms: UnsafeMutablePointer<UnsafeMutablePointer<ListSketch.Terms>?>
+    /// The code kernels, if the lists keep codes.
+    let codec: CodeKernels?
+    /// Codes of each row of list `l` (`codeRowBytes` per row), their scales and decoded norms².
+    let codes: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    let codeScales: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
+    let codeNorms: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
+    let codeRowBytes: Int
     private let kernels = DistanceKernels.best
     private let capacities: UnsafeMutablePointer<Int>
     /// Whether list `l` has a block of its own (else it lives in the arena, or nowhere yet).
@@ -32,10 +42,18 @@ final class InvertedLists {
     private var arena: UnsafeMutableRawPointer?
     private var arenaBytes = 0
 
-    init(listCount: Int, dimension: Int, sketch: ListSketch? = nil) {
+    init(listCount: Int, dimension: Int, sketch: ListSketch? = nil, codec: CodeKernels? = nil) {
         self.listCount = listCount
         self.dimension = dimension
         self.sketch = sketch
+        self.codec = codec
+        codeRowBytes = codec.map { dimension * $0.storage.bytesPerComponent } ?? 0
+        codes = .allocate(capacity: max(listCount, 1))
+        codes.initialize(repeating: nil, count: max(listCount, 1))
+        codeScales = .allocate(capacity: max(listCount, 1))
+        codeScales.initialize(repeating: nil, count: max(listCount, 1))
+        codeNorms = .allocate(capacity: max(listCount, 1))
+        codeNorms.initialize(repeating: nil, count: max(listCount, 1))
         sketches = .allocate(capacity: max(listCount, 1))
         sketches.initialize(repeating: nil, count: max(listCount, 1))
         terms = .allocate(capacity: max(listCount, 1))
@@ -59,6 +77,9 @@ final class InvertedLists {
         slots.deallocate()
         sketches.deallocate()
         terms.deallocate()
+        codes.deallocate()
+        codeScales.deallocate()
+        codeNorms.deallocate()
         counts.deallocate()
         capacities.deallocate()
         ownsBlock.deallocate()
@@ -67,7 +88,7 @@ final class InvertedLists {
     /// Byte offsets in one list's region for `rows` rows (vectors at 0, then slots, sketches and
     /// terms, each 64-byte aligned) and its size.
     private struct Region {
-        var slots = 0, sketches = 0, terms = 0, total = 0
+        var slots = 0, sketches = 0, terms = 0, codes = 0, scales = 0, norms = 0, total = 0
     }
 
     private func region(rows: Int) -> Region {
@@ -77,7 +98,11 @@ final class InvertedLists {
         region.sketches = region.slots + aligned(rows * 4)
         let sketchBytes = sketch.map { aligned(rows * $0.width * 2) } ?? 0
         region.terms = region.sketches + sketchBytes
-        region.total = region.terms + (sketch == nil ? 0 : aligned(rows * MemoryLayout<ListSketch.Terms>.stride))
+        region.codes = region.terms + (sketch == nil ? 0 : aligned(rows * MemoryLayout<ListSketch.Terms>.stride))
+        let coded = codec != nil
+        region.scales = region.codes + (coded ? aligned(rows * codeRowBytes) : 0)
+        region.norms = region.scales + (coded ? aligned(rows * 4) : 0)
+        region.total = region.norms + (coded ? aligned(rows * 4) : 0)
         return region
     }
 
@@ -89,6 +114,11 @@ final class InvertedLists {
         if let sketch {
             sketches[l] = (block + region.sketches).bindMemory(to: UInt16.self, capacity: rows * sketch.width)
             terms[l] = (block + region.terms).bindMemory(to: ListSketch.Terms.self, capacity: rows)
+        }
+        if codec != nil {
+            codes[l] = block + region.codes
+            codeScales[l] = (block + region.scales).bindMemory(to: Float.self, capacity: rows)
+            codeNorms[l] = (block + region.norms).bindMemory(to: Float.self, capacity: rows)
         }
         capacities[l] = rows
     }
@@ -130,6 +160,7 @@ final class InvertedLists {
             fatalError("out of memory allocating an inverted list of \(rows) rows")
         }
         let old = (vectors[l], slots[l], sketches[l], terms[l]), n = counts[l], owned = ownsBlock[l]
+        let oldCodes = (codes[l], codeScales[l], codeNorms[l])
         place(l, at: block, rows: rows)
         if let oldVectors = old.0 {
             vectors[l]!.update(from: oldVectors, count: n * dimension)
@@ -138,13 +169,18 @@ final class InvertedLists {
                 sketches[l]!.update(from: old.2!, count: n * sketch.width)
                 terms[l]!.update(from: old.3!, count: n)
             }
+            if codec != nil {
+                codes[l]!.copyMemory(from: oldCodes.0!, byteCount: n * codeRowBytes)
+                codeScales[l]!.update(from: oldCodes.1!, count: n)
+                codeNorms[l]!.update(from: oldCodes.2!, count: n)
+            }
             if owned { vs_free_large(oldVectors) }
         }
         ownsBlock[l] = true
     }
 
     /// Appends one row to list `l`, scaled to unit length if `normalize`; returns its position
-    /// in the list. Its sketch is written by ``updateSketches(_:from:)``.
+    /// in the list. Its sketch and codes are written by ``updateDerived(from:threads:)``.
     func append(_ l: Int, row: UnsafePointer<Float>, slot: UInt32, normalize: Bool) -> Int {
         let position = counts[l]
         if position == capacities[l] { reserve(l, rows: max(8, position * 2)) }
@@ -156,19 +192,43 @@ final class InvertedLists {
         return position
     }
 
-    /// Writes the sketches of every list's rows from position `first[l]` on, over `threads` threads.
-    func updateSketches(from first: [Int], threads: Int) {
-        guard sketch != nil else { return }
+    /// Writes the sketches and codes of every list's rows from position `first[l]` on, over
+    /// `threads` threads.
+    func updateDerived(from first: [Int], threads: Int) {
+        guard sketch != nil || codec != nil else { return }
         let lists = UnsafeSendable(self)
         BLAS.withSingleThreadedBLAS {
             Parallel.forEachChunk(count: listCount, workers: threads) { _, range in
-                for l in range { lists.value.updateSketches(l, from: first[l]) }
+                for l in range {
+                    lists.value.updateSketches(l, from: first[l])
+                    lists.value.updateCodes(l, from: first[l])
+                }
             }
         }
     }
 
+    /// Encodes list `l`'s rows from position `start` on.
+    private func updateCodes(_ l: Int, from start: Int) {
+        guard let codec, counts[l] > start else { return }
+        for position in start..<counts[l] {
+            let code = codes[l]! + position * codeRowBytes
+            let scale = VectorCodec.encode(codec.storage, vectors[l]! + position * dimension, dimension, into: code)
+            codeScales[l]![position] = codec.storage == .int8 ? scale : 1
+            codeNorms[l]![position] = VectorCodec.decodedNormSquared(codec.storage, code, dimension, scale: codeScales[l]![position])
+        }
+    }
+
+    /// The coded rows of list `l` for scoring (the lists must keep codes).
+    @inline(__always)
+    func codedRows(_ l: Int) -> CodedRows? {
+        guard let codec, let codes = codes[l] else { return nil }
+        return CodedRows(
+            codes: codes, scales: codec.storage == .int8 ? UnsafePointer(codeScales[l]!) : nil, normsSquared: codeNorms[l]!,
+            dimension: dimension, kernels: codec)
+    }
+
     /// Writes the sketches of list `l`'s rows from position `start` on.
-    func updateSketches(_ l: Int, from start: Int) {
+    private func updateSketches(_ l: Int, from start: Int) {
         guard let sketch, counts[l] > start else { return }
         sketch.sketch(
             vectors[l]! + start * dimension, count: counts[l] - start, into: sketches[l]! + start * sketch.width,
@@ -186,6 +246,11 @@ final class InvertedLists {
         if let sketch {
             (sketches[l]! + position * sketch.width).update(from: sketches[l]! + last * sketch.width, count: sketch.width)
             terms[l]![position] = terms[l]![last]
+        }
+        if codec != nil {
+            (codes[l]! + position * codeRowBytes).copyMemory(from: codes[l]! + last * codeRowBytes, byteCount: codeRowBytes)
+            codeScales[l]![position] = codeScales[l]![last]
+            codeNorms[l]![position] = codeNorms[l]![last]
         }
         slots[l]![position] = slots[l]![last]
         return slots[l]![position]
