@@ -18,7 +18,7 @@ Python binding has none; see usearch_filtered.cpp).
 
 usage: peers.py SYSTEM (--base B --queries Q [--groundtruth G] --metric cosine|ip|l2 | --dataset F.hdf5) [--k 10] [--threads 2] [--json OUT]
                 [--m 16 --ef-construction 200 --sweep-ef 10,16,...]          (hnswlib, faiss, usearch)
-                [--storage float32|float16|bfloat16|int8]                     (faiss, usearch)
+                [--storage float32|float16|bfloat16|int8]                     (faiss, faiss-ivf, usearch)
                 [--nlist N --train-size S --sweep-nprobe 1,2,4,...]          (faiss-ivf)
                 [--nlist LEAVES --sweep-nprobe 1,2,4,...]                     (scann: leaves to search)
                 [--filter-selectivity 0.5,0.1,0.01,0.001]
@@ -175,7 +175,9 @@ class USearchFiltered:
 
 class FaissIVF:
     """IndexIVFFlat as FAISS users build it: an L2 quantizer for l2, an inner-product one for ip
-    and cosine (vectors normalised); training samples at most 256 points per list, 10 iterations."""
+    and cosine (vectors normalised); training samples at most 256 points per list, 10 iterations.
+    --storage int8 / float16: IndexIVFScalarQuantizer with SQ8 / SQfp16 (codes of the vectors
+    themselves, not residuals, trained on the same sample)."""
     index_kind, knob = "ivf", "nprobe"
 
     def __init__(self, d, metric, n, a):
@@ -188,7 +190,13 @@ class FaissIVF:
         self.seed = a.seed
         mt = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
         self.quantizer = faiss.IndexFlatL2(d) if metric == "l2" else faiss.IndexFlatIP(d)
-        self.index = faiss.IndexIVFFlat(self.quantizer, d, self.nlist, mt)
+        codes = {"int8": faiss.ScalarQuantizer.QT_8bit, "float16": faiss.ScalarQuantizer.QT_fp16}
+        if a.storage == "float32":
+            self.index = faiss.IndexIVFFlat(self.quantizer, d, self.nlist, mt)
+        elif a.storage in codes:
+            self.index = faiss.IndexIVFScalarQuantizer(self.quantizer, d, self.nlist, codes[a.storage], mt, False)
+        else:
+            raise SystemExit(f"faiss-ivf: no {a.storage} storage")
         self.build_info = {"nlist": self.nlist}
 
     def prepare(self, x):
@@ -405,7 +413,7 @@ def main():
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--storage", choices=["float32", "float16", "bfloat16", "int8"], default="float32",
-                   help="HNSW vector storage: faiss float32/float16/int8 (SQfp16, SQ8), usearch all four")
+                   help="vector storage: faiss and faiss-ivf float32/float16/int8 (SQfp16, SQ8), usearch all four")
     p.add_argument("--sweep-ef", default="10,16,32,64,128,256,512")
     p.add_argument("--nlist", type=int)
     p.add_argument("--train-size", type=int)

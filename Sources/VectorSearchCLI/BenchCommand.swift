@@ -65,6 +65,9 @@ struct BenchCommand: ParsableCommand {
     var mmap = false
     @Flag(name: .customLong("mmap-vectors"), help: "As --mmap, mapping only the float32 vectors (codes and links read into memory).")
     var mmapVectors = false
+    @Flag(
+        help: "With --mmap or --mmap-vectors: measure from a cold page cache (no warm-up pass; the first points read from disk what they touch).")
+    var cold = false
 
     /// The points to measure: one per swept value of the index kind's knob (and of rerank).
     var sweep: [(params: [String: Int], options: SearchOptions)] {
@@ -103,6 +106,17 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    /// The settings of a sweep that read the most: the largest ef, nprobe and rerank.
+    static func widest(_ points: [SearchOptions]) -> SearchOptions? {
+        guard var widest = points.first else { return nil }
+        for point in points {
+            widest.ef = max(widest.ef, point.ef)
+            widest.nprobe = max(widest.nprobe, point.nprobe)
+            widest.rerank = max(widest.rerank, point.rerank)
+        }
+        return widest
+    }
+
     /// The index saved to a temporary file and opened from it memory-mapped; the file is
     /// unlinked at once (the mapping keeps it until the process ends). Its pages are evicted
     /// from the page cache first, so what is resident afterwards is what the searches touched.
@@ -138,6 +152,7 @@ struct BenchCommand: ParsableCommand {
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard !(mmap && mmapVectors) else { throw ValidationError("give --mmap or --mmap-vectors, not both") }
+        guard !cold || mmap || mmapVectors else { throw ValidationError("--cold applies to --mmap and --mmap-vectors") }
         if options.index != .hnsw, !sweepEF.isEmpty { throw ValidationError("--sweep-ef applies to --index hnsw") }
         if options.index != .ivf, !sweepNprobe.isEmpty { throw ValidationError("--sweep-nprobe applies to --index ivf") }
         if !options.storage.isQuantized, !sweepRerank.isEmpty { throw ValidationError("--sweep-rerank applies to quantized --storage") }
@@ -216,7 +231,16 @@ struct BenchCommand: ParsableCommand {
         var index = try buildIndex(baseSet, attributes: attributes, options: options, threads: buildThreads)
         let buildSeconds = monotonicSeconds() - buildStart
         let indexRSS = residentBytes() - rssBefore
-        if mmap || mmapVectors { index = try Self.reopenedMapped(index, mode: mmap ? .mapped : .mappedVectors, besides: json) }
+        if mmap || mmapVectors {
+            index = try Self.reopenedMapped(index, mode: mmap ? .mapped : .mappedVectors, besides: json)
+            if !cold, let widest = Self.widest(try sweep.map(\.options)) {
+                // Once through the queries at the widest point: the pages they touch are read in
+                // before the timing, as in a server that has been answering for a while.
+                let progress = ProgressLine("warming the mapped index", total: 1)
+                _ = try index.search(batch: queryVectors, k: k, options: widest, threads: threadCount)
+                progress.finish()
+            }
+        }
 
         var points: [BenchmarkReport.Point] = []
         if let truth {
@@ -270,6 +294,7 @@ struct BenchCommand: ParsableCommand {
         if !filtered.isEmpty { report.filtered = filtered }
         if mmap || mmapVectors { report.mapped = true }
         if mmapVectors { report.mappedVectorsOnly = true }
+        if (mmap || mmapVectors) && cold { report.cold = true }
         report.memoryParts = index.memoryParts.map { .init(part: $0.part, bytes: $0.bytes, mapped: $0.mapped, resident: $0.resident) }
         (report.rssAnonBytes, report.rssFileBytes) = residentSplit()
         StandardOutput.print(report.table)

@@ -33,6 +33,8 @@ struct BenchmarkReport: Codable {
     var mapped: Bool?
     /// `--mmap-vectors`: only the float32 vectors were mapped.
     var mappedVectorsOnly: Bool?
+    /// `--cold`: a mapped index measured without the warm-up pass (from an evicted page cache).
+    var cold: Bool?
     /// The index's own accounting by part (`part`, `bytes`, `mapped`, `resident`: a mapped part's
     /// bytes in the page cache after the measurements), as `vectorsearch info` prints it.
     var memoryParts: [IndexMemoryPartReport]?
@@ -121,6 +123,7 @@ struct BenchmarkReport: Codable {
         case version, index, storage, metric, k, threads, dimension, simd, blas, points, build, filtered
         case mapped
         case mappedVectorsOnly = "mapped_vectors_only"
+        case cold
         case qpsAtRecall = "qps_at_recall"
         case memoryParts = "memory_parts"
         case rssAnonBytes = "rss_anon_bytes"

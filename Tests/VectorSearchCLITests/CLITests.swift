@@ -199,6 +199,9 @@ struct CLITests {
         #expect(parts.first?["part"] as? String == "float32 vectors" && parts.first?["mapped"] as? Bool == true)
         #expect((json["rss_anon_bytes"] as? Int ?? 0) > 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasPrefix(".vectorsearch-bench") })
+        let bench = ["bench", "--base", "\(dir)/base.fvecs", "--queries", "\(dir)/query.fvecs", "--groundtruth", "\(dir)/groundtruth.ivecs"]
+        await #expect(throws: (any Error).self) { try await run(bench + ["--cold"]) }
+        await #expect(throws: (any Error).self) { try await run(bench + ["--mmap", "--mmap-vectors"]) }
     }
 
     @Test("ivf: build with --nlist, search with --nprobe, bench with an nprobe sweep and recall targets")
