@@ -142,6 +142,28 @@ struct MappedIndexTests {
         #expect(throws: VectorSearchError.self) { try mapped.add(randomMatrix(rows: 1, dimension: 37, seed: 3401)) }
     }
 
+    @Test("an upper-level link to a node below that level is refused, copied or mapped (a walk would read lists it lacks)")
+    func upperLinkBelowItsLevel() throws {
+        let path = temporaryPath("upper-link.vsidx")
+        defer { cleanup(path) }
+        guard case let .hnsw(index) = try Self.indexes(storage: .float32, metric: .l2)[0] else { return }
+        try index.save(to: path)
+        var bytes = try Self.read(path)
+        let levels = try #require(Self.section("LVLS", in: bytes)), upper = try #require(Self.section("LNKU", in: bytes))
+        let groundSlot = try #require((0..<levels.length).first { bytes[levels.payload + $0] == 0 })
+        let count = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: upper.payload, as: UInt32.self) }
+        try #require(count > 0, "the first upper list has links")
+        bytes.replaceSubrange((upper.payload + 4)..<(upper.payload + 8), with: littleEndianBytes(UInt32(groundSlot)))
+        let crc = bytes.withUnsafeBytes { IndexFile.crc32(UnsafeRawBufferPointer(rebasing: $0[upper.payload..<(upper.payload + upper.length)])) }
+        bytes.replaceSubrange((upper.header + 16)..<(upper.header + 20), with: littleEndianBytes(crc))
+        Self.write(bytes, to: path)
+        for mode in IndexLoadMode.allCases {
+            #expect(throws: VectorSearchError.corruptIndex(path: path, reason: "a link list is out of range"), "\(mode)") {
+                try HNSWIndex.load(from: path, mode: mode)
+            }
+        }
+    }
+
     @Test("stored codes that do not match the vectors are refused by a copied load", arguments: [VectorStorage.int8, .float16, .bfloat16])
     func damagedCodes(storage: VectorStorage) throws {
         let path = temporaryPath("codes-damaged.vsidx")

@@ -39,9 +39,10 @@ func sealed(_ data: UnsafeRawBufferPointer) -> [UInt8] {
     bytes.replaceSubrange(44..<48, with: crc(0..<44))
     var offset = IndexFile.headerSize
     while offset + IndexFile.sectionHeaderSize <= bytes.count {
+        let padding = bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)) }
         let length = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self) }
-        let start = offset + IndexFile.sectionHeaderSize
-        guard length <= UInt64(bytes.count - start) else { break }
+        let start = offset + IndexFile.sectionHeaderSize + min(padding, IndexFile.pageAlignment)
+        guard start <= bytes.count, length <= UInt64(bytes.count - start) else { break }
         bytes.replaceSubrange((offset + 16)..<(offset + 20), with: crc(start..<(start + Int(length))))
         offset = start + Int(length)
     }
@@ -54,6 +55,18 @@ let targets: [String: @Sendable (UnsafeRawBufferPointer) -> Void] = [
     "index-sealed": { data in
         let bytes = sealed(data)
         _ = try? bytes.withUnsafeBytes { try AnyIndex.load(from: file("input.vsidx", $0)) }
+    },
+    // Mapped, the vector, code and link sections are used unchecked: searches and an add must
+    // still never crash on what they hold.
+    "index-mapped": { data in
+        let bytes = sealed(data)
+        guard let index = try? bytes.withUnsafeBytes({ try AnyIndex.load(from: file("input.vsidx", $0), mode: .mapped) }),
+            index.dimension <= 4096
+        else { return }
+        let query = (0..<index.dimension).map { Float($0 % 7) - 3 }
+        _ = try? index.search(query, k: 5, options: SearchOptions(ef: 16))
+        _ = try? index.add(VectorMatrix(dimension: index.dimension, values: query), ids: [987_654_321])
+        _ = try? index.search(query, k: 5, options: SearchOptions(ef: 16))
     },
     "fvecs": { data in _ = try? EmbeddingFile.read(file("input.fvecs", data)) },
     "bvecs": { data in _ = try? EmbeddingFile.read(file("input.bvecs", data)) },

@@ -305,10 +305,11 @@ final class IndexFileReader {
         guard padding == 0 || (version >= 3 && padding < IndexFile.pageAlignment) else {
             throw VectorSearchError.corruptIndex(path: path, reason: "section '\(tag)' has a bad padding length \(padding)")
         }
-        // The bytes the section needs count its padding.
+        // The bytes the section needs count its padding (saturated: a damaged length may be huge).
         guard length <= UInt64(file.remaining), padding <= file.remaining - Int(length) else {
+            let (needed, overflow) = length.addingReportingOverflow(UInt64(padding))
             throw VectorSearchError.corruptIndex(
-                path: path, reason: "truncated: section '\(tag)' needs \(length + UInt64(padding)) bytes, \(file.remaining) remain")
+                path: path, reason: "truncated: section '\(tag)' needs \(overflow ? UInt64.max : needed) bytes, \(file.remaining) remain")
         }
         _ = try file.skip(padding)
         return Int(length)

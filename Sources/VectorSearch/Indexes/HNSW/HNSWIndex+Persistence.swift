@@ -75,10 +75,13 @@ extension HNSWIndex {
         try reader.finish()
 
         // Checksums catch damage, not a file written wrongly: check that the graph holds together.
-        func checkList(_ list: UnsafePointer<UInt32>, maxLinks: Int) throws {
+        // A list of level l may only name nodes that reach level l: a walk reads their lists there.
+        func checkList(_ list: UnsafePointer<UInt32>, maxLinks: Int, level: Int) throws {
             let count = Int(list[0])
             guard count <= maxLinks else { throw invalid("a link list is out of range") }
-            for j in 1..<(1 + count) where Int(list[j]) >= slots { throw invalid("a link list is out of range") }
+            for j in 1..<(1 + count) where Int(list[j]) >= slots || Int(levels[Int(list[j])]) < level {
+                throw invalid("a link list is out of range")
+            }
         }
         if mapping == nil {
             if let slot = UnsafeBufferPointer(start: deleted, count: slots).firstIndex(where: { $0 > 1 }) {
@@ -97,7 +100,9 @@ extension HNSWIndex {
                     throw invalid("upper links of slot \(slot) are out of range")
                 }
                 try upper.withUnsafeBufferPointer { upper in
-                    for l in 0..<level { try checkList(upper.baseAddress! + start + l * graph.upperStride, maxLinks: graph.m) }
+                    for l in 0..<level {
+                        try checkList(upper.baseAddress! + start + l * graph.upperStride, maxLinks: graph.m, level: l + 1)
+                    }
                 }
             }
         }
