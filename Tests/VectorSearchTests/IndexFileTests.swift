@@ -107,6 +107,11 @@ struct IndexFileTests {
             loadError(Array(bytes[0..<250]), directory)
                 == .corruptIndex(path: path, reason: "truncated: section 'VECS' needs 4064 bytes, 18 remain"))
         #expect(loadError(Array(bytes[0..<20]), directory) == .corruptIndex(path: path, reason: "truncated header (20 bytes)"))
+        var huge = bytes  // a length that overflows once the padding is added: reported, not a trap
+        huge.replaceSubrange(216..<224, with: littleEndianBytes(UInt64.max - 10))
+        #expect(
+            loadError(huge, directory)
+                == .corruptIndex(path: path, reason: "truncated: section 'VECS' needs \(UInt64.max) bytes, \(bytes.count - 232) remain"))
         #expect(loadError([], directory) == .corruptIndex(path: path, reason: "file of 0 bytes is too short for an index header"))
         #expect(loadError(Array(repeating: 7, count: 100), directory) == .corruptIndex(path: path, reason: "not a VectorSearch index (bad magic)"))
         #expect(loadError(bytes + [0, 0], directory) == .corruptIndex(path: path, reason: "2 unexpected bytes after the last section"))
