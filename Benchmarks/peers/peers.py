@@ -6,7 +6,7 @@ IVF: FAISS IndexIVFFlat (nlist, training sample; sweep over nprobe). Build = tra
 Each peer is timed in its own native loop: one batch call with 1 thread for "queries one at a time
 on one thread" (hnswlib knn_query(Q, num_threads=1), FAISS with omp_set_num_threads(1), USearch
 search(..., threads=1)), so no Python call overhead counts against it; then one batch call with
---threads threads. Builds use --threads threads.
+--threads threads. Builds use --threads threads (or --build-threads).
 Memory: resident-set growth while building, minus the raw vectors, per vector.
 
 Filtered track (--filter-selectivity 0.5,0.1,...): every base vector gets the same `bench_label` as
@@ -16,7 +16,7 @@ hnswlib filters with its filter callable (a Python list's __getitem__, the cheap
 FAISS with an IDSelectorBitmap, USearch with a bitmap predicate in its C++ filtered_search (its
 Python binding has none; see usearch_filtered.cpp).
 
-usage: peers.py SYSTEM (--base B --queries Q [--groundtruth G] --metric cosine|ip|l2 | --dataset F.hdf5) [--k 10] [--threads 2] [--json OUT]
+usage: peers.py SYSTEM (--base B --queries Q [--groundtruth G] --metric cosine|ip|l2 | --dataset F.hdf5) [--k 10] [--threads 2] [--build-threads T] [--json OUT]
                 [--m 16 --ef-construction 200 --sweep-ef 10,16,...]          (hnswlib, faiss, usearch)
                 [--storage float32|float16|bfloat16|int8]                     (faiss, faiss-ivf, usearch)
                 [--nlist N --train-size S --sweep-nprobe 1,2,4,...]          (faiss-ivf)
@@ -421,6 +421,7 @@ def main():
     p.add_argument("--sweep-nprobe", default="1,2,4,8,16,32,64,128")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--build-threads", type=int, help="threads for building (default: --threads)")
     p.add_argument("--json")
     a = p.parse_args()
 
@@ -440,7 +441,7 @@ def main():
     before = rss_bytes()
     t0 = time.perf_counter()
     system = SYSTEMS[a.system](d, a.metric, n, a)
-    system.add(xb, a.threads)
+    system.add(xb, a.build_threads or a.threads)
     build = time.perf_counter() - t0
     index_bytes = rss_bytes() - before
 
