@@ -20,6 +20,15 @@ struct MappedIndexTests {
         return nil
     }
 
+    /// Makes the checksum of `section` match its (changed) payload: a file written wrongly
+    /// rather than damaged.
+    static func reseal(_ bytes: inout [UInt8], _ section: (header: Int, payload: Int, length: Int)) {
+        let crc = bytes.withUnsafeBytes {
+            IndexFile.crc32(UnsafeRawBufferPointer(rebasing: $0[section.payload..<(section.payload + section.length)]))
+        }
+        bytes.replaceSubrange((section.header + 16)..<(section.header + 20), with: littleEndianBytes(crc))
+    }
+
     static func read(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
     static func write(_ bytes: [UInt8], to path: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
 
@@ -114,6 +123,13 @@ struct MappedIndexTests {
         try ivf.save(to: path)
         #expect(throws: VectorSearchError.self) { try AnyIndex.load(from: path, mode: .mapped) }
         #expect(throws: VectorSearchError.self) { try FlatIndex.load(from: "/nonexistent/x.vsidx", mode: .mapped) }
+        // Special files are refused at once, not waited on or mapped.
+        let fifo = temporaryPath("mapped.fifo")
+        defer { cleanup(fifo) }
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for target in [fifo, "/dev/zero", NSTemporaryDirectory()] {
+            #expect(throws: VectorSearchError.self, "\(target)") { try AnyIndex.load(from: target, mode: .mapped) }
+        }
     }
 
     @Test("damaged mapped sections: searches never leave the graph, the first add and a copied load refuse them")
@@ -154,8 +170,7 @@ struct MappedIndexTests {
         let count = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: upper.payload, as: UInt32.self) }
         try #require(count > 0, "the first upper list has links")
         bytes.replaceSubrange((upper.payload + 4)..<(upper.payload + 8), with: littleEndianBytes(UInt32(groundSlot)))
-        let crc = bytes.withUnsafeBytes { IndexFile.crc32(UnsafeRawBufferPointer(rebasing: $0[upper.payload..<(upper.payload + upper.length)])) }
-        bytes.replaceSubrange((upper.header + 16)..<(upper.header + 20), with: littleEndianBytes(crc))
+        Self.reseal(&bytes, upper)
         Self.write(bytes, to: path)
         for mode in IndexLoadMode.allCases {
             #expect(throws: VectorSearchError.corruptIndex(path: path, reason: "a link list is out of range"), "\(mode)") {
@@ -174,11 +189,7 @@ struct MappedIndexTests {
                 var bytes = try Self.read(path)
                 let section = try #require(Self.section(tag, in: bytes))
                 bytes[section.payload + 5] ^= 0x01
-                // A checksum that matches the changed bytes: written wrongly rather than damaged.
-                let crc = bytes.withUnsafeBytes {
-                    IndexFile.crc32(UnsafeRawBufferPointer(rebasing: $0[section.payload..<(section.payload + section.length)]))
-                }
-                bytes.replaceSubrange((section.header + 16)..<(section.header + 20), with: littleEndianBytes(crc))
+                Self.reseal(&bytes, section)
                 Self.write(bytes, to: path + ".bad")
                 defer { cleanup(path + ".bad") }
                 #expect(
@@ -192,8 +203,7 @@ struct MappedIndexTests {
             var bytes = try Self.read(path)
             let code = try #require(Self.section("CODE", in: bytes))
             bytes.replaceSubrange(code.payload..<(code.payload + 2), with: storage == .int8 ? [0x80, 0x80] : [0xFF, 0x7F])
-            let crc = bytes.withUnsafeBytes { IndexFile.crc32(UnsafeRawBufferPointer(rebasing: $0[code.payload..<(code.payload + code.length)])) }
-            bytes.replaceSubrange((code.header + 16)..<(code.header + 20), with: littleEndianBytes(crc))
+            Self.reseal(&bytes, code)
             Self.write(bytes, to: path + ".nan")
             defer { cleanup(path + ".nan") }
             #expect(

@@ -48,26 +48,15 @@ final class InvertedLists {
         self.sketch = sketch
         self.codec = codec
         codeRowBytes = codec.map { dimension * $0.storage.bytesPerComponent } ?? 0
-        codes = .allocate(capacity: max(listCount, 1))
-        codes.initialize(repeating: nil, count: max(listCount, 1))
-        codeScales = .allocate(capacity: max(listCount, 1))
-        codeScales.initialize(repeating: nil, count: max(listCount, 1))
-        codeNorms = .allocate(capacity: max(listCount, 1))
-        codeNorms.initialize(repeating: nil, count: max(listCount, 1))
-        sketches = .allocate(capacity: max(listCount, 1))
-        sketches.initialize(repeating: nil, count: max(listCount, 1))
-        terms = .allocate(capacity: max(listCount, 1))
-        terms.initialize(repeating: nil, count: max(listCount, 1))
-        vectors = .allocate(capacity: max(listCount, 1))
-        vectors.initialize(repeating: nil, count: max(listCount, 1))
-        slots = .allocate(capacity: max(listCount, 1))
-        slots.initialize(repeating: nil, count: max(listCount, 1))
-        counts = .allocate(capacity: max(listCount, 1))
-        counts.initialize(repeating: 0, count: max(listCount, 1))
-        capacities = .allocate(capacity: max(listCount, 1))
-        capacities.initialize(repeating: 0, count: max(listCount, 1))
-        ownsBlock = .allocate(capacity: max(listCount, 1))
-        ownsBlock.initialize(repeating: false, count: max(listCount, 1))
+        /// One entry per list (at least one), every entry `value`.
+        func table<T>(_ value: T) -> UnsafeMutablePointer<T> {
+            let table = UnsafeMutablePointer<T>.allocate(capacity: max(listCount, 1))
+            table.initialize(repeating: value, count: max(listCount, 1))
+            return table
+        }
+        (codes, codeScales, codeNorms) = (table(nil), table(nil), table(nil))
+        (sketches, terms, vectors, slots) = (table(nil), table(nil), table(nil), table(nil))
+        (counts, capacities, ownsBlock) = (table(0), table(0), table(false))
     }
 
     deinit {
