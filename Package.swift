@@ -22,10 +22,13 @@ let package = Package(
             name: "CBLAS",
             providers: [.apt(["libblas-dev", "liblapack-dev", "libopenblas-dev"])]
         ),
+        // LAPACK (SVD, linear solves) through LAPACKE: liblapacke-dev over liblapack.so.3, which is
+        // OpenBLAS's LAPACK when libopenblas-dev is installed.
+        .systemLibrary(name: "CLAPACK", providers: [.apt(["liblapacke-dev", "liblapack-dev"])]),
         // Distance kernels for AVX2 and AVX-512 chosen at run time (no compiler flags needed), the
         // encoder's packed matrix product, GELU and softmax.
         .target(name: "CVectorKernels"),
-        .target(name: "VectorSearch", dependencies: ["CBLAS", "CVectorKernels"]),
+        .target(name: "VectorSearch", dependencies: ["CBLAS", "CLAPACK", "CVectorKernels"]),
         // A sentence-embedding model (BERT encoders such as all-MiniLM-L6-v2) run in process on sgemm.
         .target(name: "VectorSearchEmbeddings", dependencies: ["VectorSearch", "CVectorKernels"]),
         // Documents, chunks, retrieval with citations and prompt context, on the public API of

@@ -9,7 +9,7 @@ struct RAGCommand: AsyncParsableCommand {
         commandName: "rag", abstract: "Collections of documents: ingest, query with citations, update, delete.",
         subcommands: [
             RAGIngestCommand.self, RAGQueryCommand.self, RAGUpdateCommand.self, RAGDeleteCommand.self, RAGInfoCommand.self,
-            RAGCompactCommand.self, RAGCheckCommand.self, RAGReindexCommand.self,
+            RAGCompactCommand.self, RAGCheckCommand.self, RAGReindexCommand.self, RAGEvalCommand.self, RAGTuneCommand.self,
         ])
 }
 
@@ -19,17 +19,32 @@ struct DocumentInput: ParsableArguments {
         help: ArgumentHelp(
             #"Documents, JSON Lines: {"id", "text", "metadata": {...} or other keys as metadata, "embedding": [...]}."#,
             valueName: "docs.jsonl"))
-    var documents: String
+    var documents: String?
+    @Option(
+        help: ArgumentHelp(
+            #"A BEIR dataset directory instead: its corpus.jsonl ({"_id", "title", "text", "metadata"}; title and text are the document)."#,
+            valueName: "dir"))
+    var beir: String?
     @Option(help: "A collection directory (created by ingest when it does not exist).") var collection: String
     @Option(help: "The documents' vectors, one row per document in file order (fvecs, fbin, npy, jsonl), instead of \"embedding\" keys.")
     var embeddings: String?
 
+    func validate() throws {
+        if (documents == nil) == (beir == nil) { throw ValidationError("give --documents or --beir") }
+    }
+
+    /// The file the documents come from.
+    var source: String { documents ?? (beir! + "/corpus.jsonl") }
+
     /// Each document, with the vector of its whole text when the input gives one.
     func read() throws -> [(document: Document, embedding: [Float]?)] {
-        let entries = try DocumentFile.read(documents)
+        let entries: [(document: Document, embedding: [Float]?)] =
+            if let beir { try BEIRDataset.readCorpus(beir + "/corpus.jsonl").map { ($0, nil) } } else {
+                try DocumentFile.read(source).map { ($0.document, $0.embedding) }
+            }
         let rows = try embeddings.map { try EmbeddingFile.read($0).vectors }
         if let rows, rows.count != entries.count {
-            throw CLIError("\(embeddings!) has \(rows.count) vectors for \(entries.count) documents in \(documents)")
+            throw CLIError("\(embeddings!) has \(rows.count) vectors for \(entries.count) documents in \(source)")
         }
         return entries.enumerated().map { row, entry in (entry.document, rows.map { $0[row] } ?? entry.embedding) }
     }
@@ -144,7 +159,7 @@ struct RAGIngestCommand: AsyncParsableCommand {
         if DocumentCollection.exists(at: input.collection) {
             collection = try openCollection(input.collection)
         } else {
-            guard let first = entries.first else { throw CLIError("\(input.documents) holds no documents") }
+            guard let first = entries.first else { throw CLIError("\(input.source) holds no documents") }
             let chunker = try Chunker(size: chunkSize, overlap: chunkOverlap)
             let dimension: Int
             if let embedding = entries.lazy.compactMap(\.embedding).first {
@@ -350,6 +365,7 @@ struct RAGInfoCommand: ParsableCommand {
             log:        \(info.logEntries) vector changes after the checkpoint (at entry \(info.checkpointSequence))
             database:   \(info.databaseBytes) bytes
             checkpoint: \(info.checkpointBytes) bytes
+            adapter:    \(info.queryAdapter ?? "none")
             """)
     }
 }

@@ -48,7 +48,7 @@ extension DocumentCollection {
 
     /// The chunks `condition` admits (all by default), in id order, with their vectors and their
     /// documents' metadata: what an index is given, when it catches up with the log or is rebuilt.
-    private func storedVectors(
+    func storedVectors(
         _ database: SQLiteDatabase, where condition: String = "1", _ values: SQLiteValue...
     ) throws -> (ids: [VectorID], vectors: VectorMatrix, attributes: [Attributes]) {
         var ids: [VectorID] = []
@@ -134,6 +134,8 @@ extension DocumentCollection {
         public var checkpointSequence: Int64
         public var databaseBytes: Int
         public var checkpointBytes: Int
+        /// The query adapter's method and regularisation, when there is one.
+        public var queryAdapter: String?
     }
 
     public func info() throws -> Info {
@@ -145,7 +147,8 @@ extension DocumentCollection {
                 documents: Int(try database.integer("SELECT count(*) FROM documents") ?? 0),
                 chunks: Int(try database.integer("SELECT count(*) FROM chunks") ?? 0),
                 logEntries: Int(try database.integer("SELECT count(*) FROM vector_log") ?? 0), checkpointSequence: checkpoint,
-                databaseBytes: size(databasePath) + size(databasePath + "-wal"), checkpointBytes: size(Self.checkpointPath(directory, checkpoint)))
+                databaseBytes: size(databasePath) + size(databasePath + "-wal"), checkpointBytes: size(Self.checkpointPath(directory, checkpoint)),
+                queryAdapter: try adapter(database).map { "\($0.method) (λ \($0.regularization)), \($0.dimension)×\($0.dimension)" })
         }
     }
 
@@ -177,6 +180,18 @@ extension DocumentCollection {
                     directory: directory, reason: "the vector index holds \(index.count) vectors, the database \(ids.count) chunks")
             }
         }
+    }
+
+    /// A new index of `kind` over every chunk the collection holds now, in memory only (to
+    /// compare index kinds and settings on the same chunks, as `rag eval` does).
+    func buildIndex(kind: IndexKind, hnsw: HNSWParameters, ivf: IVFParameters) throws -> CollectionIndex {
+        let index = try AnyIndex(kind: kind, dimension: dimension, metric: metric, hnsw: hnsw, ivf: ivf)
+        let (ids, vectors, attributes) = try read { try storedVectors($0) }
+        if case let .ivf(ivf) = index, !ids.isEmpty { try ivf.train(vectors) }
+        if !ids.isEmpty { try index.add(vectors, ids: ids, attributes: attributes) }
+        let built = try CollectionIndex(main: index)
+        built.declareFields(try read { try CollectionSchema.fields($0) })
+        return built
     }
 
     /// Rebuilds the vector index from the vectors in the database and writes it as the new

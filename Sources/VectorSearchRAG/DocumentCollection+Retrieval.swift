@@ -5,12 +5,28 @@ extension DocumentCollection {
     /// The chunks nearest to `vector` (among those `options.filter` admits), re-ranked as
     /// `options` asks. `text` is the query's text, for hybrid keyword search.
     public func retrieve(vector: [Float], text: String? = nil, options: RetrievalOptions = RetrievalOptions()) throws -> [RetrievedChunk] {
+        try retrieve(vector: vector, text: text, options: options, index: nil)
+    }
+
+    /// As ``retrieve(vector:text:options:)``, searching `alternate` (an index built over the
+    /// collection's chunks by ``buildIndex(kind:hnsw:ivf:)``) instead of the collection's own.
+    func retrieve(vector: [Float], text: String?, options: RetrievalOptions, index alternate: CollectionIndex?) throws -> [RetrievedChunk] {
         try ParameterCheck.atLeast(0, "k", options.k)
         if options.hybrid, text == nil { throw CollectionError.hybridNeedsText }
         if let candidates = options.candidates { try ParameterCheck.atLeast(0, "candidates", candidates) }
+        guard vector.count == dimension else { throw VectorSearchError.dimensionMismatch(expected: dimension, actual: vector.count, row: nil) }
         return try read { database in
+            let index = try alternate ?? currentIndex(database)
+            let query = options.adapter ? try adapter(database)?.apply(vector) ?? vector : vector
+            return try state.withReadLock { try rank(query, text: text, options: options, index: index, database: database) }
+        }
+    }
+
+    /// The k nearest chunks by the collection's own index alone (no re-ranking, no adapter).
+    func searchIndex(_ vector: [Float], k: Int, options: SearchOptions, filter: Filter?) throws -> [Neighbor] {
+        try read { database in
             let index = try currentIndex(database)
-            return try state.withReadLock { try rank(vector, text: text, options: options, index: index, database: database) }
+            return try state.withReadLock { try index.search(vector, k: min(k, index.count), options: options, filter: filter) }
         }
     }
 
@@ -168,11 +184,15 @@ public struct RetrievalOptions: Sendable {
     /// The index's search settings (HNSW `ef`, IVF `nprobe`, the filter strategy): the same
     /// value configures a collection of any index kind.
     public var search: SearchOptions
+    /// Apply the collection's query adapter (``DocumentCollection/queryAdapter``), when it has
+    /// one, to the query vector.
+    public var adapter: Bool
 
     public init(
         k: Int = 5, filter: Filter? = nil, minScore: Float? = nil, mmrLambda: Double? = nil, maxChunksPerDocument: Int? = nil,
-        hybrid: Bool = false, candidates: Int? = nil, search: SearchOptions = .default
+        hybrid: Bool = false, candidates: Int? = nil, search: SearchOptions = .default, adapter: Bool = true
     ) {
+        self.adapter = adapter
         self.k = k
         self.filter = filter
         self.minScore = minScore

@@ -45,6 +45,10 @@ public final class DocumentCollection: @unchecked Sendable {
     var index: CollectionIndex?
     var appliedSequence: Int64 = 0
 
+    // The query adapter as last read, by its stored version (read again when another write changed it).
+    let adapterLock = NSLock()
+    var cachedAdapter: (version: Int64, adapter: QueryAdapter)?
+
     /// How long a writer waits for another process's write lock, in seconds.
     public static let busyTimeout = 30.0
 

@@ -388,6 +388,89 @@ struct CLITests {
         await #expect(throws: (any Error).self) { try await run(["rag", "info", "--collection", "\(dir)/nothing"]) }
     }
 
+    @Test("rag eval and tune: a BEIR corpus ingested with --beir, configurations side by side, run file and JSON, an imported adapter")
+    func ragEval() async throws {
+        let dir = temporaryDirectory()
+        defer { cleanup(dir) }
+        try FileManager.default.createDirectory(atPath: "\(dir)/beir/qrels", withIntermediateDirectories: true)
+        try #"""
+        {"_id": "open.2", "title": "open", "text": "open a file", "metadata": {"section": "2"}}
+        {"_id": "read.2", "title": "read", "text": "read from a file descriptor", "metadata": {"section": "2"}}
+        {"_id": "printf.3", "title": "printf", "text": "formatted output", "metadata": {"section": "3"}}
+        """#.write(toFile: "\(dir)/beir/corpus.jsonl", atomically: true, encoding: .utf8)
+        try """
+        {"embedding": [1, 0, 0]}
+        {"embedding": [0, 1, 0]}
+        {"embedding": [0, 0, 1]}
+        """.write(toFile: "\(dir)/vectors.jsonl", atomically: true, encoding: .utf8)
+        try #"""
+        {"_id": "q-open", "text": "open a file", "embedding": [0.9, 0.1, 0]}
+        {"_id": "q-read", "text": "read bytes", "embedding": [0.6, 0.5, 0]}
+        {"_id": "q-printf", "text": "print formatted", "embedding": [0, 0.2, 1]}
+        """#.write(toFile: "\(dir)/beir/queries.jsonl", atomically: true, encoding: .utf8)
+        try "query-id\tcorpus-id\tscore\nq-open\topen.2\t1\nq-read\tread.2\t1\nq-printf\tprintf.3\t1\n"
+            .write(toFile: "\(dir)/beir/qrels/test.tsv", atomically: true, encoding: .utf8)
+        let kb = "\(dir)/kb"
+        try await run(["rag", "ingest", "--beir", "\(dir)/beir", "--embeddings", "\(dir)/vectors.jsonl", "--collection", kb, "--index", "flat"])
+        #expect(try DocumentCollection.open(at: kb).document("open.2")?.chunks.first?.text == "open\nopen a file")
+        let eval = [
+            "rag", "eval", "--collection", kb, "--queries", "\(dir)/beir/queries.jsonl", "--qrels", "\(dir)/beir/qrels/test.tsv",
+            "--cutoffs", "1,3", "--permutations", "100",
+        ]
+        let table = try await captureOutput {
+            try await run(
+                eval + [
+                    "--config", "name=exact,index=exact", "--config", #"name=section2,filter={"section": {"$eq": "2"}}"#,
+                    "--json", "\(dir)/report.json", "--run", "\(dir)/run.txt",
+                ])
+        }
+        // q-read's vector is closer to open.2: exact search ranks it second.
+        func row(_ output: String, _ name: String) -> String { output.split(separator: "\n").first { $0.hasPrefix(name + " ") }.map(String.init) ?? "" }
+        #expect(table.contains("3 queries") && row(table, "exact").contains(" 0.8770 ") && row(table, "section2").contains(" 0.5436 "), "\(table)")
+        let report = try JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: URL(fileURLWithPath: "\(dir)/report.json")))
+        #expect(report.configurations.map(\.name) == ["exact", "section2"] && report.configurations[0].perQuery["q-read"]?["mrr@3"] == 0.5)
+        #expect(report.configurations[1].perQuery["q-printf"]?["hit_rate@3"] == 0, "the filter keeps printf.3 out")
+        let runLines = try String(contentsOfFile: "\(dir)/run.txt", encoding: .utf8).split(separator: "\n")
+        #expect(runLines.contains { $0.hasPrefix("q-read Q0 read.2 2 ") && $0.hasSuffix(" exact") }, "\(runLines)")
+
+        // The identity changes nothing; an adapter that swaps the first and third axes ranks badly.
+        try await run(["rag", "tune", "--collection", kb, "--import", "\(dir)/vectors.jsonl"])  // the identity
+        let identity = try await captureOutput { try await run(eval + ["--config", "name=adapted,index=exact,adapter"]) }
+        #expect(row(identity, "adapted").contains(" 0.8770 "), "\(identity)")
+        try "{\"embedding\": [0, 0, 1]}\n{\"embedding\": [0, 1, 0]}\n{\"embedding\": [1, 0, 0]}\n"
+            .write(toFile: "\(dir)/swap.jsonl", atomically: true, encoding: .utf8)
+        try await run(["rag", "tune", "--collection", kb, "--import", "\(dir)/swap.jsonl"])
+        let info = try await captureOutput { try await run(["rag", "info", "--collection", kb]) }
+        #expect(info.contains("adapter:    imported"), "\(info)")
+        let compared = try await captureOutput {
+            try await run(eval + ["--config", "name=exact,index=exact,adapter", "--compare", "\(dir)/report.json"])
+        }
+        // Worse on all three queries, but three queries cannot tell that from noise (p ≥ 0.25).
+        #expect(row(compared, "exact").contains(" 0.5436 ") && compared.contains("no metric moved beyond noise"), "\(compared)")
+        try await run(["rag", "tune", "--collection", kb, "--remove"])
+        #expect(try DocumentCollection.open(at: kb).queryAdapter == nil)
+
+        // Training judgments on three questions: tune fits and reports, --dry-run stores nothing.
+        let tuned = try await captureOutput {
+            try await run([
+                "rag", "tune", "--collection", kb, "--queries", "\(dir)/beir/queries.jsonl", "--qrels", "\(dir)/beir/qrels/test.tsv",
+                "--validate", "\(dir)/beir/qrels/test.tsv", "--method", "ridge", "--dry-run",
+            ])
+        }
+        #expect(tuned.contains("3 training pairs; fitted 3 candidates") && tuned.contains("validation ndcg@10"), "\(tuned)")
+        #expect(try DocumentCollection.open(at: kb).queryAdapter == nil)
+
+        for bad in [
+            eval + ["--config", "index=annoy"], eval + ["--cutoffs", "0"], eval + ["--config", "name=a", "--config", "name=a"],
+            eval + ["--config", "name=x,adapter"],
+            ["rag", "eval", "--collection", kb, "--queries", "\(dir)/beir/queries.jsonl", "--qrels", "\(dir)/beir/corpus.jsonl"],
+            ["rag", "tune", "--collection", kb, "--import", "\(dir)/beir/corpus.jsonl"],
+            ["rag", "tune", "--collection", kb], ["rag", "ingest", "--collection", kb],
+        ] {
+            await #expect(throws: (any Error).self, "\(bad)") { try await run(bad) }
+        }
+    }
+
     @Test("rag: an IVF and an HNSW collection built with --nlist / --m, queried with any --nprobe / --ef / --filter-strategy")
     func ragSettings() async throws {
         let dir = temporaryDirectory()

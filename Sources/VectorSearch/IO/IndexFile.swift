@@ -60,7 +60,12 @@ enum IndexFile {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 { Checksum.crc32(bytes) }
+}
+
+/// The CRC-32 index files use, for other stored data too (a collection's query adapter).
+package enum Checksum {
+    package static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         vs_crc32(0, bytes.baseAddress, bytes.count)
     }
 }
