@@ -39,3 +39,9 @@ $bin rag query --collection .build/demo-kb --vector $data/query.fvecs:0 --text "
 echo "--- RAG: a question typed as text, embedded in process by the built-in all-MiniLM-L6-v2 ---"
 bash scripts/fetch-model.sh
 $bin rag query --collection .build/demo-kb --text "read and write YAML configuration files" --k 3
+echo "--- RAG evaluation: 60 labelled man-page questions (data/manpages-qa-slice), exact, HNSW and hybrid side by side ---"
+rm -rf .build/demo-qa
+$bin rag ingest --beir data/manpages-qa-slice --collection .build/demo-qa --index hnsw
+$bin rag eval --collection .build/demo-qa --queries data/manpages-qa-slice/queries.jsonl \
+  --qrels data/manpages-qa-slice/qrels/test.tsv --config name=exact,index=exact --config name=hnsw,ef=64 \
+  --config name=hybrid,index=exact,hybrid --json .build/demo-eval.json --run .build/demo-eval.run

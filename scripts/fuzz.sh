@@ -3,7 +3,8 @@
 # package). usage: scripts/fuzz.sh [TARGET|all] [SECONDS per target, default 20]; a target also stops
 # after 10 million inputs.
 # Targets: index index-sealed index-mapped fvecs bvecs ivecs fbin npy jsonl metadata filter safetensors
-# wordpiece documents (index-sealed rewrites the checksums of each input, so mutations reach the
+# wordpiece documents beir qrels configuration (beir: a BEIR corpus and queries file, qrels: judgments,
+# configuration: a rag eval --config; index-sealed rewrites the checksums of each input, so mutations reach the
 # loaders' structural checks; index-mapped does too, opens the file memory-mapped, searches and adds).
 # Each run starts from the committed seeds (Fuzz/Corpus/TARGET) plus what earlier runs found
 # (.build-fuzz/corpus/TARGET, not committed); an input that crashes, leaks, runs out of memory or
@@ -11,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-all} seconds=${2:-20}
-all=(index index-sealed index-mapped fvecs bvecs ivecs fbin npy jsonl metadata filter safetensors wordpiece documents)
+all=(index index-sealed index-mapped fvecs bvecs ivecs fbin npy jsonl metadata filter safetensors wordpiece documents beir qrels configuration)
 [ "$target" = all ] && targets=("${all[@]}") || targets=("$target")
 bash scripts/install-deps.sh
 swift build --package-path Fuzz -c debug --scratch-path .build-fuzz/build \

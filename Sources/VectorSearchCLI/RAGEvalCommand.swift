@@ -189,7 +189,7 @@ struct RAGTuneCommand: AsyncParsableCommand {
                     + (candidate.validation.map { String(format: "validation %@ %.4f", tuning.selection.description, $0) } ?? "not validated"))
         }
         if let before = result.before, let after = result.after {
-            for metric in ["ndcg@10", "mrr@10", "recall@10", "recall@100"] where before[metric] != nil {
+            for metric in ["ndcg@10", "mrr@10", "recall@10", "precision@10", "map@10", "hit_rate@10"] where before[metric] != nil {
                 StandardOutput.print(String(format: "validation %@: %.4f -> %.4f", metric, before[metric]!, after[metric]!))
             }
         }

@@ -137,6 +137,19 @@ struct EvaluationTests {
         #expect(try BEIRDataset.readQrels(qrels, queries: known.queries, documents: known.documents).judgments == ["q1": ["a": 2, "b": 0]])
     }
 
+    @Test("the bundled manpages-qa slice reads whole: 150 documents, 60 queries, every judgment naming both")
+    func bundledSlice() throws {
+        let slice = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../data/manpages-qa-slice").path
+        let documents = try BEIRDataset.readCorpus(slice + "/corpus.jsonl")
+        let queries = try BEIRDataset.readQueries(slice + "/queries.jsonl")
+        let judgments = try BEIRDataset.readQrels(
+            slice + "/qrels/test.tsv", queries: Set(queries.map(\.id)), documents: Set(documents.map(\.id)))
+        #expect(documents.count == 150 && queries.count == 60 && judgments.judgments.count == 60)
+        let first = try #require(documents.first)
+        #expect(first.id == "add_key.2" && first.text.hasPrefix("add_key\nadd_key() creates") && first.metadata["section"] != nil)
+        #expect(judgments.judgments.values.allSatisfy { $0.count == 1 && $0.values.first == 1 })
+    }
+
     @Test("configurations parse from their command-line form, bad ones are refused")
     func configurationParsing() throws {
         let hnsw = try EvaluationConfiguration(parsing: "name=h,index=hnsw,m=8,ef=32,hybrid,adapter")
@@ -392,5 +405,9 @@ struct QueryAdapterTests {
             configurations: [EvaluationConfiguration(name: "plain"), EvaluationConfiguration(name: "adapted", adapter: true)])
         #expect(report.configurations[1].means["ndcg@10"]! > report.configurations[0].means["ndcg@10"]! + 0.2)
         #expect(report.comparisons[0].pValues["ndcg@10"]! < 0.01)
+
+        // Without validation questions: one default, contrastive, nothing measured.
+        let unvalidated = try AdapterTuning().tune(collection, train: split(0..<200), validation: nil, queries: queries)
+        #expect(unvalidated.candidates.count == 1 && unvalidated.adapter?.method == "contrastive" && unvalidated.before == nil)
     }
 }

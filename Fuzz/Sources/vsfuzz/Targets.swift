@@ -79,6 +79,13 @@ let targets: [String: @Sendable (UnsafeRawBufferPointer) -> Void] = [
     "safetensors": { data in _ = try? SafeTensorsFile(path: file("model.safetensors", data)) },
     "wordpiece": { data in _ = tokenizer.encode(String(decoding: data, as: UTF8.self), maxLength: 512) },
     "documents": { data in _ = try? DocumentFile.read(file("docs.jsonl", data)) },
+    "beir": { data in
+        let path = file("beir.jsonl", data)
+        _ = try? BEIRDataset.readCorpus(path)
+        _ = try? BEIRDataset.readQueries(path)
+    },
+    "qrels": { data in _ = try? BEIRDataset.readQrels(file("qrels.tsv", data), queries: ["q1", "q2"], documents: ["a", "b"]) },
+    "configuration": { data in _ = try? EvaluationConfiguration(parsing: String(decoding: data, as: UTF8.self)) },
 ]
 
 let target: @Sendable (UnsafeRawBufferPointer) -> Void = {

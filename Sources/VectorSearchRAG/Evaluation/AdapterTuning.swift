@@ -74,7 +74,8 @@ public struct AdapterTuning: Sendable {
     }
 
     /// Fits the candidates on `train` and, given `validation` judgments, keeps the best by
-    /// ``selection`` on those questions (all queries carry their embeddings). Nothing is stored:
+    /// ``selection`` on those questions (all queries carry their embeddings); without them, fits
+    /// one default of the method (contrastive for `auto`). Nothing is stored:
     /// ``DocumentCollection/setQueryAdapter(_:)`` stores the result's adapter.
     public func tune(
         _ collection: DocumentCollection, train: RelevanceJudgments, validation: RelevanceJudgments?, queries: [BEIRDataset.Query],
@@ -91,18 +92,21 @@ public struct AdapterTuning: Sendable {
             fitted.append((description, try make(), seconds() - begin))
             progress?("fitted \(description) in \(String(format: "%.2f", fitted.last!.2)) s")
         }
-        if method == .auto || method == .ridge {
-            for lambda in ridgeLambdas {
+        // Without validation questions there is nothing to choose by: one default per method
+        // (ridge λ 10; contrastive τ 0.05, batches of 64, 5 epochs).
+        let validating = validation != nil
+        if method == .ridge || (method == .auto && validating) {
+            for lambda in validating ? ridgeLambdas : [10] {
                 try fit("ridge λ=\(lambda)") { try QueryAdapterFitting.ridge(queries: x, targets: y, dimension: d, lambda: lambda) }
             }
         }
-        if method == .auto || method == .procrustes {
+        if method == .procrustes || (method == .auto && validating) {
             try fit("procrustes") { try QueryAdapterFitting.procrustes(queries: x, targets: y, dimension: d) }
         }
         if method == .auto || method == .contrastive {
-            for temperature in contrastiveTemperatures {
-                for batchSize in contrastiveBatchSizes {
-                    for epochs in contrastiveEpochs {
+            for temperature in validating ? contrastiveTemperatures : [0.05] {
+                for batchSize in validating ? contrastiveBatchSizes : [64] {
+                    for epochs in validating ? contrastiveEpochs : [5] {
                         try fit("contrastive τ=\(temperature) batch=\(batchSize) epochs=\(epochs)") {
                             try QueryAdapterFitting.contrastive(
                                 queries: x, targets: y, dimension: d,
@@ -114,12 +118,12 @@ public struct AdapterTuning: Sendable {
         }
         let trainingSeconds = seconds()
         guard let validation else {
-            // Without validation questions there is nothing to choose by: the first fitted is taken.
             return Result(
                 adapter: fitted[0].1, candidates: fitted.map { Candidate(description: $0.0, validation: nil, seconds: $0.2) }, pairs: count,
                 trainingSeconds: trainingSeconds)
         }
-        let evaluator = try RetrievalEvaluator(cutoffs: [selection.cutoff, 100], permutations: 1)
+        // Only as deep as the selection metric needs: each candidate's validation is a full pass.
+        let evaluator = try RetrievalEvaluator(cutoffs: [selection.cutoff], permutations: 1)
         func score(_ adapter: QueryAdapter?) throws -> [String: Double] {
             let adapted = queries.map { query in
                 var query = query
