@@ -177,6 +177,35 @@ func singleQueryPasses<Index: VectorIndex>(_ index: Index, _ args: [String], par
             label, rates.last!, rates[rates.count / 2], repeats, queries.count))
 }
 
+/// OPQ and plain PQ on BASE: training seconds and every row's mean squared reconstruction error,
+/// one JSON line each. OPQ alternates ITERATIONS times (default 50) on a random sample of SAMPLE rows (default
+/// all, at most 65,536) with STEPS k-means steps per alternation (default 1; FAISS takes 4), then
+/// trains its quantizer on that sample (ENDS steps for the first and the final quantizer, default
+/// 20); the peer is peers/opq_faiss.py.
+func opq(_ arguments: ArraySlice<String>) throws {
+    let args = Array(arguments)
+    guard args.count >= 2, let m = Int(args[1]) else { throw VectorSearchError.invalidArgument("opq BASE M [ITERATIONS] [SAMPLE] [STEPS] [ENDS]") }
+    let all = try EmbeddingFile.read(args[0]).vectors
+    let iterations = args.count > 2 ? Int(args[2]) ?? 50 : 50
+    let sample = args.count > 3 ? Int(args[3]) ?? 65_536 : 65_536
+    let steps = args.count > 4 ? Int(args[4]) ?? 1 : 1
+    var settings = OptimizedProductQuantizer.Settings(iterations: iterations, quantizerIterations: steps, maxTrainingPoints: sample)
+    if args.count > 5, let ends = Int(args[5]) {
+        settings.firstQuantizerIterations = ends
+        settings.finalQuantizerIterations = ends
+    }
+    var start = now()
+    let pq = try ProductQuantizer.train(all, subquantizers: m)
+    let pqSeconds = now() - start
+    print(#"{"engine": "ours", "method": "pq", "m": \#(m), "rows": \#(all.count), "seconds": \#(pqSeconds), "mse": \#(try pq.meanSquaredError(all))}"#)
+    start = now()
+    let trained = try OptimizedProductQuantizer.train(all, subquantizers: m, settings: settings)
+    let seconds = now() - start
+    print(
+        #"{"engine": "ours", "method": "opq", "m": \#(m), "rows": \#(all.count), "sample": \#(min(sample, all.count)), "iterations": \#(iterations), "quantizer_iterations": \#(steps), "first_and_final_iterations": \#(settings.firstQuantizerIterations), "seconds": \#(seconds), "mse": \#(try trained.meanSquaredError(all)), "sample_errors": \#(trained.errors)}"#
+    )
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "kernels": kernels()
@@ -184,5 +213,9 @@ case "scan": try scan(arguments.dropFirst())
 case "batch": try batch(arguments.dropFirst())
 case "hnsw": try hnsw(arguments.dropFirst())
 case "ivf": try ivf(arguments.dropFirst())
-default: print("usage: vsbench kernels | scan [BASE] | batch [BASE QUERIES] | hnsw INDEX QUERIES EF [REPEATS] | ivf INDEX QUERIES NPROBE [REPEATS]")
+case "opq": try opq(arguments.dropFirst())
+default:
+    print(
+        "usage: vsbench kernels | scan [BASE] | batch [BASE QUERIES] | hnsw INDEX QUERIES EF [REPEATS] | ivf INDEX QUERIES NPROBE [REPEATS] | opq BASE M [ITERATIONS] [SAMPLE] [STEPS] [ENDS]"
+    )
 }

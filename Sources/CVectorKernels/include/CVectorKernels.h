@@ -78,6 +78,13 @@ void vs_gemm_pack(const float *b, size_t n, size_t k, float *packed);
 void vs_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
                            const float *bias, const float *residual, int gelu, float *c, size_t ldc);
 
+/// For each of n rows of x (n × d, d small), the nearest of k centroids given transposed (ct,
+/// d × k) with their squared norms: its number (ties: the lowest) and squared distance.
+/// AVX-512: k a multiple of 16; AVX2: a multiple of 8.
+void vs_nearest_centroid_avx512(const float *x, size_t n, size_t d, const float *ct, const float *norms, size_t k,
+                                uint32_t *labels, float *distances);
+void vs_nearest_centroid_avx2(const float *x, size_t n, size_t d, const float *ct, const float *norms, size_t k,
+                              uint32_t *labels, float *distances);
 /// Index of the first i in [start, n) with values[i] + (offsets ? offsets[i] : 0) <= threshold,
 /// or n: the top-k prefilter, which rejects sixteen (eight) candidates per compare.
 size_t vs_next_at_or_below_avx512(const float *values, const float *offsets, size_t start, size_t n, float threshold);
