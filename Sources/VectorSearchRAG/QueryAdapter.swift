@@ -33,16 +33,14 @@ public struct QueryAdapter: Sendable, Hashable {
         return try QueryAdapter(dimension: dimension, matrix: matrix, method: "identity")
     }
 
-    /// `query · W` (one matrix-vector product).
-    public func apply(_ query: [Float]) -> [Float] {
-        precondition(query.count == dimension, "query of the adapter's dimension")
+    /// `query · W` (one `sgemv`); refused for a query of another dimension.
+    public func apply(_ query: [Float]) throws -> [Float] {
+        guard query.count == dimension else { throw VectorSearchError.dimensionMismatch(expected: dimension, actual: query.count, row: nil) }
         var out = [Float](repeating: 0, count: dimension)
         query.withUnsafeBufferPointer { q in
             matrix.withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { o in
-                    BLAS.multiply(
-                        m: 1, n: dimension, k: dimension, a: q.baseAddress!, lda: dimension, b: w.baseAddress!, ldb: dimension, c: o.baseAddress!,
-                        ldc: dimension)
+                    BLAS.vectorTimesMatrix(m: dimension, n: dimension, x: q.baseAddress!, a: w.baseAddress!, lda: dimension, y: o.baseAddress!)
                 }
             }
         }

@@ -320,7 +320,9 @@ struct QueryAdapterTests {
         }
         let ridge = try QueryAdapterFitting.ridge(queries: x, targets: y, dimension: d, lambda: lambda)
         for (got, want) in zip(ridge.matrix, solve64(gram, cross, n: d, m: d)) { #expect(abs(Double(got) - want) < 1e-4) }
-        #expect(ridge.apply(Array(x[0..<d])) == ridge.apply(rows: Array(x[0..<d]), count: 1))
+        let one = try ridge.apply(Array(x[0..<d]))
+        #expect(zip(one, ridge.apply(rows: Array(x[0..<d]), count: 1)).allSatisfy { abs($0 - $1) < 1e-6 }, "sgemv and sgemm agree")
+        #expect(throws: VectorSearchError.dimensionMismatch(expected: d, actual: 2, row: nil)) { try ridge.apply([1, 2]) }
         #expect(throws: (any Error).self) { try QueryAdapterFitting.ridge(queries: x, targets: y, dimension: d, lambda: 0) }
         #expect(throws: (any Error).self) { try QueryAdapterFitting.procrustes(queries: x, targets: Array(y.dropLast()), dimension: d) }
         #expect(throws: (any Error).self) { try QueryAdapter(dimension: 2, matrix: [1, 0, 0], method: "x") }
@@ -391,8 +393,8 @@ struct QueryAdapterTests {
         try collection.add((0..<n).map { Document(id: "d\($0)", text: "doc") }, embeddings: try VectorMatrix(documents))
         let turn = try QueryAdapterFitting.procrustes(
             queries: randomMatrix(n, d, seed: 12), targets: randomMatrix(n, d, seed: 13), dimension: d)
-        let queries = (0..<n).map { i in
-            BEIRDataset.Query(id: "q\(i)", text: "q", embedding: turn.apply(documents[i]).map { $0 + 0.05 * random() })
+        let queries = try (0..<n).map { i in
+            BEIRDataset.Query(id: "q\(i)", text: "q", embedding: try turn.apply(documents[i]).map { $0 + 0.05 * random() })
         }
         let split = { (range: Range<Int>) in RelevanceJudgments(Dictionary(uniqueKeysWithValues: range.map { ("q\($0)", ["d\($0)": 1]) })) }
         let result = try AdapterTuning().tune(collection, train: split(0..<200), validation: split(200..<250), queries: queries)

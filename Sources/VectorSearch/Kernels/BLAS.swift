@@ -81,6 +81,14 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// y = xᵀ·A for a row vector x (m values) and A m×n row-major (one `cblas_sgemv`): a vector
+    /// times a matrix, as a query adapter maps a query.
+    public static func vectorTimesMatrix(
+        m: Int, n: Int, x: UnsafePointer<Float>, a: UnsafePointer<Float>, lda: Int, y: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(m), Int32(n), 1, a, Int32(lda), x, 1, 0, y, 1)
+    }
+
     // Our workers each call sgemm; OpenBLAS's own threads must not fan out over the same cores
     // at the same time. While any such work runs, OpenBLAS is held at one thread, then restored.
     private static let singleThreadLock = Lock()

@@ -125,9 +125,9 @@ public struct AdapterTuning: Sendable {
         // Only as deep as the selection metric needs: each candidate's validation is a full pass.
         let evaluator = try RetrievalEvaluator(cutoffs: [selection.cutoff], permutations: 1)
         func score(_ adapter: QueryAdapter?) throws -> [String: Double] {
-            let adapted = queries.map { query in
+            let adapted = try queries.map { query in
                 var query = query
-                if let adapter, let vector = query.embedding { query.embedding = adapter.apply(vector) }
+                if let adapter, let vector = query.embedding { query.embedding = try adapter.apply(vector) }
                 return query
             }
             let options = RetrievalOptions(adapter: false)

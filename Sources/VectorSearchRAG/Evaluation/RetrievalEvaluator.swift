@@ -118,7 +118,7 @@ public struct RetrievalEvaluator: Sendable {
             var latencies: [Double] = []
             var annRecall: [Double] = []
             for (i, id) in queryIDs.enumerated() {
-                let vector = configuration.adapter ? adapter!.apply(vectors[i]) : vectors[i]
+                let vector = configuration.adapter ? try adapter!.apply(vectors[i]) : vectors[i]
                 var options = configuration.retrieval
                 options.adapter = false
                 options.k = min(Int((Double(depth) * chunksPerDocument * 1.5).rounded(.up)), max(1, chunkCount))
