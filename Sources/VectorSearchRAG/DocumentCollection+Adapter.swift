@@ -44,7 +44,10 @@ extension DocumentCollection {
             let version = try database.integer("SELECT version FROM query_adapter")
         else { return nil }
         if let cached = adapterLock.withLock({ cachedAdapter }), cached.version == version { return cached.adapter }
-        let damaged = { (reason: String) in CollectionError.damaged(directory: self.directory, reason: "the query adapter: " + reason) }
+        let damaged = { (reason: String) in
+            CollectionError.damaged(
+                directory: self.directory, reason: "the query adapter: \(reason) (rag tune --remove, or setQueryAdapter(nil), removes it)")
+        }
         let statement = try database.statement("SELECT format, dimension, method, regularization, matrix, checksum FROM query_adapter")
         defer { statement.reset() }
         guard try statement.step() else { return nil }

@@ -152,9 +152,10 @@ extension DocumentCollection {
         }
     }
 
-    /// Checks the database (SQLite's `integrity_check`, the FTS5 index against the chunks) and the
-    /// index (the checkpoint's checksums, then the log applied: it must hold exactly the stored
-    /// chunks). Throws ``CollectionError/damaged(directory:reason:)`` naming the first problem.
+    /// Checks the database (SQLite's `integrity_check`, the FTS5 index against the chunks, the
+    /// query adapter's checksum) and the index (the checkpoint's checksums, then the log applied:
+    /// it must hold exactly the stored chunks). Throws ``CollectionError/damaged(directory:reason:)``
+    /// naming the first problem.
     public func check() throws {
         try write { database in
             let problems = try database.rows("PRAGMA integrity_check") { $0.text(0) }
@@ -166,6 +167,8 @@ extension DocumentCollection {
             } catch {
                 throw CollectionError.damaged(directory: directory, reason: "the keyword index: \(error)")
             }
+            adapterLock.withLock { cachedAdapter = nil }  // read and checked again
+            _ = try adapter(database)
             state.withWriteLock { self.index = nil }  // loaded again from the checkpoint file
             let index: CollectionIndex
             do {

@@ -375,6 +375,7 @@ struct QueryAdapterTests {
         let database = try SQLiteDatabase(path: dir + "/kb/collection.sqlite", create: false, busyTimeout: 5)
         try database.execute("UPDATE query_adapter SET matrix = zeroblob(64), version = version + 1")
         #expect(throws: CollectionError.self) { try DocumentCollection.open(at: dir + "/kb").queryAdapter }
+        #expect(throws: CollectionError.self) { try DocumentCollection.open(at: dir + "/kb").check() }
         try reopened.setQueryAdapter(nil)
         #expect(try reopened.queryAdapter == nil)
         #expect(try collection.retrieve(vector: [1, 0, 0, 0], options: RetrievalOptions(k: 1)).first?.chunk.documentID == "d0")
