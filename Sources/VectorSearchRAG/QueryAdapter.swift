@@ -50,16 +50,7 @@ public struct QueryAdapter: Sendable, Hashable {
     /// Every row of `queries` mapped (one matrix product).
     func apply(rows queries: [Float], count: Int) -> [Float] {
         var out = [Float](repeating: 0, count: count * dimension)
-        guard count > 0 else { return out }
-        queries.withUnsafeBufferPointer { q in
-            matrix.withUnsafeBufferPointer { w in
-                out.withUnsafeMutableBufferPointer { o in
-                    BLAS.multiply(
-                        m: count, n: dimension, k: dimension, a: q.baseAddress!, lda: dimension, b: w.baseAddress!, ldb: dimension, c: o.baseAddress!,
-                        ldc: dimension)
-                }
-            }
-        }
+        LinearAlgebra.multiply(count, dimension, dimension, queries, matrix, into: &out)
         return out
     }
 }
@@ -138,8 +129,8 @@ public enum QueryAdapterFitting {
                     }
                 }
                 // q = xb·W; s = q·ybᵀ/τ; softmax by row; s − I; g = s·yb/(τ·rows).
-                multiply(rows, d, d, xb, false, w, false, &q)
-                multiply(rows, rows, d, q, false, yb, true, &s, alpha: Float(1 / settings.temperature))
+                LinearAlgebra.multiply(rows, d, d, xb, w, into: &q)
+                LinearAlgebra.multiply(rows, rows, d, q, yb, transposeB: true, into: &s, alpha: Float(1 / settings.temperature))
                 for r in 0..<rows {
                     var maximum = -Float.infinity
                     for c in 0..<rows { maximum = max(maximum, s[r * rows + c]) }
@@ -151,11 +142,11 @@ public enum QueryAdapterFitting {
                     for c in 0..<rows { s[r * rows + c] /= sum }
                     s[r * rows + r] -= 1
                 }
-                multiply(rows, d, rows, s, false, yb, false, &g, alpha: Float(1 / (settings.temperature * Double(rows))))
+                LinearAlgebra.multiply(rows, d, rows, s, yb, into: &g, alpha: Float(1 / (settings.temperature * Double(rows))))
                 // W −= lr·xbᵀ·g, then the proximal step of λ‖W − I‖²: W = I + (W − I)/(1 + lr·λ),
                 // stable for any λ (an explicit step overshoots once lr·λ > 2).
                 let rate = Float(settings.learningRate)
-                multiply(d, d, rows, xb, true, g, false, &w, alpha: -rate, beta: 1)
+                LinearAlgebra.multiply(d, d, rows, xb, transposeA: true, g, into: &w, alpha: -rate, beta: 1)
                 let shrink = 1 / (1 + rate * Float(settings.lambda))
                 for i in 0..<d {
                     for j in 0..<d {
@@ -182,23 +173,7 @@ public enum QueryAdapterFitting {
     /// Aᵀ·B for A, B n×d.
     private static func gram(_ a: [Float], _ b: [Float], n: Int, d: Int) -> [Float] {
         var out = [Float](repeating: 0, count: d * d)
-        multiply(d, d, n, a, true, b, false, &out)
+        LinearAlgebra.multiply(d, d, n, a, transposeA: true, b, into: &out)
         return out
-    }
-
-    /// C (m×n) = alpha·op(A)·op(B) + beta·C, op(A) m×k, op(B) k×n, row-major and packed.
-    private static func multiply(
-        _ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ transposeA: Bool, _ b: [Float], _ transposeB: Bool, _ c: inout [Float],
-        alpha: Float = 1, beta: Float = 0
-    ) {
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                c.withUnsafeMutableBufferPointer { c in
-                    BLAS.multiply(
-                        m: m, n: n, k: k, alpha: alpha, a: a.baseAddress!, lda: transposeA ? m : k, transposeA: transposeA,
-                        b: b.baseAddress!, ldb: transposeB ? k : n, transposeB: transposeB, beta: beta, c: c.baseAddress!, ldc: n)
-                }
-            }
-        }
     }
 }

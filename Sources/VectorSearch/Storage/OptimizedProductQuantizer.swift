@@ -124,32 +124,17 @@ public struct OptimizedProductQuantizer: Sendable {
     }
 
     static func rotate(_ data: VectorMatrix, by rotation: [Float]) throws -> VectorMatrix {
-        let d = data.dimension, n = data.count
-        var out = [Float](repeating: 0, count: n * d)
-        if n > 0 {
-            data.withUnsafeBufferPointer { x in
-                rotation.withUnsafeBufferPointer { r in
-                    out.withUnsafeMutableBufferPointer { o in
-                        BLAS.multiply(m: n, n: d, k: d, a: x.baseAddress!, lda: d, b: r.baseAddress!, ldb: d, c: o.baseAddress!, ldc: d)
-                    }
-                }
-            }
-        }
+        let d = data.dimension
+        var out = [Float](repeating: 0, count: data.count * d)
+        LinearAlgebra.multiply(data.count, d, d, data.values, rotation, into: &out)
         return try VectorMatrix(dimension: d, values: out)
     }
 
     /// Aᵀ·B (d×d) for A, B with the same rows.
     static func crossProduct(_ a: VectorMatrix, _ b: VectorMatrix) -> [Float] {
-        let d = a.dimension, n = a.count
+        let d = a.dimension
         var out = [Float](repeating: 0, count: d * d)
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                out.withUnsafeMutableBufferPointer { o in
-                    BLAS.multiply(
-                        m: d, n: d, k: n, a: a.baseAddress!, lda: d, transposeA: true, b: b.baseAddress!, ldb: d, c: o.baseAddress!, ldc: d)
-                }
-            }
-        }
+        LinearAlgebra.multiply(d, d, a.count, a.values, transposeA: true, b.values, into: &out)
         return out
     }
 }

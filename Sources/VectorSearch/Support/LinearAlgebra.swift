@@ -43,13 +43,25 @@ public enum LinearAlgebra {
     public static func orthogonalProcrustes(_ m: [Float], n: Int) throws -> [Float] {
         let (u, _, vt) = try singularValueDecomposition(m, rows: n, columns: n)
         var w = [Float](repeating: 0, count: n * n)
-        u.withUnsafeBufferPointer { u in
-            vt.withUnsafeBufferPointer { vt in
-                w.withUnsafeMutableBufferPointer { w in
-                    BLAS.multiply(m: n, n: n, k: n, a: u.baseAddress!, lda: n, b: vt.baseAddress!, ldb: n, c: w.baseAddress!, ldc: n)
+        multiply(n, n, n, u, vt, into: &w)
+        return w
+    }
+
+    /// C = alpha·op(A)·op(B) + beta·C (one sgemm) on packed row-major arrays: op(A) m×k, op(B)
+    /// k×n, C m×n; A is stored k×m when transposed, B n×k. Sizes are the caller's to get right.
+    package static func multiply(
+        _ m: Int, _ n: Int, _ k: Int, _ a: [Float], transposeA: Bool = false, _ b: [Float], transposeB: Bool = false,
+        into c: inout [Float], alpha: Float = 1, beta: Float = 0
+    ) {
+        guard m > 0, n > 0, k > 0 else { return }
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    BLAS.multiply(
+                        m: m, n: n, k: k, alpha: alpha, a: a.baseAddress!, lda: transposeA ? m : k, transposeA: transposeA,
+                        b: b.baseAddress!, ldb: transposeB ? k : n, transposeB: transposeB, beta: beta, c: c.baseAddress!, ldc: n)
                 }
             }
         }
-        return w
     }
 }
