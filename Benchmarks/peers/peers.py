@@ -20,6 +20,7 @@ usage: peers.py SYSTEM (--base B --queries Q [--groundtruth G] --metric cosine|i
                 [--m 16 --ef-construction 200 --sweep-ef 10,16,...]          (hnswlib, faiss, usearch)
                 [--storage float32|float16|bfloat16|int8]                     (faiss, faiss-ivf, usearch)
                 [--nlist N --train-size S --sweep-nprobe 1,2,4,...]          (faiss-ivf)
+                [--codec pq|pq4fs|rabitq --pq-m M [--opq] --rerank R]          (faiss-ivf: FAISS factory, RFlat k_factor R)
                 [--nlist LEAVES --sweep-nprobe 1,2,4,...]                     (scann: leaves to search)
                 [--filter-selectivity 0.5,0.1,0.01,0.001]
                 [--metadata meta.jsonl --filter JSON [--filter JSON ...]]
@@ -191,13 +192,27 @@ class FaissIVF:
         mt = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
         self.quantizer = faiss.IndexFlatL2(d) if metric == "l2" else faiss.IndexFlatIP(d)
         codes = {"int8": faiss.ScalarQuantizer.QT_8bit, "float16": faiss.ScalarQuantizer.QT_fp16}
-        if a.storage == "float32":
+        self.rerank = a.rerank
+        if a.codec:
+            # Compressed lists through FAISS's factory, re-ranked from float32 in RAM (RFlat,
+            # k_factor = --rerank) unless --rerank 0.
+            self.factory = {
+                "pq": f"IVF{self.nlist},PQ{a.pq_m}", "pq4fs": f"IVF{self.nlist},PQ{a.pq_m}x4fs",
+                "rabitq": f"IVF{self.nlist},RaBitQ"}[a.codec]
+            if a.opq:
+                self.factory = f"OPQ{a.pq_m}," + self.factory
+            if a.rerank > 0:
+                self.factory += ",RFlat"
+            self.index = faiss.index_factory(d, self.factory, mt)
+        elif a.storage == "float32":
             self.index = faiss.IndexIVFFlat(self.quantizer, d, self.nlist, mt)
         elif a.storage in codes:
             self.index = faiss.IndexIVFScalarQuantizer(self.quantizer, d, self.nlist, codes[a.storage], mt, False)
         else:
             raise SystemExit(f"faiss-ivf: no {a.storage} storage")
         self.build_info = {"nlist": self.nlist}
+        if a.codec:
+            self.build_info.update(factory=self.factory, rerank=a.rerank)
 
     def prepare(self, x):
         return normalized_for_faiss(self.faiss, self.metric, x)
@@ -215,7 +230,9 @@ class FaissIVF:
 
     def search(self, xq, k, nprobe, threads, allowed=None):
         self.faiss.omp_set_num_threads(threads)
-        self.index.nprobe = nprobe
+        if hasattr(self.index, "k_factor"):
+            self.index.k_factor = self.rerank
+        self.faiss.extract_index_ivf(self.index).nprobe = nprobe
         if allowed is None:
             _, labels = self.index.search(self.prepare(xq), k)
         else:
@@ -417,6 +434,10 @@ def main():
     p.add_argument("--sweep-ef", default="10,16,32,64,128,256,512")
     p.add_argument("--nlist", type=int)
     p.add_argument("--train-size", type=int)
+    p.add_argument("--codec", choices=["pq", "pq4fs", "rabitq"], help="faiss-ivf: compressed lists (FAISS factory IVF…,PQm / PQmx4fs / RaBitQ)")
+    p.add_argument("--pq-m", type=int, default=48, help="faiss-ivf --codec pq/pq4fs: sub-quantizers")
+    p.add_argument("--opq", action="store_true", help="faiss-ivf --codec pq/pq4fs: an OPQ rotation first")
+    p.add_argument("--rerank", type=int, default=10, help="faiss-ivf --codec: RFlat k_factor (0: no re-ranking)")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--sweep-nprobe", default="1,2,4,8,16,32,64,128")
     p.add_argument("--k", type=int, default=10)

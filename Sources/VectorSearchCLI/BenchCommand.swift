@@ -155,7 +155,9 @@ struct BenchCommand: ParsableCommand {
         guard !cold || mmap || mmapVectors else { throw ValidationError("--cold applies to --mmap and --mmap-vectors") }
         if options.index != .hnsw, !sweepEF.isEmpty { throw ValidationError("--sweep-ef applies to --index hnsw") }
         if options.index != .ivf, !sweepNprobe.isEmpty { throw ValidationError("--sweep-nprobe applies to --index ivf") }
-        if !options.storage.isQuantized, !sweepRerank.isEmpty { throw ValidationError("--sweep-rerank applies to quantized --storage") }
+        if !options.storage.isQuantized, options.parameters.codec == nil, !sweepRerank.isEmpty {
+            throw ValidationError("--sweep-rerank applies to quantized --storage and to --codec")
+        }
         _ = try sweep
         _ = try selectivities
         if dataset != nil {
@@ -274,7 +276,7 @@ struct BenchCommand: ParsableCommand {
             }
         }
         var report = BenchmarkReport(
-            index: options.index.rawValue, storage: options.storage.rawValue, metric: options.metric.rawValue, k: k,
+            index: options.index.rawValue, storage: options.parameters.codec?.rawValue ?? options.storage.rawValue, metric: options.metric.rawValue, k: k,
             threads: threadCount,
             nBase: index.count, nQueries: queryVectors.count, dimension: index.dimension,
             buildSeconds: buildSeconds, indexBytes: index.memoryBytes, peakRSSBytes: peakResidentBytes(),
@@ -284,6 +286,11 @@ struct BenchCommand: ParsableCommand {
         case .flat: break
         case let .ivf(ivf):
             report.build = ["nlist": ivf.listCount, "threads": buildThreadCount]
+            if let codec = ivf.parameters.codec {
+                report.build?["pq_m"] = codec.subquantizers
+                report.build?["opq"] = codec.rotation ? 1 : 0
+                report.build?["code_bytes"] = codec.bytesPerVector
+            }
             if let trainSize = options.parameters.trainSize { report.build?["train_size"] = trainSize }
         case let .hnsw(hnsw):
             report.build = ["m": hnsw.parameters.m, "ef_construction": hnsw.parameters.efConstruction, "threads": buildThreadCount]

@@ -45,7 +45,8 @@ func buildIndex(_ set: EmbeddingSet, attributes: [Attributes], options: IndexOpt
     case let .ivf(ivf):
         let parameters = ivf.parameters
         let nlist = parameters.nlist ?? IVFParameters.defaultListCount(for: vectors.count)
-        let training = ProgressLine("training \(nlist) lists (k-means)", total: parameters.iterations)
+        let codebooks = parameters.codec.map { " and the \($0.kind.rawValue) codebooks\($0.rotation ? " with OPQ" : "")" } ?? ""
+        let training = ProgressLine("training \(nlist) lists (k-means)\(codebooks)", total: parameters.iterations)
         try rebasingRowErrors(offset: 0) {
             try ivf.train(vectors, threads: threads) { iteration, _ in training.update(iteration) }
         }

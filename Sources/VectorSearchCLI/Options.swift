@@ -48,6 +48,20 @@ struct BuildParameterOptions: ParsableArguments {
     @Option(name: .customLong("kmeans-iterations"), help: "IVF: k-means iterations.")
     var kmeansIterations: Int = IVFParameters.default.iterations
 
+    @Option(
+        help:
+            "IVF: compressed lists, scanned on product-quantization codes and re-ranked (--rerank): pq (8 bits per slice) or pq4fs (4 bits, SIMD fast scan).")
+    var codec: IVFCodec.Kind?
+
+    @Option(name: .customLong("pq-m"), help: "IVF --codec: slices per vector (a divisor of the dimension); pq: bytes per vector, pq4fs: twice them.")
+    var pqM: Int?
+
+    @Flag(help: "IVF --codec: learn an OPQ rotation first (slower to train, codes lose less).")
+    var opq = false
+
+    @Flag(name: .customLong("no-residual"), help: "IVF --codec: code the vectors themselves, not their residuals against the list centroid.")
+    var noResidual = false
+
     var hnsw: HNSWParameters {
         get throws {
             try HNSWParameters(
@@ -58,7 +72,20 @@ struct BuildParameterOptions: ParsableArguments {
 
     var ivf: IVFParameters {
         get throws {
-            try IVFParameters(nlist: nlist, trainingSize: trainSize, iterations: kmeansIterations, seed: seed ?? IVFParameters.default.seed)
+            try IVFParameters(
+                nlist: nlist, trainingSize: trainSize, iterations: kmeansIterations, seed: seed ?? IVFParameters.default.seed, codec: ivfCodec)
+        }
+    }
+
+    /// The codec `--codec`, `--pq-m`, `--opq` and `--no-residual` ask for (nil without `--codec`).
+    var ivfCodec: IVFCodec? {
+        get throws {
+            guard let codec else {
+                if pqM != nil || opq || noResidual { throw CLIError("--pq-m, --opq and --no-residual go with --codec pq or pq4fs") }
+                return nil
+            }
+            guard let pqM else { throw CLIError("--codec \(codec.rawValue) needs --pq-m (slices per vector, a divisor of the dimension)") }
+            return try IVFCodec(codec, subquantizers: pqM, rotation: opq, residual: !noResidual)
         }
     }
 }
@@ -103,6 +130,7 @@ func parseFilter(_ json: String) throws -> Filter {
 
 extension IndexKind: ExpressibleByArgument {}
 extension VectorStorage: ExpressibleByArgument {}
+extension IVFCodec.Kind: ExpressibleByArgument {}
 
 extension FilterPlan.Strategy: ExpressibleByArgument {}
 

@@ -97,6 +97,23 @@ size_t vs_next_at_or_below_avx2(const float *values, const float *offsets, size_
 /// version is the reference.
 void vs_gelu_erf(float *x, size_t rows, size_t columns, const float *bias);
 void vs_gelu_erf_portable(float *x, size_t rows, size_t columns, const float *bias);
+/// 4-bit product-quantization "fast scan" (FastScan.c). Codes come in blocks of 32 rows: block b
+/// is m × 16 bytes, where sub-quantizer s's 16 bytes hold row r's code in the low nibble of byte r
+/// and row 16 + r's in the high nibble. `lut` is m × 16 bytes (sub-quantizer s's table at s × 16).
+/// Writes each row's sum of table bytes to sums[32 b + r]. m must be a multiple of 4 for avx512
+/// (which needs AVX-512BW) and of 2 for avx2; rows are exact while their sum is below 65,536.
+void vs_fastscan_sums_avx512(const uint8_t *codes, size_t blocks, const uint8_t *lut, size_t m, uint16_t *sums);
+void vs_fastscan_sums_avx2(const uint8_t *codes, size_t blocks, const uint8_t *lut, size_t m, uint16_t *sums);
+void vs_fastscan_sums_portable(const uint8_t *codes, size_t blocks, const uint8_t *lut, size_t m, uint16_t *sums);
+int vs_has_avx512bw(void);
+/// Writes the positions i < n with sums[i] ≤ limit, in order, to `positions`; returns their number.
+size_t vs_fastscan_select_avx512(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);
+size_t vs_fastscan_select_portable(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);
+
+/// 8-bit product-quantization distances: out[i] = bias + Σ_s table[256 s + codes[m i + s]] for n
+/// rows of m code bytes each.
+void vs_pq8_distances(const uint8_t *codes, size_t n, size_t m, const float *table, float bias, float *out);
+
 /// Softmax in place over n floats: exp(x − max) / Σ exp(x − max).
 void vs_softmax(float *x, size_t n);
 void vs_softmax_portable(float *x, size_t n);

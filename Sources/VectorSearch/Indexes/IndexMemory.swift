@@ -84,7 +84,7 @@ extension IVFIndex {
                     bytes: centroids.capacity * dimension * 4 + centroidNorms.capacity * 4 + centroidSketches.capacity * 2
                         + centroidTerms.capacity * MemoryLayout<ListSketch.Terms>.stride, mapped: false),
                 IndexMemoryPart(part: "ids", bytes: idMap.byteCount + locations.capacity * 8, mapped: false),
-            ] + attributeStore.memoryPart
+            ] + (lists.product.map { [IndexMemoryPart(part: "codebooks", bytes: $0.byteCount, mapped: false)] } ?? []) + attributeStore.memoryPart
         }
     }
 }

@@ -2,7 +2,7 @@
 extension IVFIndex {
     /// Scale of q·c in the coarse distance ‖c‖² + scale·q·c: −2, or −2/‖q‖ under cosine.
     @inline(__always)
-    private func rankingScale(queryNorm: Float) -> Float {
+    func rankingScale(queryNorm: Float) -> Float {
         metric == .cosine ? -2 / queryNorm : -2
     }
 

@@ -10,6 +10,9 @@ extension IVFIndex {
         guard k > 0, idMap.count > 0 else { return 0 }
         let nprobe = min(nprobe, nlist)
         if lists.codec != nil { return searchProbedCodes(query, k: k, nprobe: nprobe, rerank: rerank, ids: ids, into: out) }
+        if let product = lists.product {
+            return searchProductCodes(query, product: product, k: k, nprobe: nprobe, rerank: rerank, ids: ids, into: out)
+        }
         return withScratch { scratch in
             let probes = scratch.lists
             var heap = TopKHeap(storage: out, capacity: k)
@@ -119,21 +122,29 @@ extension IVFIndex {
                         start &+= m
                     }
                 }
-                let found = heap.sortBestFirst()
-                var best = TopKHeap(storage: out, capacity: k)
-                for i in 0..<found {
-                    let slot = Int(truncatingIfNeeded: candidates[i].id)
-                    var distance = candidates[i].distance
-                    if rerank > 0 {
-                        let (list, position) = location(of: slot)
-                        distance = kernels.distance(metric, query, lists.vectors[list]! + position &* dimension, dimension)
-                    }
-                    best.push(distance: distance, id: ids[slot])
-                }
-                let kept = best.sortBestFirst()
-                metric.publish(out, count: kept, query: query, dimension: dimension, kernels: kernels)
-                return kept
+                return finishCandidates(query, candidates.baseAddress!, count: heap.sortBestFirst(), k: k, rerank: rerank, ids: ids, into: out)
             }
         }
+    }
+
+    /// The `k` best of `count` candidates found on codes (ids are slots): re-scored with their
+    /// float32 rows when `rerank` > 0, else with their code distances; published into `out`.
+    func finishCandidates(
+        _ query: UnsafePointer<Float>, _ candidates: UnsafePointer<Scored>, count: Int, k: Int, rerank: Int, ids: UnsafePointer<VectorID>,
+        into out: UnsafeMutablePointer<Scored>
+    ) -> Int {
+        var best = TopKHeap(storage: out, capacity: k)
+        for i in 0..<count {
+            let slot = Int(truncatingIfNeeded: candidates[i].id)
+            var distance = candidates[i].distance
+            if rerank > 0 {
+                let (list, position) = location(of: slot)
+                distance = kernels.distance(metric, query, lists.vectors[list]! + position &* dimension, dimension)
+            }
+            best.push(distance: distance, id: ids[slot])
+        }
+        let kept = best.sortBestFirst()
+        metric.publish(out, count: kept, query: query, dimension: dimension, kernels: kernels)
+        return kept
     }
 }

@@ -1,21 +1,31 @@
 extension IVFIndex {
     /// Saves the index (docs/FORMAT.md, kind `IVFF`) atomically to `path`: parameters, centroids,
     /// list sizes, then every list's slots and vectors in list order, and the ids by slot.
-    /// An untrained index saves too (no centroids, no lists). Codes are not stored: they are
+    /// An untrained index saves too (no centroids, no lists). With an ``IVFCodec``, its codebooks
+    /// (`PQCB`) and OPQ rotation (`OPQR`) follow the centroids. Codes are not stored: they are
     /// encoded from the vectors when the index loads.
     public func save(to path: String) throws {
         try lock.withReadLock {
-            let nlist = centroids.count
+            let nlist = centroids.count, product = lists.product
+            let codecSections = product == nil ? 0 : product!.rotation == nil ? 1 : 2
             let header = IndexFile.Header(
-                kind: .ivf, metric: metric, dimension: dimension, count: idMap.count, sectionCount: 6 + attributeStore.sectionCount,
-                storage: storage)
+                kind: .ivf, metric: metric, dimension: dimension, count: idMap.count,
+                sectionCount: 6 + codecSections + attributeStore.sectionCount, storage: storage)
             let writer = try IndexFileWriter(path: path, header: header)
-            let fields: [UInt64] = [
+            var fields: [UInt64] = [
                 UInt64(nlist), parameters.nlist.map { UInt64($0) + 1 } ?? 0, parameters.trainingSize.map { UInt64($0) + 1 } ?? 0,
                 UInt64(parameters.iterations), parameters.seed, idMap.nextAutomaticID,
             ]
+            // The codec as asked for (trained or not): kind (0 none, 1 pq, 2 pq4fs), slices, rotation, residual.
+            if let codec = parameters.codec {
+                fields += [codec.kind == .pq ? 1 : 2, UInt64(codec.subquantizers), codec.rotation ? 1 : 0, codec.residual ? 1 : 0]
+            }
             try writer.writeSection("PARM", fields)
             try writer.writeSection("CENT", UnsafeRawBufferPointer(start: centroids.base, count: nlist * dimension * 4))
+            if let product {
+                try writer.writeSection("PQCB", product.quantizer.codebooks)
+                if let rotation = product.rotation { try writer.writeSection("OPQR", rotation) }
+            }
             try writer.writeSection("SIZE", (0..<nlist).map { UInt64(lists.counts[$0]) })
             try writer.writeSection("SLOT", lists: lists, bytesPerRow: 4) { UnsafeRawPointer(lists.slots[$0]!) }
             try writer.writeSection("VECS", lists: lists, bytesPerRow: dimension * 4) { UnsafeRawPointer(lists.vectors[$0]!) }
@@ -34,17 +44,36 @@ extension IVFIndex {
     static func load(from reader: IndexFileReader) throws -> IVFIndex {
         let header = reader.header, count = header.count, d = header.dimension
         func invalid(_ reason: String) -> VectorSearchError { .corruptIndex(path: reader.path, reason: reason) }
-        let fields = try reader.readSection("PARM", as: UInt64.self, count: 6)
+        let fields = try reader.readSection("PARM", as: UInt64.self)
+        guard fields.count == 6 || fields.count == 10 else { throw invalid("IVF parameters of \(fields.count) fields") }
         let nlist = Int(clamping: fields[0])
         // nlist may exceed count (vectors removed since training); the sections' lengths bound it.
         guard nlist < 1 << 31, fields[1] < 1 << 31, fields[2] < 1 << 62,
             fields[3] >= 1, fields[3] < 1 << 31, count < Int(UInt32.max)
         else { throw invalid("implausible IVF parameters \(fields)") }
+        var codec: IVFCodec?
+        if fields.count == 10 {
+            guard (1...2).contains(fields[6]), fields[7] >= 1, fields[7] <= UInt64(d), fields[8] <= 1, fields[9] <= 1 else {
+                throw invalid("implausible IVF codec \(fields[6...])")
+            }
+            do {
+                codec = try IVFCodec(fields[6] == 1 ? .pq : .pq4fs, subquantizers: Int(fields[7]), rotation: fields[8] == 1, residual: fields[9] == 1)
+                try codec!.validate(dimension: d, storage: header.storage)
+            } catch let error as VectorSearchError { throw invalid("IVF codec: \(error)") }
+        }
         let parameters = try IVFParameters(
             nlist: fields[1] == 0 ? nil : Int(fields[1] - 1), trainingSize: fields[2] == 0 ? nil : Int(fields[2] - 1),
-            iterations: Int(fields[3]), seed: fields[4])
+            iterations: Int(fields[3]), seed: fields[4], codec: codec)
         let index = try IVFIndex(dimension: d, metric: header.metric, parameters: parameters, storage: header.storage)
         let centroids = try VectorMatrix(dimension: d, values: reader.readSection("CENT", as: Float.self, count: nlist * d))
+        var product: IVFProductCodes?
+        if let codec, nlist > 0 {
+            let books = try reader.readSection("PQCB", as: Float.self, count: (1 << codec.bits) * d)
+            let rotation = codec.rotation ? try reader.readSection("OPQR", as: Float.self, count: d * d) : nil
+            guard books.allSatisfy(\.isFinite), rotation?.allSatisfy(\.isFinite) ?? true else { throw invalid("non-finite codebook or rotation") }
+            let quantizer = try ProductQuantizer(dimension: d, subquantizers: codec.subquantizers, bits: codec.bits, codebooks: books)
+            product = IVFProductCodes(codec: codec, quantizer: quantizer, rotation: rotation, centroids: centroids, metric: header.metric)
+        }
         let sizes = try reader.readSection("SIZE", as: UInt64.self, count: nlist)
         guard sizes.reduce(0, { $0 &+ $1 }) == UInt64(count), sizes.allSatisfy({ $0 <= UInt64(count) }) else {
             throw invalid("list sizes do not add up to \(count) vectors")
@@ -68,8 +97,11 @@ extension IVFIndex {
 
         // The sketch basis is not saved: it changes speed, never results, and is found again
         // from the stored vectors.
-        let sketch = vectors.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: count, dimension: d, seed: parameters.seed) }
-        if nlist > 0 { index.install(centroids: centroids, sketch: sketch) }
+        let sketch =
+            codec != nil
+            ? nil
+            : vectors.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: count, dimension: d, seed: parameters.seed) }
+        if nlist > 0 { index.install(centroids: centroids, sketch: sketch, product: product) }
         index.locations = [UInt64](repeating: 0, count: count)
         var row = 0
         index.lists.layOut(rows: sizes.map { Int($0) })
@@ -83,6 +115,7 @@ extension IVFIndex {
             }
         }
         index.lists.updateDerived(from: [Int](repeating: 0, count: nlist), threads: Parallel.coreCount)
+        try index.encodeProductCodes(slots: 0..<count, threads: nil)
         index.idMap.continueAutomaticIDs(at: fields[5])
         return index
     }

@@ -33,7 +33,7 @@ extension IVFIndex {
             guard k > 0 else { return SearchResults(k: 0, queries: queries) { _, _, _ in } }
             let (plan, matching) = try planLocked(filter, parameters: parameters)
             // Lists on codes run query by query too (the grouped batch multiplies float32 rows).
-            guard plan.strategy != .unfiltered || lists.codec != nil else {
+            guard plan.strategy != .unfiltered || lists.isCoded else {
                 return SearchResults(k: k, queries: queries) { _, out, counts in
                     searchGrouped(queries, k: k, nprobe: parameters.nprobe, threads: threads, out: out, counts: counts)
                 }

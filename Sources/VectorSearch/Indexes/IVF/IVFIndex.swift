@@ -54,6 +54,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     public init(dimension: Int, metric: Metric, parameters: IVFParameters = .default, storage: VectorStorage = .float32) throws {
         try ParameterCheck.dimension(dimension)
         try parameters.validate()
+        try parameters.codec?.validate(dimension: dimension, storage: storage)
         self.dimension = dimension
         self.metric = metric
         self.parameters = parameters
@@ -77,7 +78,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         lock.withReadLock {
             centroids.capacity * dimension * 4 + centroidNorms.capacity * 4 + lists.byteCount
                 + centroidSketches.capacity * 2 + centroidTerms.capacity * MemoryLayout<ListSketch.Terms>.stride
-                + idMap.byteCount + locations.capacity * 8
+                + idMap.byteCount + locations.capacity * 8 + (lists.product?.byteCount ?? 0)
         }
     }
 
@@ -122,23 +123,26 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         let sketch = sample.withUnsafeBufferPointer {
             ListSketch.fit($0.baseAddress!, count: sample.count, dimension: dimension, seed: parameters.seed)
         }
+        let product = try parameters.codec.map {
+            try IVFProductCodes.train($0, sample: sample, centroids: kmeans.centroids, metric: metric, seed: parameters.seed, threads: threads)
+        }
         try lock.withWriteLock {
             guard idMap.count == 0 else {
                 throw VectorSearchError.invalidArgument("the IVF index holds vectors; retrain only an empty index")
             }
-            install(centroids: kmeans.centroids, sketch: sketch)
+            install(centroids: kmeans.centroids, sketch: sketch, product: product)
         }
     }
 
     /// Sets the centroids (from training or a saved file) and empty lists; call with the lock held.
-    func install(centroids new: VectorMatrix, sketch: ListSketch?) {
+    func install(centroids new: VectorMatrix, sketch: ListSketch?, product: IVFProductCodes? = nil) {
         if centroids.count > 0 { centroids.removeAll() }
         new.withUnsafeBufferPointer { _ = centroids.append($0.baseAddress!, rows: new.count) }
         centroidNorms = (0..<new.count).map { kernels.dot(centroids.row($0), centroids.row($0), dimension) }
         let codec = CodeKernels(storage: storage)
         // A scan of codes reads fewer bytes than a sketch would save it: lists on codes keep none.
-        let sketch = codec == nil ? sketch : nil
-        lists = InvertedLists(listCount: new.count, dimension: dimension, sketch: sketch, codec: codec)
+        let sketch = codec == nil && product == nil ? sketch : nil
+        lists = InvertedLists(listCount: new.count, dimension: dimension, sketch: sketch, codec: codec, product: product)
         centroidSketches = [UInt16](repeating: 0, count: new.count * (sketch?.width ?? 0))
         centroidTerms = [ListSketch.Terms](repeating: .init(error: 0, perpendicular: 0, normSquared: 0), count: sketch == nil ? 0 : new.count)
         if let sketch, new.count > 0 {
@@ -220,7 +224,35 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
             }
         }
         lists.updateDerived(from: firstNew, threads: threads ?? Parallel.coreCount)
+        try encodeProductCodes(slots: firstSlot..<idMap.count, threads: threads)
         attributeStore.assign(attributes, to: firstSlot..<idMap.count)
+    }
+
+    /// Writes the product codes of the rows in `slots` (the lists must hold them already, as
+    /// they are stored: unit length under cosine). Nothing to do without an ``IVFCodec``.
+    func encodeProductCodes(slots: Range<Int>, threads: Int?) throws {
+        guard let product = lists.product, !slots.isEmpty else { return }
+        // In batches, so a big add needs a bounded copy of its rows.
+        let batch = 65_536
+        for start in stride(from: slots.lowerBound, to: slots.upperBound, by: batch) {
+            let range = start..<min(start + batch, slots.upperBound)
+            var rows = [Float](repeating: 0, count: range.count * dimension)
+            var listOf = [Int](repeating: 0, count: range.count)
+            rows.withUnsafeMutableBufferPointer { rows in
+                for (i, slot) in range.enumerated() {
+                    let (list, position) = location(of: slot)
+                    listOf[i] = list
+                    (rows.baseAddress! + i * dimension).update(from: lists.vectors[list]! + position * dimension, count: dimension)
+                }
+            }
+            let codes = try product.encode(VectorMatrix(dimension: dimension, values: rows), lists: listOf, threads: threads)
+            codes.withUnsafeBufferPointer { codes in
+                for (i, slot) in range.enumerated() {
+                    let (list, position) = location(of: slot)
+                    lists.setProductCode(list, position: position, codes.baseAddress! + i * product.m)
+                }
+            }
+        }
     }
 
     @discardableResult

@@ -13,12 +13,16 @@ public struct IVFParameters: Sendable, Equatable, Codable {
     public var iterations: Int
     /// Seed of the training sample and the k-means start: same seed, same lists.
     public var seed: UInt64
+    /// Compressed lists: product-quantization codes scanned instead of the vectors (nil: the
+    /// lists scan float32 vectors, or the codes of the index's ``VectorStorage``). See ``IVFCodec``.
+    public var codec: IVFCodec?
 
-    public init(nlist: Int? = nil, trainingSize: Int? = nil, iterations: Int = 10, seed: UInt64 = 1234) throws {
+    public init(nlist: Int? = nil, trainingSize: Int? = nil, iterations: Int = 10, seed: UInt64 = 1234, codec: IVFCodec? = nil) throws {
         self.nlist = nlist
         self.trainingSize = trainingSize
         self.iterations = iterations
         self.seed = seed
+        self.codec = codec
         try validate()
     }
 
@@ -27,6 +31,7 @@ public struct IVFParameters: Sendable, Equatable, Codable {
         if let nlist { try ParameterCheck.atLeast(1, "IVF nlist", nlist) }
         if let trainingSize { try ParameterCheck.atLeast(1, "IVF training size", trainingSize) }
         try ParameterCheck.atLeast(1, "IVF iterations", iterations)
+        try codec?.validate()
     }
 
     /// nlist chosen automatically, 10 iterations, seed 1234.

@@ -16,10 +16,20 @@ final class IVFSearchScratch {
     let scanned: UnsafeMutablePointer<Bool>
     /// The query on the sketch basis (sketch width floats).
     let projected: UnsafeMutablePointer<Float>
+    /// Product codes: the rotated query, slice products and a list's table (``IVFProductCodes/scratchFloats``).
+    let productFloats: Int
+    let tables: UnsafeMutablePointer<Float>
+    /// Product codes: a list's byte table (pq4fs) and a chunk's 16-bit sums.
+    let lut: UnsafeMutablePointer<UInt8>
+    let sums: UnsafeMutablePointer<UInt16>
 
-    init(listCount: Int, sketchWidth: Int) {
+    init(listCount: Int, sketchWidth: Int, productFloats: Int) {
         self.listCount = listCount
         self.sketchWidth = sketchWidth
+        self.productFloats = productFloats
+        tables = .allocate(capacity: max(productFloats, 1))
+        lut = .allocate(capacity: productFloats + 64)
+        sums = .allocate(capacity: IVFIndex.scanChunk)
         floats = .allocate(capacity: max(listCount, IVFIndex.scanChunk))
         lists = .allocate(capacity: max(2 * listCount, 1))
         bounds = .allocate(capacity: IVFIndex.scanChunk)
@@ -35,6 +45,9 @@ final class IVFSearchScratch {
         integers.deallocate()
         scanned.deallocate()
         projected.deallocate()
+        tables.deallocate()
+        lut.deallocate()
+        sums.deallocate()
     }
 }
 
@@ -42,9 +55,9 @@ extension IVFIndex {
     /// Runs `body` with scratch for the index's current lists (call with the read lock held).
     @inline(__always)
     func withScratch<R>(_ body: (IVFSearchScratch) -> R) -> R {
-        let nlist = centroids.count, width = lists.sketch?.width ?? 0
+        let nlist = centroids.count, width = lists.sketch?.width ?? 0, productFloats = lists.product?.scratchFloats ?? 0
         return scratchPool.withContext(
-            fits: { $0.listCount >= nlist && $0.sketchWidth >= width },
-            make: { IVFSearchScratch(listCount: nlist, sketchWidth: width) }, body)
+            fits: { $0.listCount >= nlist && $0.sketchWidth >= width && $0.productFloats >= productFloats },
+            make: { IVFSearchScratch(listCount: nlist, sketchWidth: width, productFloats: productFloats) }, body)
     }
 }

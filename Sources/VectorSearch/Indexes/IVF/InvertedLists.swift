@@ -6,7 +6,9 @@ import CVectorKernels
 /// ``ListSketch``, each row's sketch and its terms follow in the same region.
 ///
 /// With quantized storage (``VectorStorage``), each row's codes, scale and decoded norm² follow
-/// too: the scan reads them, and re-ranking reads the float32 rows of its few candidates.
+/// too: the scan reads them, and re-ranking reads the float32 rows of its few candidates. With an
+/// ``IVFCodec``, the product-quantization codes follow: `pq` row by row (m bytes each), `pq4fs` in
+/// blocks of 32 rows (m × 16 bytes each, the layout `vs_fastscan_sums_*` reads).
 ///
 /// A build (the first add) and a load lay every list out in one arena, back to back, on huge
 /// pages when large: a query then streams its lists with few TLB misses. A list that outgrows
@@ -35,6 +37,8 @@ final class InvertedLists {
     let codeScales: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
     let codeNorms: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
     let codeRowBytes: Int
+    /// The product quantizer, if the lists keep product codes (in `codes`).
+    let product: IVFProductCodes?
     private let kernels = DistanceKernels.best
     private let capacities: UnsafeMutablePointer<Int>
     /// Whether list `l` has a block of its own (else it lives in the arena, or nowhere yet).
@@ -42,11 +46,12 @@ final class InvertedLists {
     private var arena: UnsafeMutableRawPointer?
     private var arenaBytes = 0
 
-    init(listCount: Int, dimension: Int, sketch: ListSketch? = nil, codec: CodeKernels? = nil) {
+    init(listCount: Int, dimension: Int, sketch: ListSketch? = nil, codec: CodeKernels? = nil, product: IVFProductCodes? = nil) {
         self.listCount = listCount
         self.dimension = dimension
         self.sketch = sketch
         self.codec = codec
+        self.product = product
         codeRowBytes = codec.map { dimension * $0.storage.bytesPerComponent } ?? 0
         /// One entry per list (at least one), every entry `value`.
         func table<T>(_ value: T) -> UnsafeMutablePointer<T> {
@@ -89,11 +94,22 @@ final class InvertedLists {
         region.terms = region.sketches + sketchBytes
         region.codes = region.terms + (sketch == nil ? 0 : aligned(rows * MemoryLayout<ListSketch.Terms>.stride))
         let coded = codec != nil
-        region.scales = region.codes + (coded ? aligned(rows * codeRowBytes) : 0)
+        region.scales = region.codes + aligned(codeBytes(rows: rows))
         region.norms = region.scales + (coded ? aligned(rows * 4) : 0)
         region.total = region.norms + (coded ? aligned(rows * 4) : 0)
         return region
     }
+
+    /// Bytes of codes for `rows` rows (pq4fs: whole blocks of 32).
+    private func codeBytes(rows: Int) -> Int {
+        if let product {
+            return product.codec.kind == .pq ? rows * product.m : (rows + 31) / 32 * product.paddedM * 16
+        }
+        return codec != nil ? rows * codeRowBytes : 0
+    }
+
+    /// Whether the lists keep codes that a search scans instead of the vectors.
+    var isCoded: Bool { codec != nil || product != nil }
 
     /// Points list `l`'s pointers into a region at `block`, for `rows` rows.
     private func place(_ l: Int, at block: UnsafeMutableRawPointer, rows: Int) {
@@ -104,8 +120,8 @@ final class InvertedLists {
             sketches[l] = (block + region.sketches).bindMemory(to: UInt16.self, capacity: rows * sketch.width)
             terms[l] = (block + region.terms).bindMemory(to: ListSketch.Terms.self, capacity: rows)
         }
+        if isCoded { codes[l] = block + region.codes }
         if codec != nil {
-            codes[l] = block + region.codes
             codeScales[l] = (block + region.scales).bindMemory(to: Float.self, capacity: rows)
             codeNorms[l] = (block + region.norms).bindMemory(to: Float.self, capacity: rows)
         }
@@ -158,8 +174,8 @@ final class InvertedLists {
                 sketches[l]!.update(from: old.2!, count: n * sketch.width)
                 terms[l]!.update(from: old.3!, count: n)
             }
+            if isCoded { codes[l]!.copyMemory(from: oldCodes.0!, byteCount: codeBytes(rows: n)) }
             if codec != nil {
-                codes[l]!.copyMemory(from: oldCodes.0!, byteCount: n * codeRowBytes)
                 codeScales[l]!.update(from: oldCodes.1!, count: n)
                 codeNorms[l]!.update(from: oldCodes.2!, count: n)
             }
@@ -236,6 +252,12 @@ final class InvertedLists {
             (sketches[l]! + position * sketch.width).update(from: sketches[l]! + last * sketch.width, count: sketch.width)
             terms[l]![position] = terms[l]![last]
         }
+        if product != nil {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: product!.m) { code in
+                productCode(l, position: last, into: code.baseAddress!)
+                setProductCode(l, position: position, code.baseAddress!)
+            }
+        }
         if codec != nil {
             (codes[l]! + position * codeRowBytes).copyMemory(from: codes[l]! + last * codeRowBytes, byteCount: codeRowBytes)
             codeScales[l]![position] = codeScales[l]![last]
@@ -243,5 +265,30 @@ final class InvertedLists {
         }
         slots[l]![position] = slots[l]![last]
         return slots[l]![position]
+    }
+
+    /// Writes the product code (m slice codes, each below 2^bits) of the row at `position` of list `l`.
+    func setProductCode(_ l: Int, position: Int, _ code: UnsafePointer<UInt8>) {
+        let product = product!, base = codes[l]!.assumingMemoryBound(to: UInt8.self)
+        guard product.codec.kind == .pq4fs else {
+            (base + position * product.m).update(from: code, count: product.m)
+            return
+        }
+        let block = base + position / 32 * product.paddedM * 16, byte = position % 16, shift: UInt8 = position % 32 < 16 ? 0 : 4
+        for s in 0..<product.paddedM {
+            let value = s < product.m ? code[s] & 15 : 0
+            block[s * 16 + byte] = block[s * 16 + byte] & ~(15 << shift) | value << shift
+        }
+    }
+
+    /// Reads the product code of the row at `position` of list `l` into `code` (m bytes).
+    func productCode(_ l: Int, position: Int, into code: UnsafeMutablePointer<UInt8>) {
+        let product = product!, base = codes[l]!.assumingMemoryBound(to: UInt8.self)
+        guard product.codec.kind == .pq4fs else {
+            code.update(from: base + position * product.m, count: product.m)
+            return
+        }
+        let block = base + position / 32 * product.paddedM * 16, byte = position % 16, shift: UInt8 = position % 32 < 16 ? 0 : 4
+        for s in 0..<product.m { code[s] = block[s * 16 + byte] >> shift & 15 }
     }
 }

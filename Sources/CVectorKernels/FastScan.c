@@ -1,0 +1,156 @@
+// Product-quantization scans: 4-bit codes summed through byte look-up tables held in registers
+// ("fast scan", as FAISS's PQ…x4fs and ScaNN's 4-bit AH), and 8-bit codes summed from a float
+// table. Layouts and contracts are in CVectorKernels.h.
+//
+// Fast scan: vpshufb looks up 16 table bytes per 128-bit lane by the low 4 bits of each code byte,
+// so one instruction scores 16 rows on one sub-quantizer per lane (64 lookups per zmm). Sums are
+// kept in 16 bits without widening: a vector of byte sums read as 16-bit words adds the even row
+// plus 256 × the odd row; a second accumulator adds the words shifted right by 8 (the odd rows
+// alone), and the even rows are the first minus the second shifted back. Exact modulo 2^16, so
+// exact while a row's sum is below 65,536 (at most 257 sub-quantizers of 255).
+#include "CVectorKernels.h"
+
+#define FASTSCAN_BLOCK 32
+
+void vs_fastscan_sums_portable(const uint8_t *codes, size_t blocks, const uint8_t *lut, size_t m, uint16_t *sums) {
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *block = codes + b * m * 16;
+        uint16_t *out = sums + b * FASTSCAN_BLOCK;
+        for (size_t r = 0; r < FASTSCAN_BLOCK; r++) {
+            unsigned sum = 0;
+            const unsigned shift = r < 16 ? 0 : 4;
+            for (size_t s = 0; s < m; s++) sum += lut[s * 16 + ((block[s * 16 + (r & 15)] >> shift) & 15)];
+            out[r] = (uint16_t)sum;
+        }
+    }
+}
+
+size_t vs_fastscan_select_portable(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions) {
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        positions[count] = (uint32_t)i;
+        count += sums[i] <= limit;
+    }
+    return count;
+}
+
+void vs_pq8_distances(const uint8_t *codes, size_t n, size_t m, const float *table, float bias, float *out) {
+    size_t i = 0;
+    // Four rows at a time: four independent chains of table loads.
+    for (; i + 4 <= n; i += 4) {
+        const uint8_t *c0 = codes + i * m, *c1 = c0 + m, *c2 = c1 + m, *c3 = c2 + m;
+        float s0 = bias, s1 = bias, s2 = bias, s3 = bias;
+        for (size_t s = 0; s < m; s++) {
+            const float *t = table + s * 256;
+            s0 += t[c0[s]];
+            s1 += t[c1[s]];
+            s2 += t[c2[s]];
+            s3 += t[c3[s]];
+        }
+        out[i] = s0;
+        out[i + 1] = s1;
+        out[i + 2] = s2;
+        out[i + 3] = s3;
+    }
+    for (; i < n; i++) {
+        const uint8_t *c = codes + i * m;
+        float sum = bias;
+        for (size_t s = 0; s < m; s++) sum += table[s * 256 + c[s]];
+        out[i] = sum;
+    }
+}
+
+#if defined(VS_HAVE_X86_KERNELS)
+#include <immintrin.h>
+
+#define AVX512BW __attribute__((target("avx512f,avx512bw")))
+#define AVX2 __attribute__((target("avx2")))
+
+int vs_has_avx512bw(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+}
+
+// Rows 0..15 of a block from the lane-summed words: `mixed` holds even + 256·odd per word, `odd`
+// the odd rows; interleaved back into row order.
+static inline __attribute__((always_inline, target("avx2"))) void store_rows(__m128i mixed, __m128i odd, uint16_t *out) {
+    const __m128i even = _mm_sub_epi16(mixed, _mm_slli_epi16(odd, 8));
+    _mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi16(even, odd));
+    _mm_storeu_si128((__m128i *)(out + 8), _mm_unpackhi_epi16(even, odd));
+}
+
+// m a multiple of 4: four sub-quantizers per zmm (one per 128-bit lane).
+AVX512BW void vs_fastscan_sums_avx512(const uint8_t *codes, size_t blocks, const uint8_t *lut, size_t m, uint16_t *sums) {
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *block = codes + b * m * 16;
+        __m512i loMixed = _mm512_setzero_si512(), loOdd = _mm512_setzero_si512();
+        __m512i hiMixed = _mm512_setzero_si512(), hiOdd = _mm512_setzero_si512();
+        for (size_t s = 0; s < m; s += 4) {
+            const __m512i c = _mm512_loadu_si512((const void *)(block + s * 16));
+            const __m512i table = _mm512_loadu_si512((const void *)(lut + s * 16));
+            const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(c, low));
+            const __m512i hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(c, 4), low));
+            loMixed = _mm512_add_epi16(loMixed, lo);
+            loOdd = _mm512_add_epi16(loOdd, _mm512_srli_epi16(lo, 8));
+            hiMixed = _mm512_add_epi16(hiMixed, hi);
+            hiOdd = _mm512_add_epi16(hiOdd, _mm512_srli_epi16(hi, 8));
+        }
+#define LANES512(v) \
+    ({ \
+        const __m256i h = _mm256_add_epi16(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); \
+        _mm_add_epi16(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)); \
+    })
+        store_rows(LANES512(loMixed), LANES512(loOdd), sums + b * FASTSCAN_BLOCK);
+        store_rows(LANES512(hiMixed), LANES512(hiOdd), sums + b * FASTSCAN_BLOCK + 16);
+#undef LANES512
+    }
+}
+
+// 32 sums per compare; most blocks have no survivor once the heap is full.
+AVX512BW size_t vs_fastscan_select_avx512(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions) {
+    const __m512i bound = _mm512_set1_epi16((short)limit);
+    size_t count = 0, i = 0;
+    for (; i + 32 <= n; i += 32) {
+        uint32_t mask = _mm512_cmple_epu16_mask(_mm512_loadu_si512((const void *)(sums + i)), bound);
+        while (mask) {
+            positions[count++] = (uint32_t)(i + __builtin_ctz(mask));
+            mask &= mask - 1;
+        }
+    }
+    for (; i < n; i++) {
+        positions[count] = (uint32_t)i;
+        count += sums[i] <= limit;
+    }
+    return count;
+}
+
+// m a multiple of 2: two sub-quantizers per ymm.
+AVX2 void vs_fastscan_sums_avx2(const uint8_t *codes, size_t blocks, const uint8_t *lut, size_t m, uint16_t *sums) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *block = codes + b * m * 16;
+        __m256i loMixed = _mm256_setzero_si256(), loOdd = _mm256_setzero_si256();
+        __m256i hiMixed = _mm256_setzero_si256(), hiOdd = _mm256_setzero_si256();
+        for (size_t s = 0; s < m; s += 2) {
+            const __m256i c = _mm256_loadu_si256((const __m256i *)(block + s * 16));
+            const __m256i table = _mm256_loadu_si256((const __m256i *)(lut + s * 16));
+            const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(c, low));
+            const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(c, 4), low));
+            loMixed = _mm256_add_epi16(loMixed, lo);
+            loOdd = _mm256_add_epi16(loOdd, _mm256_srli_epi16(lo, 8));
+            hiMixed = _mm256_add_epi16(hiMixed, hi);
+            hiOdd = _mm256_add_epi16(hiOdd, _mm256_srli_epi16(hi, 8));
+        }
+#define LANES256(v) _mm_add_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1))
+        store_rows(LANES256(loMixed), LANES256(loOdd), sums + b * FASTSCAN_BLOCK);
+        store_rows(LANES256(hiMixed), LANES256(hiOdd), sums + b * FASTSCAN_BLOCK + 16);
+#undef LANES256
+    }
+}
+
+#else
+
+int vs_has_avx512bw(void) { return 0; }
+
+#endif

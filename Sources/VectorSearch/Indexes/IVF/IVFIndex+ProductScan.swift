@@ -1,0 +1,129 @@
+import CVectorKernels
+
+// Unfiltered single-query search on product codes (``IVFCodec``): the probed lists' codes are
+// scored through the query's tables for `rerank × k` candidates, which are re-scored with their
+// float32 rows. Candidates are named by list and position (list << 32 | position), not by slot,
+// so re-scoring reaches each row without a look-up in `locations`.
+extension IVFIndex {
+    func searchProductCodes(
+        _ query: UnsafePointer<Float>, product: IVFProductCodes, k: Int, nprobe: Int, rerank: Int, ids: UnsafePointer<VectorID>,
+        into out: UnsafeMutablePointer<Scored>
+    ) -> Int {
+        let wanted = rerank > 0 ? min(ParameterCheck.saturatingProduct(k, rerank), idMap.count) : min(k, idMap.count)
+        let queryNorm = metric == .l2 ? kernels.dot(query, query, dimension) : 0
+        return withScratch { scratch in
+            let probes = scratch.lists
+            let probeCount = rankLists(query, nprobe: nprobe, scratch: scratch.floats, into: probes)
+            let scale = rankingScale(queryNorm: kernels.dot(query, query, dimension).squareRoot())
+            let norms = centroidNorms.withUnsafeBufferPointer { $0.baseAddress! }
+            let rotated = scratch.tables, products = rotated + dimension, table = products + product.m * product.centroidCount
+            product.prepare(query, rotated: rotated, products: products, kernels: kernels)
+            return withUnsafeTemporaryAllocation(of: Scored.self, capacity: wanted) { candidates in
+                var heap = TopKHeap(storage: candidates.baseAddress!, capacity: wanted)
+                // One table serves every list unless each list has its own (L2 on residuals).
+                var tableReady = false, delta: Float = 1, offset: Float = 0
+                for p in 0..<probeCount {
+                    let list = Int(probes[p].id)
+                    guard let codes = lists.codes[list] else { continue }
+                    let n = lists.counts[list]
+                    guard n > 0 else { continue }
+                    // The coarse distance is ‖c‖² + scale·q·c (IVFIndex+CoarseQuantizer): q·c back from it.
+                    let centroidDot = product.codec.residual ? (probes[p].distance - norms[list]) / scale : 0
+                    var bias = product.bias(list: list, queryNormSquared: queryNorm, centroidDot: centroidDot)
+                    let codeBytes = codes.assumingMemoryBound(to: UInt8.self)
+                    if product.tablePerList || !tableReady {
+                        product.table(list: list, products: products, into: table)
+                        if product.codec.kind == .pq4fs { (offset, delta) = product.quantize(table, into: scratch.lut) }
+                        tableReady = true
+                    }
+                    if product.codec.kind == .pq {
+                        scanBytes(codeBytes, count: n, list: list, product: product, table: table, bias: bias, scratch: scratch, heap: &heap)
+                    } else {
+                        bias += offset
+                        scanFast(codeBytes, count: n, list: list, product: product, bias: bias, delta: delta, scratch: scratch, heap: &heap)
+                    }
+                }
+                // Re-scoring needs no order: the heap's storage as it stands.
+                return finishLocated(query, candidates.baseAddress!, count: heap.count, k: k, rerank: rerank, ids: ids, into: out)
+            }
+        }
+    }
+
+    /// The `k` best of `count` candidates named by list and position: re-scored with their
+    /// float32 rows when `rerank` > 0 (each row fetched a few candidates ahead), else with their
+    /// code distances; published into `out` with their ids.
+    private func finishLocated(
+        _ query: UnsafePointer<Float>, _ candidates: UnsafePointer<Scored>, count: Int, k: Int, rerank: Int, ids: UnsafePointer<VectorID>,
+        into out: UnsafeMutablePointer<Scored>
+    ) -> Int {
+        let lists = self.lists, d = dimension, rowBytes = dimension &* 4
+        @inline(__always) func row(_ i: Int) -> UnsafeMutablePointer<Float> {
+            let located = candidates[i].id
+            return lists.vectors[Int(truncatingIfNeeded: located >> 32)]! + Int(truncatingIfNeeded: located & 0xFFFF_FFFF) &* d
+        }
+        @inline(__always) func id(_ i: Int) -> VectorID {
+            let located = candidates[i].id
+            return ids[Int(lists.slots[Int(truncatingIfNeeded: located >> 32)]![Int(truncatingIfNeeded: located & 0xFFFF_FFFF)])]
+        }
+        var best = TopKHeap(storage: out, capacity: k)
+        if rerank > 0 {
+            let ahead = 4
+            for i in 0..<min(ahead, count) { vs_prefetch_bytes(row(i), rowBytes) }
+            for i in 0..<count {
+                if i &+ ahead < count { vs_prefetch_bytes(row(i &+ ahead), rowBytes) }
+                let distance = kernels.distance(metric, query, row(i), d)
+                if distance <= best.threshold { best.push(distance: distance, id: id(i)) }
+            }
+        } else {
+            for i in 0..<count { best.push(distance: candidates[i].distance, id: id(i)) }
+        }
+        let kept = best.sortBestFirst()
+        metric.publish(out, count: kept, query: query, dimension: d, kernels: kernels)
+        return kept
+    }
+
+    /// pq: each row's distance from the float table, a chunk at a time.
+    private func scanBytes(
+        _ codes: UnsafePointer<UInt8>, count n: Int, list: Int, product: IVFProductCodes, table: UnsafePointer<Float>,
+        bias: Float, scratch: IVFSearchScratch, heap: inout TopKHeap
+    ) {
+        let m = product.m, distances = scratch.floats
+        var start = 0
+        while start < n {
+            let count = min(Self.scanChunk, n &- start)
+            vs_pq8_distances(codes + start &* m, count, m, table, bias, distances)
+            let located = UInt64(list) << 32 | UInt64(start)
+            var limit = heap.threshold
+            for r in 0..<count where distances[r] <= limit {
+                heap.push(distance: distances[r], id: located &+ UInt64(r))
+                limit = heap.threshold
+            }
+            start &+= count
+        }
+    }
+
+    /// pq4fs: 16-bit sums of byte tables for blocks of 32 rows (``IVFProductCodes/fastScan``); a
+    /// row whose estimate bias + delta × sum could enter the heap is offered with that estimate.
+    private func scanFast(
+        _ codes: UnsafePointer<UInt8>, count n: Int, list: Int, product: IVFProductCodes, bias: Float, delta: Float,
+        scratch: IVFSearchScratch, heap: inout TopKHeap
+    ) {
+        let blockBytes = product.paddedM &* 16, sums = scratch.sums, lut = UnsafePointer(scratch.lut), positions = scratch.integers
+        let chunkBlocks = Self.scanChunk / 32, located = UInt64(list) << 32
+        var start = 0
+        while start < n {
+            let rows = min(Self.scanChunk, n &- start)
+            product.fastScan(codes + start / 32 &* blockBytes, min(chunkBlocks, (rows + 31) / 32), lut, product.paddedM, sums)
+            // Rows at or under the heap's threshold as it is now, then each checked as it tightens.
+            var limit = (heap.threshold - bias) / delta
+            let selected = product.select(sums, rows, limit >= 65535 ? 65535 : limit < 0 ? 0 : UInt16(limit), positions)
+            for i in 0..<selected {
+                let r = Int(positions[i]), sum = Float(sums[r])
+                guard sum <= limit else { continue }
+                heap.push(distance: bias + delta * sum, id: located | UInt64(start &+ r))
+                limit = (heap.threshold - bias) / delta
+            }
+            start &+= rows
+        }
+    }
+}

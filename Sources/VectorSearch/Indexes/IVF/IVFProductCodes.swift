@@ -1,0 +1,235 @@
+import CVectorKernels
+
+/// The trained product quantizer of an IVF index with an ``IVFCodec``: the codebooks, the OPQ
+/// rotation if any, and what a query's tables need from each list. Encodes rows into codes and
+/// builds a query's tables. Immutable once trained, so searches share it without locks.
+///
+/// A code stands for r ≈ y₁ ‖ … ‖ y_m (one codeword per slice) where r is the residual x − c of
+/// the row against its list's centroid c (or x itself without residuals), rotated by R under OPQ.
+/// R is orthogonal, so q·(x − c) = (qR)·((x − c)R) and the tables use the rotated query:
+/// - inner product and cosine: q·x = q·c + Σ_s (qR)_s·y_s, so a query has one table for all lists,
+///   −(qR)_s·y, and each list adds −q·c;
+/// - L2: ‖q − c − r‖² = ‖q − c‖² + Σ_s (‖y_s‖² + 2 (cR)_s·y_s − 2 (qR)_s·y_s): the first two terms
+///   of the sum depend on the list, not the query, and are kept per list (``listTerms``; FAISS's
+///   "precomputed tables"), so a list's table is one addition per entry.
+final class IVFProductCodes: @unchecked Sendable {
+    let codec: IVFCodec
+    let quantizer: ProductQuantizer
+    /// d × d, rows rotate as x·R (OPQ), or nil.
+    let rotation: [Float]?
+    let metric: Metric
+    let dimension: Int
+    /// Slices, centroids per slice, values per slice, and slices as the fast-scan kernel reads them.
+    let m: Int, centroidCount: Int, subdimension: Int, paddedM: Int
+    /// The lists' centroids (nlist × d, as the index holds them): residuals are taken against them.
+    let centroids: [Float]
+    /// L2 only (else empty): for list l (one list's worth without residuals), slice s and
+    /// codeword j, ‖y‖² + 2 (cR)_s·y at (l·m + s)·K + j.
+    let listTerms: [Float]
+    /// The codebooks transposed per slice (slice s: subdimension rows of K values), so a query's
+    /// products for one slice are K-wide SIMD multiply-adds.
+    let transposedBooks: [Float]
+    /// The fast-scan kernels of this CPU (pq4fs): block sums, and the rows at or under a limit.
+    let fastScan: @convention(c) (UnsafePointer<UInt8>?, Int, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UInt16>?) -> Void
+    let select: @convention(c) (UnsafePointer<UInt16>?, Int, UInt16, UnsafeMutablePointer<UInt32>?) -> Int
+
+    init(codec: IVFCodec, quantizer: ProductQuantizer, rotation: [Float]?, centroids: VectorMatrix, metric: Metric, level: SIMDLevel = .detected) {
+        self.codec = codec
+        self.quantizer = quantizer
+        self.rotation = rotation
+        self.metric = metric
+        dimension = quantizer.dimension
+        m = quantizer.subquantizers
+        centroidCount = quantizer.centroidCount
+        subdimension = quantizer.subdimension
+        paddedM = codec.paddedSubquantizers
+        self.centroids = centroids.values
+        (fastScan, select) = Self.fastScanKernels(level)
+        var transposed = [Float](repeating: 0, count: quantizer.codebooks.count)
+        let (k, ds) = (centroidCount, subdimension)
+        for s in 0..<m {
+            for j in 0..<k {
+                for t in 0..<ds { transposed[(s * ds + t) * k + j] = quantizer.codebooks[(s * k + j) * ds + t] }
+            }
+        }
+        transposedBooks = transposed
+        listTerms = metric == .l2 ? Self.listTerms(quantizer: quantizer, rotation: rotation, centroids: centroids, residual: codec.residual) : []
+    }
+
+    static func fastScanKernels(
+        _ level: SIMDLevel
+    ) -> (
+        @convention(c) (UnsafePointer<UInt8>?, Int, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UInt16>?) -> Void,
+        @convention(c) (UnsafePointer<UInt16>?, Int, UInt16, UnsafeMutablePointer<UInt32>?) -> Int
+    ) {
+        #if arch(x86_64)
+        if level == .avx512, vs_has_avx512bw() != 0 { return (vs_fastscan_sums_avx512, vs_fastscan_select_avx512) }
+        if level.rank >= SIMDLevel.avx2.rank { return (vs_fastscan_sums_avx2, vs_fastscan_select_portable) }
+        #endif
+        return (vs_fastscan_sums_portable, vs_fastscan_select_portable)
+    }
+
+    /// Trains the codebooks (and the OPQ rotation) on the residuals of `sample` against the
+    /// nearest of `centroids` (or on `sample` itself without residuals). `sample` is as the lists
+    /// will hold it (unit rows under cosine).
+    static func train(
+        _ codec: IVFCodec, sample: VectorMatrix, centroids: VectorMatrix, metric: Metric, seed: UInt64, threads: Int?
+    ) throws -> IVFProductCodes {
+        try codec.validate(dimension: sample.dimension, storage: .float32)
+        var data = sample
+        if codec.residual {
+            let labels = try KMeans.assign(sample, to: centroids, threads: threads).labels
+            let d = sample.dimension
+            var values = sample.values
+            centroids.withUnsafeBufferPointer { c in
+                for (i, label) in labels.enumerated() {
+                    for t in 0..<d { values[i * d + t] -= c[label * d + t] }
+                }
+            }
+            data = try VectorMatrix(dimension: d, values: values)
+        }
+        guard data.count >= 1 << codec.bits else {
+            throw VectorSearchError.invalidArgument(
+                "training a \(codec.kind.rawValue) codec needs at least \(1 << codec.bits) training vectors, got \(data.count)")
+        }
+        if codec.rotation {
+            let opq = try OptimizedProductQuantizer.train(
+                data, subquantizers: codec.subquantizers, bits: codec.bits, settings: .init(seed: seed), threads: threads)
+            return IVFProductCodes(codec: codec, quantizer: opq.quantizer, rotation: opq.rotation, centroids: centroids, metric: metric)
+        }
+        let quantizer = try ProductQuantizer.train(data, subquantizers: codec.subquantizers, bits: codec.bits, seed: seed, threads: threads)
+        return IVFProductCodes(codec: codec, quantizer: quantizer, rotation: nil, centroids: centroids, metric: metric)
+    }
+
+    private static func listTerms(quantizer: ProductQuantizer, rotation: [Float]?, centroids: VectorMatrix, residual: Bool) -> [Float] {
+        let m = quantizer.subquantizers, k = quantizer.centroidCount, ds = quantizer.subdimension, d = quantizer.dimension
+        let books = quantizer.codebooks
+        var norms = [Float](repeating: 0, count: m * k)
+        for e in 0..<(m * k) {
+            for t in 0..<ds { norms[e] += books[e * ds + t] * books[e * ds + t] }
+        }
+        guard residual else { return norms }
+        let lists = centroids.count
+        var rotated = centroids.values
+        if let rotation { LinearAlgebra.multiply(lists, d, d, centroids.values, rotation, into: &rotated) }
+        var terms = [Float](repeating: 0, count: lists * m * k)
+        for l in 0..<lists {
+            for s in 0..<m {
+                for j in 0..<k {
+                    var dot: Float = 0
+                    for t in 0..<ds { dot += rotated[l * d + s * ds + t] * books[(s * k + j) * ds + t] }
+                    terms[(l * m + s) * k + j] = norms[s * k + j] + 2 * dot
+                }
+            }
+        }
+        return terms
+    }
+
+    /// Bytes held beyond the codes: codebooks, rotation, centroid copy and list terms.
+    var byteCount: Int { (2 * quantizer.codebooks.count + (rotation?.count ?? 0) + centroids.count + listTerms.count) * 4 }
+
+    /// Floats of a query's scratch: the rotated query (d), the slice products (m·K) and one list's table (m·K).
+    var scratchFloats: Int { dimension + 2 * m * centroidCount }
+
+    // MARK: Encoding
+
+    /// The codes (m bytes per row) of `count` rows, row i in list `lists[i]`; rows as the lists
+    /// hold them (unit length under cosine).
+    func encode(_ rows: VectorMatrix, lists: [Int], threads: Int?) throws -> [UInt8] {
+        let d = dimension
+        var values = rows.values
+        if codec.residual {
+            for (i, list) in lists.enumerated() {
+                for t in 0..<d { values[i * d + t] -= centroids[list * d + t] }
+            }
+        }
+        if let rotation {
+            var rotated = [Float](repeating: 0, count: values.count)
+            LinearAlgebra.multiply(rows.count, d, d, values, rotation, into: &rotated)
+            values = rotated
+        }
+        return try quantizer.encode(VectorMatrix(dimension: d, values: values), threads: threads)
+    }
+
+    // MARK: Query tables
+
+    /// Writes the query as the codes see it (rotated) to `rotated` and its slice products
+    /// (qR)_s·y_sj to `products` (m·K floats).
+    func prepare(_ query: UnsafePointer<Float>, rotated: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>, kernels: DistanceKernels) {
+        let d = dimension, k = centroidCount, ds = subdimension
+        if let rotation {
+            rotation.withUnsafeBufferPointer { r in BLAS.vectorTimesMatrix(m: d, n: d, x: query, a: r.baseAddress!, lda: d, y: rotated) }
+        } else {
+            rotated.update(from: query, count: d)
+        }
+        // K is 16 or 256: whole SIMD16 runs.
+        transposedBooks.withUnsafeBufferPointer { books in
+            let books = UnsafeRawPointer(books.baseAddress!), out = UnsafeMutableRawPointer(products)
+            for s in 0..<m {
+                for j in stride(from: 0, to: k, by: 16) {
+                    var sum = SIMD16<Float>()
+                    for t in 0..<ds {
+                        let row = (s &* ds &+ t) &* k &+ j
+                        sum += SIMD16(repeating: rotated[s &* ds &+ t]) * books.loadUnaligned(fromByteOffset: row &* 4, as: SIMD16<Float>.self)
+                    }
+                    out.storeBytes(of: sum, toByteOffset: (s &* k &+ j) &* 4, as: SIMD16<Float>.self)
+                }
+            }
+        }
+    }
+
+    /// Whether each list needs a table of its own (L2 on residuals) or one serves every list.
+    var tablePerList: Bool { metric == .l2 && codec.residual }
+
+    /// The float table (m·K distance terms) of list `list` for prepared `products`.
+    @inline(__always)
+    func table(list: Int, products: UnsafePointer<Float>, into table: UnsafeMutablePointer<Float>) {
+        let size = m * centroidCount
+        guard metric == .l2 else {
+            for e in 0..<size { table[e] = -products[e] }
+            return
+        }
+        listTerms.withUnsafeBufferPointer { terms in
+            let terms = terms.baseAddress! + (codec.residual ? list * size : 0)
+            for e in 0..<size { table[e] = terms[e] - 2 * products[e] }
+        }
+    }
+
+    /// The distance every code of list `list` adds to its table sum: ‖q − c‖² (L2; ‖q‖² without
+    /// residuals) or −q·c (inner product; 0 without residuals). `queryNormSquared` is ‖q‖²,
+    /// `centroidDot` q·c.
+    @inline(__always)
+    func bias(list: Int, queryNormSquared: Float, centroidDot: Float) -> Float {
+        guard codec.residual else { return metric == .l2 ? queryNormSquared : 0 }
+        guard metric == .l2 else { return -centroidDot }
+        let c = list * dimension
+        let centroidNorm = centroids.withUnsafeBufferPointer { DistanceKernels.best.dot($0.baseAddress! + c, $0.baseAddress! + c, dimension) }
+        return queryNormSquared - 2 * centroidDot + centroidNorm
+    }
+
+    /// A float table of 16 entries per slice as bytes (the fast-scan table, `paddedM` × 16, the
+    /// padding zero): entry = round((t − min_s) / delta) with one delta for every slice, so that a
+    /// row's byte sum × delta + Σ min_s approximates its distance. Returns (Σ min_s, delta).
+    @inline(__always)
+    func quantize(_ table: UnsafePointer<Float>, into lut: UnsafeMutablePointer<UInt8>) -> (offset: Float, delta: Float) {
+        var offset: Float = 0, range: Float = 0
+        for s in 0..<m {
+            var low = table[s * 16], high = low
+            for j in 1..<16 {
+                low = min(low, table[s * 16 + j])
+                high = max(high, table[s * 16 + j])
+            }
+            offset += low
+            range = max(range, high - low)
+        }
+        let delta = range > 0 ? range / 255 : 1, inverse = 1 / delta
+        for s in 0..<m {
+            var low = table[s * 16]
+            for j in 1..<16 { low = min(low, table[s * 16 + j]) }
+            // Non-negative, so adding ½ and truncating rounds.
+            for j in 0..<16 { lut[s * 16 + j] = UInt8(min(255, (table[s * 16 + j] - low) * inverse + 0.5)) }
+        }
+        for e in (m * 16)..<(paddedM * 16) { lut[e] = 0 }
+        return (offset, delta)
+    }
+}
