@@ -25,6 +25,45 @@ void vs_fastscan_sums_portable(const uint8_t *codes, size_t blocks, const uint8_
     }
 }
 
+void vs_fastscan_quantize_table(const float *table, size_t m, size_t padded, uint8_t *lut, float *offset, float *delta) {
+    float total = 0, range = 0;
+    for (size_t s = 0; s < m; s++) {
+        const float *t = table + s * 16;
+        float low = t[0], high = t[0];
+        for (int j = 1; j < 16; j++) {
+            low = t[j] < low ? t[j] : low;
+            high = t[j] > high ? t[j] : high;
+        }
+        total += low;
+        range = high - low > range ? high - low : range;
+    }
+    const float step = range > 0 ? range / 255 : 1, inverse = 1 / step;
+    for (size_t s = 0; s < m; s++) {
+        const float *t = table + s * 16;
+        float low = t[0];
+        for (int j = 1; j < 16; j++) low = t[j] < low ? t[j] : low;
+        // Non-negative and at most 255.5 before truncation: adding ½ rounds.
+        for (int j = 0; j < 16; j++) {
+            const float v = (t[j] - low) * inverse + 0.5f;
+            lut[s * 16 + j] = (uint8_t)(v < 255.0f ? v : 255.0f);
+        }
+    }
+    for (size_t e = m * 16; e < padded * 16; e++) lut[e] = 0;
+    *offset = total;
+    *delta = step;
+}
+
+void vs_vector_times_bf16_matrix_portable(const float *x, const uint16_t *a, size_t rows, size_t columns, float *y) {
+    for (size_t j = 0; j < columns; j++) y[j] = 0;
+    for (size_t i = 0; i < rows; i++) {
+        const uint16_t *row = a + i * columns;
+        for (size_t j = 0; j < columns; j++) {
+            union { uint32_t bits; float value; } widened = {(uint32_t)row[j] << 16};
+            y[j] += x[i] * widened.value;
+        }
+    }
+}
+
 size_t vs_fastscan_select_portable(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions) {
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
@@ -123,6 +162,47 @@ AVX512BW size_t vs_fastscan_select_avx512(const uint16_t *sums, size_t n, uint16
         count += sums[i] <= limit;
     }
     return count;
+}
+
+// y = x·A by rows of A (axpy form): 16 accumulators of 16 columns stay in registers while A's rows
+// stream past, so the FMAs are independent (a dot product per column would wait on one chain).
+#define AVX512F __attribute__((target("avx512f")))
+// B blocks of 16 columns from column c0, B a constant at each call so the accumulators stay in
+// registers.
+static inline __attribute__((always_inline, target("avx512f"))) void vecmat_columns(
+    const float *x, const uint16_t *a, size_t rows, size_t columns, size_t c0, float *y, const int B) {
+    __m512 acc[16];
+#pragma clang loop unroll(full)
+    for (int b = 0; b < B; b++) acc[b] = _mm512_setzero_ps();
+    for (size_t i = 0; i < rows; i++) {
+        const __m512 xi = _mm512_set1_ps(x[i]);
+        const uint16_t *row = a + i * columns + c0;
+#pragma clang loop unroll(full)
+        for (int b = 0; b < B; b++) {
+            const __m256i codes = _mm256_loadu_si256((const __m256i *)(row + 16 * b));
+            const __m512 widened = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(codes), 16));
+            acc[b] = _mm512_fmadd_ps(xi, widened, acc[b]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int b = 0; b < B; b++) _mm512_storeu_ps(y + c0 + 16 * b, acc[b]);
+}
+
+AVX512F void vs_vector_times_bf16_matrix_avx512(const float *x, const uint16_t *a, size_t rows, size_t columns, float *y) {
+    size_t c0 = 0;
+    for (; c0 + 256 <= columns; c0 += 256) vecmat_columns(x, a, rows, columns, c0, y, 16);
+    if (c0 + 128 <= columns) { vecmat_columns(x, a, rows, columns, c0, y, 8); c0 += 128; }
+    if (c0 + 64 <= columns) { vecmat_columns(x, a, rows, columns, c0, y, 4); c0 += 64; }
+    for (; c0 + 16 <= columns; c0 += 16) vecmat_columns(x, a, rows, columns, c0, y, 1);
+    // Columns past the last whole 16.
+    for (size_t j = c0; j < columns; j++) {
+        float sum = 0;
+        for (size_t i = 0; i < rows; i++) {
+            union { uint32_t bits; float value; } widened = {(uint32_t)a[i * columns + j] << 16};
+            sum += x[i] * widened.value;
+        }
+        y[j] = sum;
+    }
 }
 
 // m a multiple of 2: two sub-quantizers per ymm.

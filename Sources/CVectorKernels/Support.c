@@ -1,5 +1,9 @@
 #define _GNU_SOURCE
 #include "CVectorKernels.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <dlfcn.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -82,3 +86,9 @@ void *vs_alloc_large(size_t bytes) {
 }
 
 void vs_free_large(void *pointer) { free(pointer); }
+
+void vs_return_freed_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}

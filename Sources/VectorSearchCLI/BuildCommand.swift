@@ -52,6 +52,7 @@ func buildIndex(_ set: EmbeddingSet, attributes: [Attributes], options: IndexOpt
         }
         training.finish()
         try rebasingRowErrors(offset: 0) { try ivf.add(vectors, ids: ids, attributes: attributes, threads: threads) }
+        SystemResources.returnFreedMemory()  // training's copies and the coding batches
     case let .hnsw(hnsw):
         // One call, so the whole build runs in parallel; the index reports progress from a worker
         // (ProgressLine is locked, so any thread may update it).

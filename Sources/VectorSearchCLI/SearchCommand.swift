@@ -21,7 +21,7 @@ struct SearchCommand: ParsableCommand {
     var filter: String?
     @Option(help: "Threads (default: every core).") var threads: Int?
     @Option(help: "Write result ids here instead of printing.") var output: String?
-    @Flag(help: "Open the index memory-mapped (flat and hnsw, format 3): no read at open; the page cache holds what searches touch.")
+    @Flag(help: "Open the index memory-mapped (format 3): no read at open of the vectors (IVF: of the float32 rows); the page cache holds what searches touch.")
     var mmap = false
     @Flag(
         name: .customLong("mmap-vectors"),

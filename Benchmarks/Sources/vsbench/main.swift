@@ -143,8 +143,11 @@ func hnsw(_ arguments: ArraySlice<String>) throws {
 
 func ivf(_ arguments: ArraySlice<String>) throws {
     let args = Array(arguments)
-    guard args.count >= 3, let nprobe = Int(args[2]) else { print("usage: vsbench ivf INDEX QUERIES NPROBE [REPEATS]"); return }
-    try singleQueryPasses(IVFIndex.load(from: args[0]), args, parameters: IVFSearchParameters(nprobe: nprobe), label: "nprobe \(nprobe)")
+    guard args.count >= 3, let nprobe = Int(args[2]) else { print("usage: vsbench ivf INDEX QUERIES NPROBE [REPEATS] [RERANK]"); return }
+    let rerank = args.count > 4 ? Int(args[4]) ?? 1 : 1
+    try singleQueryPasses(
+        IVFIndex.load(from: args[0]), args, parameters: IVFSearchParameters(nprobe: nprobe, rerank: rerank),
+        label: "nprobe \(nprobe) rerank \(rerank)")
 }
 
 /// Passes of one query at a time over `args[1]`'s queries on one thread (best and median q/s),
@@ -216,6 +219,6 @@ case "ivf": try ivf(arguments.dropFirst())
 case "opq": try opq(arguments.dropFirst())
 default:
     print(
-        "usage: vsbench kernels | scan [BASE] | batch [BASE QUERIES] | hnsw INDEX QUERIES EF [REPEATS] | ivf INDEX QUERIES NPROBE [REPEATS] | opq BASE M [ITERATIONS] [SAMPLE] [STEPS] [ENDS]"
+        "usage: vsbench kernels | scan [BASE] | batch [BASE QUERIES] | hnsw INDEX QUERIES EF [REPEATS] | ivf INDEX QUERIES NPROBE [REPEATS] [RERANK] | opq BASE M [ITERATIONS] [SAMPLE] [STEPS] [ENDS]"
     )
 }

@@ -106,9 +106,19 @@ void vs_fastscan_sums_avx512(const uint8_t *codes, size_t blocks, const uint8_t 
 void vs_fastscan_sums_avx2(const uint8_t *codes, size_t blocks, const uint8_t *lut, size_t m, uint16_t *sums);
 void vs_fastscan_sums_portable(const uint8_t *codes, size_t blocks, const uint8_t *lut, size_t m, uint16_t *sums);
 int vs_has_avx512bw(void);
+/// Quantizes a float table of m slices × 16 entries to the fast-scan bytes (padded × 16, the
+/// padding zero): entry = round((t − min_s) / delta), one delta (the widest slice's range / 255) for
+/// every slice, so a row's byte sum × delta + Σ_s min_s approximates its table sum. Writes Σ min_s
+/// to `offset` and delta to `delta`.
+void vs_fastscan_quantize_table(const float *table, size_t m, size_t padded, uint8_t *lut, float *offset, float *delta);
 /// Writes the positions i < n with sums[i] ≤ limit, in order, to `positions`; returns their number.
 size_t vs_fastscan_select_avx512(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);
 size_t vs_fastscan_select_portable(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);
+
+/// y = x·A for x of `rows` floats and A `rows × columns` bfloat16, row-major (an OPQ rotation
+/// applied to a query). Portable C and AVX-512F.
+void vs_vector_times_bf16_matrix_avx512(const float *x, const uint16_t *a, size_t rows, size_t columns, float *y);
+void vs_vector_times_bf16_matrix_portable(const float *x, const uint16_t *a, size_t rows, size_t columns, float *y);
 
 /// 8-bit product-quantization distances: out[i] = bias + Σ_s table[256 s + codes[m i + s]] for n
 /// rows of m code bytes each.
@@ -137,8 +147,18 @@ static inline __attribute__((always_inline)) void vs_prefetch_bytes(const void *
 void *vs_alloc_large(size_t bytes);
 void vs_free_large(void *pointer);
 
+/// Returns freed heap memory to the system where the C library can (glibc's malloc_trim).
+void vs_return_freed_memory(void);
+
 /// Number of CPUs this process may run on (its affinity mask), at least 1.
 int vs_available_cores(void);
+
+/// Prefetches every cache line of `bytes` bytes from `p` into L2 (not L1): for rows fetched many
+/// at a time, ahead of use, more than L1's miss buffers hold.
+static inline __attribute__((always_inline)) void vs_prefetch_bytes_l2(const void *p, size_t bytes) {
+    const char *c = (const char *)p;
+    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(c + offset, 0, 2);
+}
 
 /// Hints the CPU to fetch the cache line holding `p` (no effect on correctness).
 static inline __attribute__((always_inline)) void vs_prefetch(const void *p) {

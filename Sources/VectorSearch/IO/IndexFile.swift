@@ -145,7 +145,8 @@ public enum IndexLoadMode: String, Sendable, CaseIterable, Codable {
     /// Map only the float32 vectors; read the codes, links and everything else into memory
     /// (checksums verified, the float32 vectors' not). For quantized storage: memory holds the
     /// codes and the graph, searches walk them at in-memory speed, and re-ranking reads the few
-    /// float32 rows it needs from the file. Version 3 files, flat and hnsw.
+    /// float32 rows it needs from the file. Version 3 files. IVF maps its float32 vectors in
+    /// both mapped modes (its lists' slots and codes are read).
     case mappedVectors = "mapped-vectors"
 
     /// Whether some sections are used where they lie in the file.
@@ -220,9 +221,6 @@ final class IndexFileReader {
         self.version = version
         self.mode = mode
         if mode.maps {
-            guard foundKind != .ivf else {
-                throw VectorSearchError.invalidArgument("\(path): ivf indexes are loaded copied so far; memory mapping is for flat and hnsw")
-            }
             guard version >= 3 else {
                 throw VectorSearchError.invalidArgument(
                     "\(path): format version \(version) has no aligned sections to map; load it copied, or save it again to map it")

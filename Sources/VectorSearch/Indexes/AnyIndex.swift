@@ -27,8 +27,8 @@ public enum AnyIndex: Sendable {
         }
     }
 
-    /// Loads whatever kind of index `path` holds, read into memory or memory-mapped (flat and
-    /// hnsw; see ``IndexLoadMode``).
+    /// Loads whatever kind of index `path` holds, read into memory or memory-mapped (see
+    /// ``IndexLoadMode``).
     public static func load(from path: String, mode: IndexLoadMode = .copy) throws -> AnyIndex {
         let reader = try IndexFileReader(path: path, mode: mode)
         switch reader.header.kind {

@@ -84,7 +84,10 @@ extension IVFIndex {
                     bytes: centroids.capacity * dimension * 4 + centroidNorms.capacity * 4 + centroidSketches.capacity * 2
                         + centroidTerms.capacity * MemoryLayout<ListSketch.Terms>.stride, mapped: false),
                 IndexMemoryPart(part: "ids", bytes: idMap.byteCount + locations.capacity * 8, mapped: false),
-            ] + (lists.product.map { [IndexMemoryPart(part: "codebooks", bytes: $0.byteCount, mapped: false)] } ?? []) + attributeStore.memoryPart
+            ] + (lists.product.map { [IndexMemoryPart(part: "codebooks", bytes: $0.byteCount, mapped: false)] } ?? [])
+                + (lists.mappedRows.map {
+                    [IndexMemoryPart(part: "float32 vectors", bytes: $0.count * dimension * 4, start: $0.base, in: lists.mapping)]
+                } ?? []) + attributeStore.memoryPart
         }
     }
 }

@@ -1,3 +1,4 @@
+import CVectorKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,6 +20,13 @@ package enum SystemResources {
             return kilobytes.map { ParameterCheck.saturatingProduct($0, 1024) }
         }
         return nil
+    }
+
+    /// Hands memory the allocator holds but no one uses back to the system (glibc keeps freed
+    /// blocks of a big build, such as per-slice training copies, in its heap). Call after a build
+    /// so the process's resident set is what the index holds.
+    package static func returnFreedMemory() {
+        vs_return_freed_memory()
     }
 
     /// Free bytes, for an unprivileged user, on the file system that holds `path`.

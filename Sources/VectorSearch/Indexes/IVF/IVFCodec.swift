@@ -49,6 +49,11 @@ public struct IVFCodec: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Bytes of codes per vector (`pq4fs` pads its slices to a multiple of 4).
     public var bytesPerVector: Int { kind == .pq ? subquantizers : paddedSubquantizers / 2 }
 
+    /// Bytes of codes a list of `rows` rows holds, as the scan reads them (pq4fs: whole blocks of 32).
+    func codeBytes(rows: Int) -> Int {
+        kind == .pq ? rows * subquantizers : (rows + 31) / 32 * paddedSubquantizers * 16
+    }
+
     /// Slices as the fast-scan kernels read them: a multiple of 4, the padding scored as zero.
     var paddedSubquantizers: Int { kind == .pq ? subquantizers : (subquantizers + 3) / 4 * 4 }
 

@@ -23,6 +23,14 @@ extension IVFIndex {
         }
     }
 
+    /// The coarse step of a search on codes, into `scratch.lists`: through the centroids'
+    /// sketches when there is a coarse basis, else every centroid scored. Same lists either way.
+    func rankListsForCodes(_ query: UnsafePointer<Float>, nprobe: Int, scratch: IVFSearchScratch) -> Int {
+        guard let coarse = coarseSketch else { return rankLists(query, nprobe: nprobe, scratch: scratch.floats, into: scratch.lists) }
+        let q = coarse.prepare(query, into: scratch.projected, kernels: kernels)
+        return rankListsPruned(query, q, nprobe: nprobe, scratch: scratch.floats, candidates: scratch.lists + nprobe, into: scratch.lists)
+    }
+
     /// ``rankLists(_:nprobe:scratch:into:)`` through the centroids' sketches, with the same
     /// result: every centroid is bounded from its sketch, the `nprobe` with the least bounds are
     /// scored, then only the others whose bound could still rank. `scratch` holds nlist floats,

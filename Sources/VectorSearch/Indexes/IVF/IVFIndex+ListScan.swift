@@ -106,7 +106,7 @@ extension IVFIndex {
         let queryNorm = metric == .l2 ? kernels.dot(query, query, dimension) : 0
         return withScratch { scratch in
             let probes = scratch.lists, distances = scratch.floats
-            let probeCount = rankLists(query, nprobe: nprobe, scratch: distances, into: probes)
+            let probeCount = rankListsForCodes(query, nprobe: nprobe, scratch: scratch)
             return withUnsafeTemporaryAllocation(of: Scored.self, capacity: wanted) { candidates in
                 var heap = TopKHeap(storage: candidates.baseAddress!, capacity: wanted)
                 for p in 0..<probeCount {

@@ -2,12 +2,13 @@ extension IVFIndex {
     /// Saves the index (docs/FORMAT.md, kind `IVFF`) atomically to `path`: parameters, centroids,
     /// list sizes, then every list's slots and vectors in list order, and the ids by slot.
     /// An untrained index saves too (no centroids, no lists). With an ``IVFCodec``, its codebooks
-    /// (`PQCB`) and OPQ rotation (`OPQR`) follow the centroids. Codes are not stored: they are
-    /// encoded from the vectors when the index loads.
+    /// (`PQCB`) and OPQ rotation (`OPQR`) follow the centroids, and the lists' codes (`PQCD`, as
+    /// the scan reads them) follow the vectors. Scalar codes (``VectorStorage``) are not stored:
+    /// they are encoded from the vectors when the index loads.
     public func save(to path: String) throws {
         try lock.withReadLock {
             let nlist = centroids.count, product = lists.product
-            let codecSections = product == nil ? 0 : product!.rotation == nil ? 1 : 2
+            let codecSections = product == nil ? 0 : product!.rotation == nil ? 2 : 3
             let header = IndexFile.Header(
                 kind: .ivf, metric: metric, dimension: dimension, count: idMap.count,
                 sectionCount: 6 + codecSections + attributeStore.sectionCount, storage: storage)
@@ -28,17 +29,24 @@ extension IVFIndex {
             }
             try writer.writeSection("SIZE", (0..<nlist).map { UInt64(lists.counts[$0]) })
             try writer.writeSection("SLOT", lists: lists, bytesPerRow: 4) { UnsafeRawPointer(lists.slots[$0]!) }
-            try writer.writeSection("VECS", lists: lists, bytesPerRow: dimension * 4) { UnsafeRawPointer(lists.vectors[$0]!) }
+            try writer.writeSection("VECS", lists: lists, bytesPerRow: dimension * 4, mappable: true) { UnsafeRawPointer(lists.vectors[$0]!) }
+            if product != nil {
+                try writer.writeSection("PQCD", parts: (0..<nlist).map { UnsafeRawBufferPointer(lists.productCodeBytes($0)) })
+            }
             try writer.writeSection("IDS ", idMap.ids)
             try attributeStore.write(to: writer)
             try writer.commit()
         }
     }
 
-    /// Loads an index saved by ``save(to:)``. Damaged, truncated, newer-version or other-kind
-    /// files, and files whose lists do not hold together, give a ``VectorSearchError``.
-    public static func load(from path: String) throws -> IVFIndex {
-        try load(from: IndexFileReader(path: path, expecting: .ivf))
+    /// Loads an index saved by ``save(to:)``, read into memory or with its float32 vectors
+    /// memory-mapped (``IndexLoadMode/mapped`` and ``IndexLoadMode/mappedVectors`` alike: the
+    /// lists' slots and codes are read, the rows stay in the file, where re-ranking reads its few
+    /// candidates; a mapped IVF-Flat index scans without sketches, which would read every row).
+    /// Damaged, truncated, newer-version or other-kind files, and files whose lists do not hold
+    /// together, give a ``VectorSearchError``.
+    public static func load(from path: String, mode: IndexLoadMode = .copy) throws -> IVFIndex {
+        try load(from: IndexFileReader(path: path, expecting: .ivf, mode: mode))
     }
 
     static func load(from reader: IndexFileReader) throws -> IVFIndex {
@@ -80,12 +88,23 @@ extension IVFIndex {
         }
         guard nlist > 0 || count == 0 else { throw invalid("vectors without centroids") }
         let slots = try reader.readSection("SLOT", as: UInt32.self, count: count)
-        let vectors = try reader.readSection("VECS", as: Float.self, count: count * d)
+        let mapped = reader.mode.maps
+        var vectors: [Float] = []
+        var mappedVectors: UnsafeMutablePointer<Float>?
+        if mapped {
+            mappedVectors = try reader.mapSection("VECS", as: Float.self, count: count * d)
+        } else {
+            vectors = try reader.readSection("VECS", as: Float.self, count: count * d)
+        }
+        let codes = try codec.map { codec in
+            try reader.readSection("PQCD", as: UInt8.self, count: sizes.reduce(0) { $0 + codec.codeBytes(rows: Int($1)) })
+        }
         let ids = try reader.readSection("IDS ", as: VectorID.self, count: count)
         index.attributeStore = try AttributeStore.read(from: reader, slots: count)
         try reader.finish()
 
-        // Checksums catch damage, not a file written wrongly: check what the add path checks.
+        // Checksums catch damage, not a file written wrongly: check what the add path checks
+        // (mapped rows are not read at open: `vectorsearch check` verifies them).
         if let bad = centroids.firstNonFinite() { throw invalid("centroid \(bad.row) has a non-finite value") }
         try vectors.withUnsafeBufferPointer { try VectorValidation.checkStoredRows($0, header: header, path: reader.path) }
         index.idMap = try IDMap(ids: ids) { invalid($0) }
@@ -96,26 +115,48 @@ extension IVFIndex {
         }
 
         // The sketch basis is not saved: it changes speed, never results, and is found again
-        // from the stored vectors.
+        // from the stored vectors (not for mapped rows, which it would read all of).
         let sketch =
-            codec != nil
+            codec != nil || mapped
             ? nil
             : vectors.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: count, dimension: d, seed: parameters.seed) }
         if nlist > 0 { index.install(centroids: centroids, sketch: sketch, product: product) }
         index.locations = [UInt64](repeating: 0, count: count)
-        var row = 0
-        index.lists.layOut(rows: sizes.map { Int($0) })
-        vectors.withUnsafeBufferPointer { v in
+        let rows = sizes.map { Int($0) }
+        if let mappedVectors, let mapping = reader.mapping {
+            index.lists.layOut(rows: rows, mappedVectors: (mappedVectors, mapping))
+            var row = 0
             for list in 0..<nlist {
-                for _ in 0..<Int(sizes[list]) {
-                    let position = index.lists.append(list, row: v.baseAddress! + row * d, slot: slots[row], normalize: false)
+                for position in 0..<rows[list] {
+                    index.lists.slots[list]![position] = slots[row]
                     index.locations[Int(slots[row])] = UInt64(list) << 32 | UInt64(position)
                     row += 1
                 }
             }
+        } else {
+            index.lists.layOut(rows: rows)
+            var row = 0
+            vectors.withUnsafeBufferPointer { v in
+                for list in 0..<nlist {
+                    for _ in 0..<rows[list] {
+                        let position = index.lists.append(list, row: v.baseAddress! + row * d, slot: slots[row], normalize: false)
+                        index.locations[Int(slots[row])] = UInt64(list) << 32 | UInt64(position)
+                        row += 1
+                    }
+                }
+            }
         }
         index.lists.updateDerived(from: [Int](repeating: 0, count: nlist), threads: Parallel.coreCount)
-        try index.encodeProductCodes(slots: 0..<count, threads: nil)
+        if let codes {
+            codes.withUnsafeBytes { codes in
+                var offset = 0
+                for list in 0..<nlist {
+                    let destination = index.lists.productCodeBytes(list)
+                    destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: codes[offset..<(offset + destination.count)]))
+                    offset += destination.count
+                }
+            }
+        }
         index.idMap.continueAutomaticIDs(at: fields[5])
         return index
     }
@@ -124,11 +165,11 @@ extension IVFIndex {
 extension IndexFileWriter {
     /// Writes one section that concatenates a per-row field of every list, in list order.
     fileprivate func writeSection(
-        _ tag: String, lists: InvertedLists, bytesPerRow: Int, start: (Int) -> UnsafeRawPointer
+        _ tag: String, lists: InvertedLists, bytesPerRow: Int, mappable: Bool = false, start: (Int) -> UnsafeRawPointer
     ) throws {
         let parts = (0..<lists.listCount).filter { lists.counts[$0] > 0 }.map {
             UnsafeRawBufferPointer(start: start($0), count: lists.counts[$0] * bytesPerRow)
         }
-        try writeSection(tag, parts: parts)
+        try writeSection(tag, parts: parts, mappable: mappable)
     }
 }

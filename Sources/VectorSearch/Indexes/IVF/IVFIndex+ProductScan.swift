@@ -13,7 +13,7 @@ extension IVFIndex {
         let queryNorm = metric == .l2 ? kernels.dot(query, query, dimension) : 0
         return withScratch { scratch in
             let probes = scratch.lists
-            let probeCount = rankLists(query, nprobe: nprobe, scratch: scratch.floats, into: probes)
+            let probeCount = rankListsForCodes(query, nprobe: nprobe, scratch: scratch)
             let scale = rankingScale(queryNorm: kernels.dot(query, query, dimension).squareRoot())
             let norms = centroidNorms.withUnsafeBufferPointer { $0.baseAddress! }
             let rotated = scratch.tables, products = rotated + dimension, table = products + product.m * product.centroidCount
@@ -50,32 +50,46 @@ extension IVFIndex {
     }
 
     /// The `k` best of `count` candidates named by list and position: re-scored with their
-    /// float32 rows when `rerank` > 0 (each row fetched a few candidates ahead), else with their
-    /// code distances; published into `out` with their ids.
+    /// float32 rows when `rerank` > 0, else with their code distances; published into `out` with
+    /// their ids. Two passes: every candidate's distance first (rows fetched a few candidates
+    /// ahead), then ids only for those within the k-th distance, so only they pay the slot and id
+    /// look-ups. Ties at the k-th distance still go to the smaller id.
     private func finishLocated(
-        _ query: UnsafePointer<Float>, _ candidates: UnsafePointer<Scored>, count: Int, k: Int, rerank: Int, ids: UnsafePointer<VectorID>,
-        into out: UnsafeMutablePointer<Scored>
+        _ query: UnsafePointer<Float>, _ candidates: UnsafeMutablePointer<Scored>, count: Int, k: Int, rerank: Int,
+        ids: UnsafePointer<VectorID>, into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         let lists = self.lists, d = dimension, rowBytes = dimension &* 4
-        @inline(__always) func row(_ i: Int) -> UnsafeMutablePointer<Float> {
+        @inline(__always) func split(_ i: Int) -> (list: Int, position: Int) {
             let located = candidates[i].id
-            return lists.vectors[Int(truncatingIfNeeded: located >> 32)]! + Int(truncatingIfNeeded: located & 0xFFFF_FFFF) &* d
+            return (Int(truncatingIfNeeded: located >> 32), Int(truncatingIfNeeded: located & 0xFFFF_FFFF))
         }
-        @inline(__always) func id(_ i: Int) -> VectorID {
-            let located = candidates[i].id
-            return ids[Int(lists.slots[Int(truncatingIfNeeded: located >> 32)]![Int(truncatingIfNeeded: located & 0xFFFF_FFFF)])]
+        @inline(__always) func row(_ i: Int) -> UnsafeMutablePointer<Float> {
+            let (list, position) = split(i)
+            return lists.vectors[list]! + position &* d
+        }
+        if rerank > 0 {
+            // Rows fetched into L2 twelve candidates ahead: measured 20–25 % more queries/s than
+            // fetching four ahead into L1, whose few miss buffers a whole row fills.
+            let ahead = 12
+            for i in 0..<min(ahead, count) { vs_prefetch_bytes_l2(row(i), rowBytes) }
+            for i in 0..<count {
+                if i &+ ahead < count { vs_prefetch_bytes_l2(row(i &+ ahead), rowBytes) }
+                candidates[i].distance = kernels.distance(metric, query, row(i), d)
+            }
+        }
+        // The k-th smallest distance, then every candidate within it, by (distance, id).
+        var limit = Float.infinity
+        if count > k {
+            withUnsafeTemporaryAllocation(of: Scored.self, capacity: k) { least in
+                var heap = TopKHeap(storage: least.baseAddress!, capacity: k)
+                for i in 0..<count { heap.push(distance: candidates[i].distance, id: 0) }
+                limit = heap.threshold
+            }
         }
         var best = TopKHeap(storage: out, capacity: k)
-        if rerank > 0 {
-            let ahead = 4
-            for i in 0..<min(ahead, count) { vs_prefetch_bytes(row(i), rowBytes) }
-            for i in 0..<count {
-                if i &+ ahead < count { vs_prefetch_bytes(row(i &+ ahead), rowBytes) }
-                let distance = kernels.distance(metric, query, row(i), d)
-                if distance <= best.threshold { best.push(distance: distance, id: id(i)) }
-            }
-        } else {
-            for i in 0..<count { best.push(distance: candidates[i].distance, id: id(i)) }
+        for i in 0..<count where candidates[i].distance <= limit {
+            let (list, position) = split(i)
+            best.push(distance: candidates[i].distance, id: ids[Int(lists.slots[list]![position])])
         }
         let kept = best.sortBestFirst()
         metric.publish(out, count: kept, query: query, dimension: d, kernels: kernels)

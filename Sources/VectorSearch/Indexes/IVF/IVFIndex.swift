@@ -38,7 +38,11 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     let centroids: VectorStore
     /// ‖c‖² per centroid: the coarse step ranks lists by ‖c‖² − 2q·c.
     var centroidNorms: [Float] = []
-    /// Sketches of the centroids, with the lists' basis (empty without one): a single query's
+    /// The basis the coarse step bounds centroids with (nil: it scores them all): the lists' own
+    /// (``InvertedLists/sketch``), or for lists on codes, which keep none, one fitted on the
+    /// centroids themselves.
+    var coarseSketch: ListSketch?
+    /// Sketches of the centroids on ``coarseSketch``'s basis (empty without one): a single query's
     /// coarse step bounds every centroid from them and scores only those that could rank.
     var centroidSketches: [UInt16] = []
     var centroidTerms: [ListSketch.Terms] = []
@@ -140,9 +144,16 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         new.withUnsafeBufferPointer { _ = centroids.append($0.baseAddress!, rows: new.count) }
         centroidNorms = (0..<new.count).map { kernels.dot(centroids.row($0), centroids.row($0), dimension) }
         let codec = CodeKernels(storage: storage)
-        // A scan of codes reads fewer bytes than a sketch would save it: lists on codes keep none.
-        let sketch = codec == nil && product == nil ? sketch : nil
-        lists = InvertedLists(listCount: new.count, dimension: dimension, sketch: sketch, codec: codec, product: product)
+        // A scan of codes reads fewer bytes than a sketch would save it: lists on codes keep none,
+        // but their coarse step still bounds the centroids, on a basis fitted to the centroids.
+        let coded = codec != nil || product != nil
+        let listSketch = coded ? nil : sketch
+        let sketch =
+            coded
+            ? new.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: new.count, dimension: dimension, seed: parameters.seed) }
+            : sketch
+        coarseSketch = sketch
+        lists = InvertedLists(listCount: new.count, dimension: dimension, sketch: listSketch, codec: codec, product: product)
         centroidSketches = [UInt16](repeating: 0, count: new.count * (sketch?.width ?? 0))
         centroidTerms = [ListSketch.Terms](repeating: .init(error: 0, perpendicular: 0, normSquared: 0), count: sketch == nil ? 0 : new.count)
         if let sketch, new.count > 0 {

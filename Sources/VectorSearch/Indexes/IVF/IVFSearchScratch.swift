@@ -55,7 +55,7 @@ extension IVFIndex {
     /// Runs `body` with scratch for the index's current lists (call with the read lock held).
     @inline(__always)
     func withScratch<R>(_ body: (IVFSearchScratch) -> R) -> R {
-        let nlist = centroids.count, width = lists.sketch?.width ?? 0, productFloats = lists.product?.scratchFloats ?? 0
+        let nlist = centroids.count, width = coarseSketch?.width ?? 0, productFloats = lists.product?.scratchFloats ?? 0
         return scratchPool.withContext(
             fits: { $0.listCount >= nlist && $0.sketchWidth >= width && $0.productFloats >= productFloats },
             make: { IVFSearchScratch(listCount: nlist, sketchWidth: width, productFloats: productFloats) }, body)

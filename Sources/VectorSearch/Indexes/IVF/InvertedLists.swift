@@ -12,7 +12,9 @@ import CVectorKernels
 ///
 /// A build (the first add) and a load lay every list out in one arena, back to back, on huge
 /// pages when large: a query then streams its lists with few TLB misses. A list that outgrows
-/// its place in the arena moves to a block of its own.
+/// its place in the arena moves to a block of its own. A mapped load leaves the float32 rows in
+/// the file (``layOut(rows:mappedVectors:)``): the arena holds the rest, and a list's rows move
+/// into memory only when it grows.
 ///
 /// Per-list pointers and counts live in fixed buffers (`let`), so the hot loop reads them with
 /// no array bounds or exclusivity checks and no reference counting.
@@ -45,6 +47,9 @@ final class InvertedLists {
     private let ownsBlock: UnsafeMutablePointer<Bool>
     private var arena: UnsafeMutableRawPointer?
     private var arenaBytes = 0
+    /// The file whose mapped float32 rows the lists were laid out over, and those rows.
+    private(set) var mapping: MappedFile?
+    private(set) var mappedRows: (base: UnsafeMutablePointer<Float>, count: Int)?
 
     init(listCount: Int, dimension: Int, sketch: ListSketch? = nil, codec: CodeKernels? = nil, product: IVFProductCodes? = nil) {
         self.listCount = listCount
@@ -85,10 +90,11 @@ final class InvertedLists {
         var slots = 0, sketches = 0, terms = 0, codes = 0, scales = 0, norms = 0, total = 0
     }
 
-    private func region(rows: Int) -> Region {
+    /// `vectors` false: the region of a list whose rows lie elsewhere (a mapped file).
+    private func region(rows: Int, vectors: Bool = true) -> Region {
         func aligned(_ bytes: Int) -> Int { (bytes + 63) / 64 * 64 }
         var region = Region()
-        region.slots = aligned(rows * dimension * 4)
+        region.slots = vectors ? aligned(rows * dimension * 4) : 0
         region.sketches = region.slots + aligned(rows * 4)
         let sketchBytes = sketch.map { aligned(rows * $0.width * 2) } ?? 0
         region.terms = region.sketches + sketchBytes
@@ -102,25 +108,26 @@ final class InvertedLists {
 
     /// Bytes of codes for `rows` rows (pq4fs: whole blocks of 32).
     private func codeBytes(rows: Int) -> Int {
-        if let product {
-            return product.codec.kind == .pq ? rows * product.m : (rows + 31) / 32 * product.paddedM * 16
-        }
+        if let product { return product.codec.codeBytes(rows: rows) }
         return codec != nil ? rows * codeRowBytes : 0
     }
 
     /// Whether the lists keep codes that a search scans instead of the vectors.
     var isCoded: Bool { codec != nil || product != nil }
 
-    /// Points list `l`'s pointers into a region at `block`, for `rows` rows.
-    private func place(_ l: Int, at block: UnsafeMutableRawPointer, rows: Int) {
-        let region = region(rows: rows)
-        vectors[l] = block.bindMemory(to: Float.self, capacity: rows * dimension)
+    /// Points list `l`'s pointers into a region at `block`, for `rows` rows (its float32 rows at
+    /// `external` when given, else at the block's start). Product codes start zeroed, so unused
+    /// nibbles and saved files are deterministic.
+    private func place(_ l: Int, at block: UnsafeMutableRawPointer, rows: Int, external: UnsafeMutablePointer<Float>? = nil) {
+        let region = region(rows: rows, vectors: external == nil)
+        vectors[l] = external ?? block.bindMemory(to: Float.self, capacity: rows * dimension)
         slots[l] = (block + region.slots).bindMemory(to: UInt32.self, capacity: rows)
         if let sketch {
             sketches[l] = (block + region.sketches).bindMemory(to: UInt16.self, capacity: rows * sketch.width)
             terms[l] = (block + region.terms).bindMemory(to: ListSketch.Terms.self, capacity: rows)
         }
         if isCoded { codes[l] = block + region.codes }
+        if product != nil { (block + region.codes).initializeMemory(as: UInt8.self, repeating: 0, count: codeBytes(rows: rows)) }
         if codec != nil {
             codeScales[l] = (block + region.scales).bindMemory(to: Float.self, capacity: rows)
             codeNorms[l] = (block + region.norms).bindMemory(to: Float.self, capacity: rows)
@@ -129,21 +136,31 @@ final class InvertedLists {
     }
 
     /// Places every list in one arena with room for exactly `rows[l]` rows; all lists must be empty.
-    func layOut(rows: [Int]) {
+    /// With `mappedVectors`, the lists' float32 rows are those rows of a mapped file, list after
+    /// list (as `VECS` stores them), and the lists start full: ``counts`` are `rows`, and the
+    /// caller fills in the slots and codes.
+    func layOut(rows: [Int], mappedVectors: (rows: UnsafeMutablePointer<Float>, file: MappedFile)? = nil) {
         precondition(rows.count == listCount && totalCount == 0 && arena == nil)
-        let total = rows.reduce(0) { $0 + region(rows: $1).total }
+        let external = mappedVectors != nil
+        let total = rows.reduce(0) { $0 + region(rows: $1, vectors: !external).total }
+        if let mappedVectors {
+            mapping = mappedVectors.file
+            mappedRows = (mappedVectors.rows, rows.reduce(0, +))
+        }
         guard total > 0, let block = vs_alloc_large(total) else {
             if total > 0 { fatalError("out of memory allocating \(total) bytes of inverted lists") }
             return
         }
         arena = block
         arenaBytes = total
-        var offset = 0
+        var offset = 0, row = 0
         for l in 0..<listCount where rows[l] > 0 {
             if ownsBlock[l] { vs_free_large(vectors[l]) }
             ownsBlock[l] = false
-            place(l, at: block + offset, rows: rows[l])
-            offset += region(rows: rows[l]).total
+            place(l, at: block + offset, rows: rows[l], external: mappedVectors.map { $0.rows + row * dimension })
+            if external { counts[l] = rows[l] }
+            offset += region(rows: rows[l], vectors: !external).total
+            row += rows[l]
         }
     }
 
@@ -256,6 +273,8 @@ final class InvertedLists {
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: product!.m) { code in
                 productCode(l, position: last, into: code.baseAddress!)
                 setProductCode(l, position: position, code.baseAddress!)
+                code.initialize(repeating: 0)
+                setProductCode(l, position: last, code.baseAddress!)
             }
         }
         if codec != nil {
@@ -279,6 +298,11 @@ final class InvertedLists {
             let value = s < product.m ? code[s] & 15 : 0
             block[s * 16 + byte] = block[s * 16 + byte] & ~(15 << shift) | value << shift
         }
+    }
+
+    /// Bytes of list `l`'s product codes as the scan reads them (saved as they are).
+    func productCodeBytes(_ l: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: codes[l], count: counts[l] > 0 ? codeBytes(rows: counts[l]) : 0)
     }
 
     /// Reads the product code of the row at `position` of list `l` into `code` (m bytes).
