@@ -92,7 +92,7 @@ public enum EmbeddingFile {
 
     // MARK: big-ann-benchmarks (.fbin, .ibin)
 
-    private static func readBinHeader(_ file: BinaryReader, elementSize: Int) throws -> (rows: Int, dimension: Int) {
+    static func readBinHeader(_ file: BinaryReader, elementSize: Int) throws -> (rows: Int, dimension: Int) {
         guard let n = try file.read(UInt32.self), let d = try file.read(UInt32.self) else {
             throw malformed(file.path, nil, 0, "bad header: \(file.size) bytes, too short for the 8-byte header")
         }

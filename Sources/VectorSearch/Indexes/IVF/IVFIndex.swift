@@ -51,6 +51,8 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     var attributeStore = AttributeStore()
     /// Where slot `s` lives: list in the high 32 bits, position in the list in the low 32.
     var locations: [UInt64] = []
+    /// Vectors the first add should lay the lists out for (``reserveCapacity(_:)``).
+    var expectedCount: Int?
     let kernels = DistanceKernels.best
     /// Scratch of single-query searches (``IVFSearchScratch``).
     let scratchPool = ContextPool<IVFSearchScratch>()
@@ -138,6 +140,25 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         }
     }
 
+    /// The rows ``train(_:threads:progress:)`` samples from `count` training vectors, ascending.
+    /// Training on just these rows, in this order, gives the same index as training on all
+    /// `count` (when ``IVFParameters/nlist`` is set: an automatic one follows the count given), so
+    /// a caller streaming a large file reads only the sample into memory.
+    package func trainingRows(count: Int) -> [Int] {
+        let nlist = parameters.nlist ?? IVFParameters.defaultListCount(for: count)
+        let size = min(count, parameters.trainingSize ?? count, ParameterCheck.saturatingProduct(nlist, IVFParameters.maxTrainingPointsPerList))
+        guard size < count else { return Array(0..<count) }
+        var random = SplitMix64(seed: parameters.seed)
+        return KMeans.distinctRows(size, from: count, random: &random).sorted()
+    }
+
+    /// Tells an empty index that about `count` vectors will be added, in batches: the first
+    /// batch then lays the lists out for `count` rows in proportion to how its own rows fall
+    /// (plus a tenth), so the later batches do not grow and copy every list several times.
+    public func reserveCapacity(_ count: Int) {
+        lock.withWriteLock { if idMap.count == 0 { expectedCount = count } }
+    }
+
     /// Sets the centroids (from training or a saved file) and empty lists; call with the lock held.
     func install(centroids new: VectorMatrix, sketch: ListSketch?, product: IVFProductCodes? = nil) {
         if centroids.count > 0 { centroids.removeAll() }
@@ -216,7 +237,10 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         var added = [Int](repeating: 0, count: lists.listCount)
         for neighbour in nearest { added[Int(neighbour.id)] += 1 }
         if idMap.count == 0 {
-            lists.layOut(rows: added)
+            // Sized for the whole build when told its size: each list's share of this batch, scaled.
+            let scale = expectedCount.map { Double(max($0, vectors.count)) / Double(vectors.count) } ?? 1
+            lists.layOut(rows: added.map { scale > 1 ? max($0, Int((Double($0) * scale * 1.1).rounded(.up))) : $0 })
+            expectedCount = nil
         } else {
             for l in 0..<lists.listCount where lists.counts[l] + added[l] > lists.capacity(l) {
                 lists.reserve(l, rows: max(lists.counts[l] + added[l], 2 * lists.capacity(l)))

@@ -311,7 +311,7 @@ public enum KMeans {
     }
 
     /// `count` distinct numbers from 0..<n (partial Fisher–Yates over a sparse permutation).
-    private static func distinctRows(_ count: Int, from n: Int, random: inout SplitMix64) -> [Int] {
+    static func distinctRows(_ count: Int, from n: Int, random: inout SplitMix64) -> [Int] {
         var swapped: [Int: Int] = [:]
         var rows = [Int]()
         rows.reserveCapacity(count)
