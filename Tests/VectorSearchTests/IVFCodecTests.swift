@@ -179,7 +179,7 @@ struct IVFCodecTests {
             var scratch = [Float](repeating: 0, count: product.scratchFloats), lut = [UInt8](repeating: 0, count: product.paddedM * 16)
             scratch.withUnsafeMutableBufferPointer { s in
                 let rotated = s.baseAddress!, products = rotated + 15, table = products + product.m * product.centroidCount
-                product.prepare(query, rotated: rotated, products: products, kernels: .best)
+                product.prepare(query, rotated: rotated, products: products)
                 for list in 0..<6 {
                     product.table(list: list, products: products, into: table)
                     if codec.kind == .pq4fs { step = max(step, product.quantize(table, into: &lut).delta) }

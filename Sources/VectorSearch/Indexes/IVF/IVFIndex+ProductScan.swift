@@ -17,7 +17,7 @@ extension IVFIndex {
             let scale = rankingScale(queryNorm: kernels.dot(query, query, dimension).squareRoot())
             let norms = centroidNorms.withUnsafeBufferPointer { $0.baseAddress! }
             let rotated = scratch.tables, products = rotated + dimension, table = products + product.m * product.centroidCount
-            product.prepare(query, rotated: rotated, products: products, kernels: kernels)
+            product.prepare(query, rotated: rotated, products: products)
             return withUnsafeTemporaryAllocation(of: Scored.self, capacity: wanted) { candidates in
                 var heap = TopKHeap(storage: candidates.baseAddress!, capacity: wanted)
                 // One table serves every list unless each list has its own (L2 on residuals).
@@ -28,8 +28,8 @@ extension IVFIndex {
                     let n = lists.counts[list]
                     guard n > 0 else { continue }
                     // The coarse distance is ‖c‖² + scale·q·c (IVFIndex+CoarseQuantizer): q·c back from it.
-                    let centroidDot = product.codec.residual ? (probes[p].distance - norms[list]) / scale : 0
-                    var bias = product.bias(list: list, queryNormSquared: queryNorm, centroidDot: centroidDot)
+                    let coarse = probes[p].distance
+                    var bias = product.bias(coarseDistance: coarse, centroidDot: (coarse - norms[list]) / scale, queryNormSquared: queryNorm)
                     let codeBytes = codes.assumingMemoryBound(to: UInt8.self)
                     if product.tablePerList || !tableReady {
                         product.table(list: list, products: products, into: table)

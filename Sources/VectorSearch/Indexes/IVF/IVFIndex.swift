@@ -144,7 +144,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
     /// Training on just these rows, in this order, gives the same index as training on all
     /// `count` (when ``IVFParameters/nlist`` is set: an automatic one follows the count given), so
     /// a caller streaming a large file reads only the sample into memory.
-    package func trainingRows(count: Int) -> [Int] {
+    public func trainingRows(count: Int) -> [Int] {
         let nlist = parameters.nlist ?? IVFParameters.defaultListCount(for: count)
         let size = min(count, parameters.trainingSize ?? count, ParameterCheck.saturatingProduct(nlist, IVFParameters.maxTrainingPointsPerList))
         guard size < count else { return Array(0..<count) }

@@ -43,7 +43,6 @@ final class IVFProductCodes: @unchecked Sendable {
         self.codec = codec
         self.quantizer = quantizer
         self.rotation = rotation
-        let d = quantizer.dimension
         rotationCodes = rotation.map { $0.map(\.bfloat16) } ?? []
         rotate = Self.rotationKernel(level)
         self.metric = metric
@@ -173,7 +172,7 @@ final class IVFProductCodes: @unchecked Sendable {
 
     /// Writes the query as the codes see it (rotated) to `rotated` and its slice products
     /// (qR)_s·y_sj to `products` (m·K floats).
-    func prepare(_ query: UnsafePointer<Float>, rotated: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>, kernels: DistanceKernels) {
+    func prepare(_ query: UnsafePointer<Float>, rotated: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>) {
         let d = dimension, k = centroidCount, ds = subdimension
         if rotation != nil {
             rotationCodes.withUnsafeBufferPointer { r in rotate(query, r.baseAddress!, d, d, rotated) }
@@ -213,16 +212,13 @@ final class IVFProductCodes: @unchecked Sendable {
         }
     }
 
-    /// The distance every code of list `list` adds to its table sum: ‖q − c‖² (L2; ‖q‖² without
-    /// residuals) or −q·c (inner product; 0 without residuals). `queryNormSquared` is ‖q‖²,
-    /// `centroidDot` q·c.
+    /// The distance every code of a list adds to its table sum: ‖q − c‖² (L2; ‖q‖² without
+    /// residuals) or −q·c (inner product; 0 without residuals). `coarseDistance` is the list's
+    /// ‖c‖² − 2q·c (L2), `centroidDot` q·c, `queryNormSquared` ‖q‖².
     @inline(__always)
-    func bias(list: Int, queryNormSquared: Float, centroidDot: Float) -> Float {
+    func bias(coarseDistance: Float, centroidDot: Float, queryNormSquared: Float) -> Float {
         guard codec.residual else { return metric == .l2 ? queryNormSquared : 0 }
-        guard metric == .l2 else { return -centroidDot }
-        let c = list * dimension
-        let centroidNorm = centroids.withUnsafeBufferPointer { DistanceKernels.best.dot($0.baseAddress! + c, $0.baseAddress! + c, dimension) }
-        return queryNormSquared - 2 * centroidDot + centroidNorm
+        return metric == .l2 ? queryNormSquared + coarseDistance : -centroidDot
     }
 
     /// A float table of 16 entries per slice as bytes (the fast-scan table, `paddedM` × 16, the
