@@ -130,7 +130,8 @@ extension IVFIndex {
             product.fastScan(codes + start / 32 &* blockBytes, min(chunkBlocks, (rows + 31) / 32), lut, product.paddedM, sums)
             // Rows at or under the heap's threshold as it is now, then each checked as it tightens.
             var limit = (heap.threshold - bias) / delta
-            let selected = product.select(sums, rows, limit >= 65535 ? 65535 : limit < 0 ? 0 : UInt16(limit), positions)
+            // NaN (a damaged index's infinite norms) selects nothing rather than trapping.
+            let selected = product.select(sums, rows, !(limit >= 0) ? 0 : limit >= 65535 ? 65535 : UInt16(limit), positions)
             for i in 0..<selected {
                 let r = Int(positions[i]), sum = Float(sums[r])
                 guard sum <= limit else { continue }
