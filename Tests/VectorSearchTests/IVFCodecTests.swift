@@ -115,7 +115,7 @@ struct IVFCodecTests {
             for slot in 0..<index.count {
                 let (list, position) = index.location(of: slot)
                 let row = try VectorMatrix(dimension: 15, values: Array(UnsafeBufferPointer(start: index.lists.vectors[list]! + position * 15, count: 15)))
-                let expected = try product.encode(row, lists: [list], threads: 1)
+                let expected = try product.encode(row, lists: [list], centroids: index.centroids.base, threads: 1)
                 var stored = [UInt8](repeating: 0, count: product.m)
                 index.lists.productCode(list, position: position, into: &stored)
                 #expect(stored == expected, "\(codec) \(metric) slot \(slot)")
@@ -240,6 +240,30 @@ struct IVFCodecTests {
             let everything = referenceSearch(base: base, ids: ids, query: query, metric: .cosine, k: 8)
             #expect(try index.search(query, k: 8, parameters: all).map(\.id) == everything.map(\.id))
             #expect(try index.search(query, k: 1000, parameters: try IVFSearchParameters(nprobe: 5, rerank: 2)).count == n)
+        }
+    }
+
+    @Test("centroids so large their norms overflow (finite, so the file loads) give an answer, not a trap, copied and mapped")
+    func overflowingCentroids() throws {
+        let path = temporaryPath("codec-overflow.vsidx")
+        defer { cleanup(path) }
+        let base = randomMatrix(rows: 60, dimension: 16, seed: 5)
+        let index = try IVFIndex(dimension: 16, metric: .l2, parameters: IVFParameters(nlist: 2, codec: try IVFCodec(.pq4fs, subquantizers: 4)))
+        try index.train(base)
+        try index.add(base)
+        try index.save(to: path)
+        var bytes = try MappedIndexTests.read(path)
+        let centroids = try #require(MappedIndexTests.section("CENT", in: bytes))
+        for i in 0..<16 {
+            bytes.replaceSubrange((centroids.payload + 4 * i)..<(centroids.payload + 4 * i + 4), with: littleEndianBytes(Float(1e30).bitPattern))
+        }
+        MappedIndexTests.reseal(&bytes, centroids)
+        MappedIndexTests.write(bytes, to: path)
+        for mode in [IndexLoadMode.copy, .mapped] {
+            let loaded = try IVFIndex.load(from: path, mode: mode)
+            // Every row a candidate: the list with the infinite bias is scanned while the heap is not full.
+            let found = try loaded.search(base[0], k: 5, parameters: try IVFSearchParameters(nprobe: 2, rerank: 100))
+            #expect(found.count <= 5)
         }
     }
 

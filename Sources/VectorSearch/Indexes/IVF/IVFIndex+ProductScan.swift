@@ -10,12 +10,11 @@ extension IVFIndex {
         into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         let wanted = rerank > 0 ? min(ParameterCheck.saturatingProduct(k, rerank), idMap.count) : min(k, idMap.count)
-        let queryNorm = metric == .l2 ? kernels.dot(query, query, dimension) : 0
+        let normSquared = kernels.dot(query, query, dimension)
+        let scale = rankingScale(queryNorm: normSquared.squareRoot())
         return withScratch { scratch in
             let probes = scratch.lists
             let probeCount = rankListsForCodes(query, nprobe: nprobe, scratch: scratch)
-            let scale = rankingScale(queryNorm: kernels.dot(query, query, dimension).squareRoot())
-            let norms = centroidNorms.withUnsafeBufferPointer { $0.baseAddress! }
             let rotated = scratch.tables, products = rotated + dimension, table = products + product.m * product.centroidCount
             product.prepare(query, rotated: rotated, products: products)
             return withUnsafeTemporaryAllocation(of: Scored.self, capacity: wanted) { candidates in
@@ -29,7 +28,8 @@ extension IVFIndex {
                     guard n > 0 else { continue }
                     // The coarse distance is ‖c‖² + scale·q·c (IVFIndex+CoarseQuantizer): q·c back from it.
                     let coarse = probes[p].distance
-                    var bias = product.bias(coarseDistance: coarse, centroidDot: (coarse - norms[list]) / scale, queryNormSquared: queryNorm)
+                    var bias = product.bias(
+                        coarseDistance: coarse, centroidDot: (coarse - centroidNorms[list]) / scale, queryNormSquared: normSquared)
                     let codeBytes = codes.assumingMemoryBound(to: UInt8.self)
                     if product.tablePerList || !tableReady {
                         product.table(list: list, products: products, into: table)

@@ -280,7 +280,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
                     (rows.baseAddress! + i * dimension).update(from: lists.vectors[list]! + position * dimension, count: dimension)
                 }
             }
-            let codes = try product.encode(VectorMatrix(dimension: dimension, values: rows), lists: listOf, threads: threads)
+            let codes = try product.encode(VectorMatrix(dimension: dimension, values: rows), lists: listOf, centroids: centroids.base, threads: threads)
             codes.withUnsafeBufferPointer { codes in
                 for (i, slot) in range.enumerated() {
                     let (list, position) = location(of: slot)

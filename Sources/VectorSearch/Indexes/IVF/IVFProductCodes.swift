@@ -27,8 +27,6 @@ final class IVFProductCodes: @unchecked Sendable {
     let dimension: Int
     /// Slices, centroids per slice, values per slice, and slices as the fast-scan kernel reads them.
     let m: Int, centroidCount: Int, subdimension: Int, paddedM: Int
-    /// The lists' centroids (nlist × d, as the index holds them): residuals are taken against them.
-    let centroids: [Float]
     /// L2 only (else empty): for list l (one list's worth without residuals), slice s and
     /// codeword j, ‖y‖² + 2 (cR)_s·y at (l·m + s)·K + j.
     let listTerms: [Float]
@@ -51,7 +49,6 @@ final class IVFProductCodes: @unchecked Sendable {
         centroidCount = quantizer.centroidCount
         subdimension = quantizer.subdimension
         paddedM = codec.paddedSubquantizers
-        self.centroids = centroids.values
         (fastScan, select) = Self.fastScanKernels(level)
         var transposed = [Float](repeating: 0, count: quantizer.codebooks.count)
         let (k, ds) = (centroidCount, subdimension)
@@ -143,7 +140,7 @@ final class IVFProductCodes: @unchecked Sendable {
     }
 
     /// Bytes held beyond the codes: codebooks, rotation, centroid copy and list terms.
-    var byteCount: Int { (2 * quantizer.codebooks.count + (rotation?.count ?? 0) + rotationCodes.count / 2 + centroids.count + listTerms.count) * 4 }
+    var byteCount: Int { (2 * quantizer.codebooks.count + (rotation?.count ?? 0) + rotationCodes.count / 2 + listTerms.count) * 4 }
 
     /// Floats of a query's scratch: the rotated query (d), the slice products (m·K) and one list's table (m·K).
     var scratchFloats: Int { dimension + 2 * m * centroidCount }
@@ -151,8 +148,9 @@ final class IVFProductCodes: @unchecked Sendable {
     // MARK: Encoding
 
     /// The codes (m bytes per row) of `count` rows, row i in list `lists[i]`; rows as the lists
-    /// hold them (unit length under cosine).
-    func encode(_ rows: VectorMatrix, lists: [Int], threads: Int?) throws -> [UInt8] {
+    /// hold them (unit length under cosine). `centroids` are the index's (nlist × d): residuals are
+    /// taken against them.
+    func encode(_ rows: VectorMatrix, lists: [Int], centroids: UnsafePointer<Float>, threads: Int?) throws -> [UInt8] {
         let d = dimension
         var values = rows.values
         if codec.residual {
