@@ -14,7 +14,12 @@ let package = Package(
         .executable(name: "vectorsearch", targets: ["VectorSearchCLI"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The HTTP server only (VectorSearchServer): library products never build these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // BLAS through the system's libblas.so.3; on Debian, installing libopenblas-dev makes that OpenBLAS.
@@ -41,10 +46,22 @@ let package = Package(
         // link the library products never need libhdf5.
         .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
         .target(name: "VectorSearchHDF5", dependencies: ["VectorSearch", "CHDF5"]),
+        // `vectorsearch serve`: the HTTP/JSON API over an index or a collection (Hummingbird 2,
+        // Prometheus metrics). Not a product: only the CLI links it.
+        .target(
+            name: "VectorSearchServer",
+            dependencies: [
+                "VectorSearch", "VectorSearchRAG", "VectorSearchEmbeddings",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "VectorSearchCLI",
             dependencies: [
-                "VectorSearch", "VectorSearchRAG", "VectorSearchEmbeddings", "VectorSearchHDF5",
+                "VectorSearch", "VectorSearchRAG", "VectorSearchEmbeddings", "VectorSearchHDF5", "VectorSearchServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,6 +74,7 @@ let package = Package(
             name: "VectorSearchCLITests",
             dependencies: ["VectorSearchCLI", "VectorSearchRAG", "VectorSearchEmbeddings", "VectorSearchHDF5", "TestSupport"],
             exclude: ["Resources"]),
+        .testTarget(name: "VectorSearchServerTests", dependencies: ["VectorSearchServer", "VectorSearch", "VectorSearchRAG", "TestSupport"]),
         .testTarget(name: "VectorSearchHDF5Tests", dependencies: ["VectorSearchHDF5", "VectorSearch", "TestSupport"]),
         .testTarget(
             name: "VectorSearchEmbeddingsTests", dependencies: ["VectorSearchEmbeddings", "VectorSearch", "CVectorKernels", "TestSupport"],

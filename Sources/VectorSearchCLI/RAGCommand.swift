@@ -37,44 +37,16 @@ struct DocumentInput: ParsableArguments {
     var source: String { documents ?? (beir! + "/corpus.jsonl") }
 
     /// Each document, with the vector of its whole text when the input gives one.
-    func read() throws -> [(document: Document, embedding: [Float]?)] {
-        let entries: [(document: Document, embedding: [Float]?)] =
-            if let beir { try BEIRDataset.readCorpus(beir + "/corpus.jsonl").map { ($0, nil) } } else {
-                try DocumentFile.read(source).map { ($0.document, $0.embedding) }
+    func read() throws -> [DocumentFile.Entry] {
+        let entries: [DocumentFile.Entry] =
+            if let beir { try BEIRDataset.readCorpus(beir + "/corpus.jsonl").map { .init(document: $0) } } else {
+                try DocumentFile.read(source)
             }
         let rows = try embeddings.map { try EmbeddingFile.read($0).vectors }
         if let rows, rows.count != entries.count {
             throw CLIError("\(embeddings!) has \(rows.count) vectors for \(entries.count) documents in \(source)")
         }
-        return entries.enumerated().map { row, entry in (entry.document, rows.map { $0[row] } ?? entry.embedding) }
-    }
-
-    /// Adds (or replaces) every document in one transaction: those with a vector as one chunk
-    /// each, the others chunked and embedded by `embedder` first. Nothing is stored unless all
-    /// are taken.
-    func store(
-        _ entries: [(document: Document, embedding: [Float]?)], into collection: DocumentCollection, embedder: any Embedder,
-        replacing: Bool
-    ) async throws {
-        var vectors = VectorMatrix(dimension: collection.dimension)
-        var chunks: [Chunk] = [], toEmbed: [Document] = []
-        for (document, embedding) in entries {
-            guard let embedding else {
-                toEmbed.append(document)
-                continue
-            }
-            guard embedding.count == collection.dimension else {
-                throw CLIError("document \"\(document.id)\": its embedding has \(embedding.count) components, the collection's \(collection.dimension)")
-            }
-            try vectors.append(embedding)
-            chunks.append(.whole(document))
-        }
-        if !toEmbed.isEmpty {
-            let embedded = try await collection.chunkAndEmbed(toEmbed, embedder: embedder)
-            chunks += embedded.chunks
-            for row in 0..<embedded.vectors.count { try vectors.append(embedded.vectors[row]) }
-        }
-        try collection.add(entries.map(\.document), chunks: chunks, embeddings: vectors, replacing: replacing)
+        return entries.enumerated().map { row, entry in .init(document: entry.document, embedding: rows.map { $0[row] } ?? entry.embedding) }
     }
 }
 
@@ -179,7 +151,7 @@ struct RAGIngestCommand: AsyncParsableCommand {
                 collection = try openCollection(input.collection)  // another process created it meanwhile
             }
         }
-        try await input.store(entries, into: collection, embedder: try endpoints.embedder(dimension: collection.dimension), replacing: false)
+        try await collection.add(entries, embedder: try endpoints.embedder(dimension: collection.dimension))
         status(
             String(
                 format: "%@: %d documents, %d chunks (%@ index, %@) in %.2fs", input.collection, try collection.documentCount,
@@ -196,8 +168,7 @@ struct RAGUpdateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let collection = try openCollection(input.collection)
-        try await input.store(
-            try input.read(), into: collection, embedder: try endpoints.embedder(dimension: collection.dimension), replacing: true)
+        try await collection.add(try input.read(), embedder: try endpoints.embedder(dimension: collection.dimension), replacing: true)
         status("\(input.collection): \(try collection.documentCount) documents, \(try collection.chunkCount) chunks")
     }
 }

@@ -233,6 +233,33 @@ public final class DocumentCollection: @unchecked Sendable {
         try write(documents, chunks: chunks, vectors: vectors, replacing: true)
     }
 
+    /// Adds (or, `replacing`, replaces) documents some of which bring the vector of their whole
+    /// text (stored as one chunk each) while the others are chunked and embedded by `embedder`
+    /// first; one transaction: nothing is stored unless all are taken.
+    public func add(_ entries: [DocumentFile.Entry], embedder: some Embedder, replacing: Bool = false) async throws {
+        var vectors = VectorMatrix(dimension: dimension)
+        var chunks: [Chunk] = [], toEmbed: [Document] = []
+        for entry in entries {
+            guard let embedding = entry.embedding else {
+                toEmbed.append(entry.document)
+                continue
+            }
+            guard embedding.count == dimension else {
+                throw CollectionError.invalidDocument(
+                    documentID: entry.document.id, chunk: 0,
+                    reason: "its embedding has \(embedding.count) components, the collection's \(dimension)")
+            }
+            try vectors.append(embedding)
+            chunks.append(.whole(entry.document))
+        }
+        if !toEmbed.isEmpty {
+            let embedded = try await chunkAndEmbed(toEmbed, embedder: embedder)
+            chunks += embedded.chunks
+            for row in 0..<embedded.vectors.count { try vectors.append(embedded.vectors[row]) }
+        }
+        try write(entries.map(\.document), chunks: chunks, vectors: vectors, replacing: replacing)
+    }
+
     /// Deletes documents and all their chunks; returns how many documents were there.
     @discardableResult
     public func delete(documentIDs ids: [String]) throws -> Int {

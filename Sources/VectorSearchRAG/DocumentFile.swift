@@ -7,6 +7,11 @@ public enum DocumentFile {
     public struct Entry: Sendable {
         public var document: Document
         public var embedding: [Float]?
+
+        public init(document: Document, embedding: [Float]? = nil) {
+            self.document = document
+            self.embedding = embedding
+        }
     }
 
     /// Reads every non-blank line of `path`; errors name the line.
@@ -21,8 +26,9 @@ public enum DocumentFile {
         return entries
     }
 
-    /// `{"id": string or integer, "text": string, "metadata": {...} or other keys, "embedding": [numbers]}`.
-    private static func entry(_ line: JSONLines.Line) throws -> Entry {
+    /// `{"id": string or integer, "text": string, "metadata": {...} or other keys, "embedding": [numbers]}`
+    /// (a line of a file, or an element of a request).
+    package static func entry(_ line: JSONLines.Line) throws -> Entry {
         let id: String
         switch line["id"] {
         case .string(let s)?: id = s

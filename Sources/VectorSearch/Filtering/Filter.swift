@@ -80,6 +80,11 @@ extension Filter {
         self = try Filter(parsing: value, path: "filter")
     }
 
+    /// The same, from JSON already parsed (a member of a request).
+    package init(json value: JSONValue) throws {
+        self = try Filter(parsing: value, path: "filter")
+    }
+
     private init(parsing value: JSONValue, path: String) throws {
         guard case .object(let members) = value else {
             throw VectorSearchError.invalidFilter("\(path) must be a JSON object, found \(value.description)")

@@ -11,6 +11,18 @@ package enum JSONLines {
         package let row: Int
         let path: String
         let byteOffset: Int
+        /// Set for an object that did not come from a file (an element of a request body, named
+        /// so): errors are ``VectorSearchError/invalidArgument(_:)`` naming it.
+        let element: String?
+
+        init(members: [(key: String, value: JSONValue)], number: Int, row: Int, path: String, byteOffset: Int) {
+            (self.members, self.number, self.row, self.path, self.byteOffset, element) = (members, number, row, path, byteOffset, nil)
+        }
+
+        /// An object of a request rather than a file, called `element` in errors (`documents[3]`).
+        package init(members: [(key: String, value: JSONValue)], row: Int, element: String) {
+            (self.members, number, self.row, path, byteOffset, self.element) = (members, row + 1, row, "", 0, element)
+        }
 
         /// The value of `key` (the last one, if the line repeats it, as everywhere else).
         package subscript(key: String) -> JSONValue? { members.last { $0.key == key }?.value }
@@ -49,7 +61,8 @@ package enum JSONLines {
 
         /// An error naming the file, this line and row, and `reason`.
         package func fail(_ reason: String) -> VectorSearchError {
-            .malformedFile(path: path, row: row, byteOffset: byteOffset, reason: "line \(number): \(reason)")
+            if let element { return .invalidArgument("\(element): \(reason)") }
+            return .malformedFile(path: path, row: row, byteOffset: byteOffset, reason: "line \(number): \(reason)")
         }
     }
 

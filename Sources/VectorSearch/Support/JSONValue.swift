@@ -74,8 +74,8 @@ package enum JSONValue: Equatable {
 }
 
 /// Thrown for text that is not JSON; `reason` names the byte offset.
-struct JSONSyntaxError: Error, CustomStringConvertible {
-    let reason: String
+package struct JSONSyntaxError: Error, CustomStringConvertible {
+    package let reason: String
     package var description: String { reason }
 }
 
@@ -89,7 +89,12 @@ private struct JSONParser {
     func error(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(reason: "\(reason) at byte \(position)") }
 
     mutating func skipSpace() {
-        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
+        }
     }
 
     mutating func value(depth: Int) throws -> JSONValue {
@@ -152,6 +157,7 @@ private struct JSONParser {
     }
 
     mutating func number() throws -> JSONValue {
+        if let value = fastNumber() { return value }
         let start = position
         var isInteger = true
         if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
@@ -179,6 +185,91 @@ private struct JSONParser {
             throw error("invalid number '\(text)'")
         }
         return .number(value)
+    }
+
+    /// Exact powers of ten a Double holds (10²² is the last).
+    private static let powersOfTen: [Double] = (0...22).map { (0..<$0).reduce(1.0) { r, _ in r * 10 } }
+
+    /// The common number without building a String: the strict JSON grammar, at most 19
+    /// significant digits, and for a fraction a mantissa under 2⁵³ with a decimal exponent in
+    /// ±22, where one multiplication or division by an exact power of ten rounds correctly
+    /// (Clinger's fast path), so the value is the one `Double(text)` gives. Nil (position
+    /// unchanged) for anything else, which `number()` parses from the text. Embeddings sent as
+    /// JSON are arrays of hundreds of such numbers.
+    private mutating func fastNumber() -> JSONValue? {
+        let n = bytes.count
+        var p = position
+        func digit(_ i: Int) -> UInt64? {
+            guard i < n else { return nil }
+            let c = bytes[i] &- 0x30
+            return c < 10 ? UInt64(c) : nil
+        }
+        let negative = p < n && bytes[p] == UInt8(ascii: "-")
+        if negative { p += 1 }
+        var mantissa: UInt64 = 0, significant = 0, exponent = 0
+        func take(_ d: UInt64) -> Bool {
+            guard significant < 19 else { return false }
+            mantissa = mantissa * 10 + d
+            if mantissa != 0 { significant += 1 }
+            return true
+        }
+        let integerStart = p
+        while let d = digit(p) {
+            guard take(d) else { return nil }
+            p += 1
+        }
+        guard p > integerStart else { return nil }
+        var isInteger = true
+        if p < n, bytes[p] == UInt8(ascii: ".") {
+            isInteger = false
+            p += 1
+            let fractionStart = p
+            while let d = digit(p) {
+                guard take(d) else { return nil }
+                exponent -= 1
+                p += 1
+            }
+            guard p > fractionStart else { return nil }
+        }
+        if p < n, bytes[p] == UInt8(ascii: "e") || bytes[p] == UInt8(ascii: "E") {
+            isInteger = false
+            p += 1
+            var negativeExponent = false
+            if p < n, bytes[p] == UInt8(ascii: "+") || bytes[p] == UInt8(ascii: "-") {
+                negativeExponent = bytes[p] == UInt8(ascii: "-")
+                p += 1
+            }
+            let exponentStart = p
+            var written = 0
+            while let d = digit(p) {
+                guard p - exponentStart < 4 else { return nil }
+                written = written * 10 + Int(d)
+                p += 1
+            }
+            guard p > exponentStart else { return nil }
+            exponent += negativeExponent ? -written : written
+        }
+        // Whatever else the lenient path would take as part of the number goes to it.
+        if p < n {
+            switch bytes[p] {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"), UInt8(ascii: "-"):
+                return nil
+            default: break
+            }
+        }
+        let value: JSONValue
+        if isInteger {
+            guard mantissa <= UInt64(Int64.max) else { return nil }
+            value = .integer(negative ? -Int64(mantissa) : Int64(mantissa))
+        } else if mantissa == 0 {
+            value = .number(negative ? -0.0 : 0.0)
+        } else {
+            guard mantissa <= 1 << 53, (-22...22).contains(exponent) else { return nil }
+            let magnitude = exponent >= 0 ? Double(mantissa) * Self.powersOfTen[exponent] : Double(mantissa) / Self.powersOfTen[-exponent]
+            value = .number(negative ? -magnitude : magnitude)
+        }
+        position = p
+        return value
     }
 
     mutating func string() throws -> String {
