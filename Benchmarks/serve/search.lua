@@ -1,7 +1,8 @@
--- wrk script: POST /v1/search with the request bodies of BODIES (one JSON object per line),
+-- wrk script: POST $REQUEST_PATH (default /v1/search) with the request bodies of BODIES (one JSON object per line),
 -- each thread cycling through them from its own offset. Non-2xx answers are counted by wrk.
 local bodies = {}
 local next_body = 1
+local path = os.getenv("REQUEST_PATH") or "/v1/search"
 
 function init(args)
   for line in io.lines(os.getenv("BODIES")) do bodies[#bodies + 1] = line end
@@ -15,7 +16,7 @@ end
 function request()
   local body = bodies[next_body]
   next_body = next_body % #bodies + 1
-  return wrk.format(nil, "/v1/search", nil, body)
+  return wrk.format(nil, path, nil, body)
 end
 
 function done(summary, latency, requests)

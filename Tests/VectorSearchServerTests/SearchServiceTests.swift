@@ -108,6 +108,36 @@ struct SearchServiceTests {
         }
     }
 
+    @Test("mangled bodies (bytes flipped, cut, repeated) are answered, 200 or 4xx, never a crash or a 5xx")
+    func mangledBodies() async throws {
+        let (service, _) = try Self.flatService(count: 50)
+        let vector = [Float](repeating: 0.5, count: Self.dimension)
+        let seeds = [
+            Self.body(["vector": vector, "k": 3, "filter": ["even": ["$in": [true, false]]], "ef": 20, "metadata": true]),
+            Self.body(["vectors": [vector, vector], "k": 2, "nprobe": 3, "rerank": 0]),
+        ]
+        var random = SplitMix64(seed: 9)
+        let alphabet = Array(#"{}[]",:0123456789.eE+-truefalsnl\ "#.utf8)
+        for round in 0..<3000 {
+            var body = seeds[round % seeds.count]
+            for _ in 0..<Int(random.next() % 4 + 1) {
+                guard !body.isEmpty else { break }
+                let at = Int(random.next() % UInt64(body.count))
+                switch random.next() % 4 {
+                case 0: body[at] = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                case 1: body.remove(at: at)
+                case 2: body.insert(alphabet[Int(random.next() % UInt64(alphabet.count))], at: at)
+                default: body = Array(body[..<at])
+                }
+            }
+            do {
+                _ = try await service.search(body: body)
+            } catch let error as APIError {
+                #expect(error.status.code / 100 == 4, "\(String(decoding: body, as: UTF8.self)): \(error.message)")
+            }
+        }
+    }
+
     @Test("info describes the index")
     func info() throws {
         let (service, _) = try Self.flatService(count: 30)
