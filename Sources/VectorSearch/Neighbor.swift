@@ -53,3 +53,26 @@ public struct SearchResults: RandomAccessCollection, Sendable {
         return slots[start..<(start + counts[query])]
     }
 }
+
+extension Neighbor {
+    /// The `k` best of several result lists (each from one shard of a split index), by score
+    /// under `metric` (see ``Metric/higherIsCloser``), ties to the smaller id, each id once (its
+    /// best score). When every list holds its shard's exact top `k`, the merge is the exact top
+    /// `k` of the whole.
+    public static func merge(_ lists: [[Neighbor]], k: Int, metric: Metric) -> [Neighbor] {
+        guard k > 0 else { return [] }
+        let higher = metric.higherIsCloser
+        var all = lists.flatMap { $0 }
+        all.sort { a, b in
+            if a.score != b.score { return higher ? a.score > b.score : a.score < b.score }
+            return a.id < b.id
+        }
+        var seen = Set<VectorID>()
+        var merged: [Neighbor] = []
+        merged.reserveCapacity(min(k, all.count))
+        for neighbor in all where merged.count < k && seen.insert(neighbor.id).inserted {
+            merged.append(neighbor)
+        }
+        return merged
+    }
+}

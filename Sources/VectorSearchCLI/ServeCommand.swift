@@ -17,6 +17,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "An index file to serve.") var index: String?
     @Option(help: "A collection directory to serve (text queries and document upserts use the built-in model).") var collection: String?
+    @Option(
+        help: ArgumentHelp(
+            "Route to these shard servers (each `serve --index SHARD` of one `build --shard I/N`), merging their answers.", valueName: "url,url,..."))
+    var shards: String?
+    @Option(name: .customLong("shard-timeout"), help: "Milliseconds a shard has to answer before the answer is partial.")
+    var shardTimeout = 2000
     @Option(help: "The address to bind (127.0.0.1: this machine only; 0.0.0.0: every interface).") var host = "127.0.0.1"
     @Option(help: "The port (0: any free one).") var port = 8080
     @Option(
@@ -30,7 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes.") var maxBody = ServerLimits.default.maxBodyBytes
 
     func validate() throws {
-        if (index == nil) == (collection == nil) { throw ValidationError("give --index or --collection") }
+        if [index, collection, shards].compactMap({ $0 }).count != 1 { throw ValidationError("give one of --index, --collection and --shards") }
+        guard shardTimeout >= 1 else { throw ValidationError("--shard-timeout must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard maxK >= 1, maxBatch >= 1, maxBody >= 1 else { throw ValidationError("--max-k, --max-batch and --max-body must be positive") }
         if mmap, index == nil { throw ValidationError("--mmap goes with --index") }
@@ -39,15 +46,20 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let limits = ServerLimits(maxBodyBytes: maxBody, maxK: maxK, maxBatch: maxBatch)
         let start = monotonicSeconds()
-        let service =
-            if let index {
-                try SearchService(indexAt: index, mode: mmap ? .mapped : .copy, limits: limits)
-            } else {
-                try SearchService(collectionAt: collection!, modelDirectory: model ?? SentenceEmbedder.defaultDirectory, limits: limits)
-            }
+        let key = try apiKey()
+        let service: SearchService
+        if let index {
+            service = try SearchService(indexAt: index, mode: mmap ? .mapped : .copy, limits: limits)
+        } else if let collection {
+            service = try SearchService(collectionAt: collection, modelDirectory: model ?? SentenceEmbedder.defaultDirectory, limits: limits)
+        } else {
+            let urls = shards!.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let router = try await ShardedSearch.connect(urls, apiKey: key, timeout: .milliseconds(shardTimeout))
+            service = SearchService(router: router, limits: limits)
+        }
         let opened = monotonicSeconds() - start
-        let configuration = ServerConfiguration(host: host, port: port, apiKey: try apiKey())
-        let what = index ?? collection!
+        let configuration = ServerConfiguration(host: host, port: port, apiKey: key)
+        let what = index ?? collection ?? "\(shards!.split(separator: ",").count) shards"
         try await SearchServer.run(service, configuration: configuration) { address in
             // The one line scripts wait for.
             StandardOutput.print(

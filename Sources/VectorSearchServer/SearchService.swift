@@ -10,8 +10,9 @@ import VectorSearchRAG
 /// (``SearchServer``) only routes, authenticates and counts. Safe to call from many tasks at once.
 public final class SearchService: Sendable {
     enum Source: Sendable {
-        case index(AnyIndex)
+        case index(AnyIndex, shard: ShardManifest?)
         case collection(DocumentCollection, embedder: BuiltInEmbedder)
+        case router(ShardedSearch)
     }
 
     let source: Source
@@ -21,7 +22,7 @@ public final class SearchService: Sendable {
 
     /// Serves the index file at `path`, read into memory or memory-mapped.
     public init(indexAt path: String, mode: IndexLoadMode = .copy, limits: ServerLimits = .default) throws {
-        source = .index(try AnyIndex.load(from: path, mode: mode))
+        source = .index(try AnyIndex.load(from: path, mode: mode), shard: try ShardManifest.read(besideIndex: path))
         self.path = path
         self.limits = limits
     }
@@ -37,17 +38,25 @@ public final class SearchService: Sendable {
     }
 
     /// An index already in memory (tests, embedding the server in another program).
-    public init(index: AnyIndex, name: String, limits: ServerLimits = .default) {
-        source = .index(index)
+    public init(index: AnyIndex, name: String, shard: ShardManifest? = nil, limits: ServerLimits = .default) {
+        source = .index(index, shard: shard)
         path = name
+        self.limits = limits
+    }
+
+    /// Routes every search to the shards of `router` and merges their answers.
+    public init(router: ShardedSearch, limits: ServerLimits = .default) {
+        source = .router(router)
+        path = router.shards.map(\.url).joined(separator: ",")
         self.limits = limits
     }
 
     /// Vectors in the index, or chunks in the collection.
     var count: Int {
         switch source {
-        case .index(let index): index.count
+        case .index(let index, _): index.count
         case .collection(let collection, _): (try? collection.chunkCount) ?? 0
+        case .router(let router): router.shards.reduce(0) { $0 + $1.count }
         }
     }
 
@@ -58,22 +67,33 @@ public final class SearchService: Sendable {
         let request = try body.withUnsafeBytes { bytes in try SearchRequest(body: bytes, limits: limits) }
         do {
             switch source {
-            case .index(let index):
+            case .index(let index, _):
                 return try search(index, request)
             case .collection(let collection, let embedder):
                 return try await search(collection, embedder: embedder, request)
+            case .router(let router):
+                try check(request, dimension: router.dimension)
+                return try await router.search(request, body: body)
             }
         } catch {
             throw APIError(error)
         }
     }
 
-    private func search(_ index: AnyIndex, _ request: SearchRequest) throws -> Data {
+    /// What an index (or a router over index shards) refuses before searching.
+    private func check(_ request: SearchRequest, dimension: Int) throws {
         if !request.collectionOnly.isEmpty {
             throw APIError.badRequest(
                 "\(request.collectionOnly.map { "\"\($0)\"" }.joined(separator: ", ")) need\(request.collectionOnly.count == 1 ? "s" : "") a collection; this server serves an index (search it by \"vector\")"
             )
         }
+        if let wrong = request.vectors.firstIndex(where: { $0.count != dimension }) {
+            throw VectorSearchError.dimensionMismatch(expected: dimension, actual: request.vectors[wrong].count, row: request.isBatch ? wrong : nil)
+        }
+    }
+
+    private func search(_ index: AnyIndex, _ request: SearchRequest) throws -> Data {
+        try check(request, dimension: index.dimension)
         let lists: [[Neighbor]]
         if request.isBatch {
             if request.vectors.isEmpty {
@@ -126,7 +146,8 @@ public final class SearchService: Sendable {
     /// replaced (by id) in one transaction.
     func upsert(body: [UInt8]) async throws -> Data {
         guard case .collection(let collection, let embedder) = source else {
-            throw APIError(status: .notFound, message: "this server serves an index, which takes no documents (serve a collection with --collection)")
+            throw APIError(
+                status: .notFound, message: "this server serves an index (or index shards), which takes no documents (serve a collection with --collection)")
         }
         let members = try body.withUnsafeBytes { bytes in try RequestBody.object(bytes) }
         if let unknown = members.first(where: { $0.key != "documents" }) {
@@ -156,7 +177,8 @@ public final class SearchService: Sendable {
     /// `DELETE /v1/documents/{id}`.
     func deleteDocument(_ id: String) throws -> Data {
         guard case .collection(let collection, _) = source else {
-            throw APIError(status: .notFound, message: "this server serves an index, which has no documents (serve a collection with --collection)")
+            throw APIError(
+                status: .notFound, message: "this server serves an index (or index shards), which has no documents (serve a collection with --collection)")
         }
         do {
             guard try collection.delete(documentIDs: [id]) > 0 else {
@@ -174,11 +196,20 @@ public final class SearchService: Sendable {
     func info() throws -> Data {
         do {
             switch source {
-            case .index(let index):
+            case .index(let index, let shard):
                 return try encode(
                     ServerInfo(
                         source: path, kind: index.kind.rawValue, metric: index.metric.rawValue, dimension: index.dimension, count: index.count,
-                        storage: index.storage.rawValue, parameters: Self.parameters(index), memoryBytes: index.memoryBytes))
+                        storage: index.storage.rawValue, parameters: Self.parameters(index), memoryBytes: index.memoryBytes, shard: shard))
+            case .router(let router):
+                return try encode(
+                    ServerInfo(
+                        source: path, kind: "router", metric: router.metric.rawValue, dimension: router.dimension, count: count,
+                        storage: "-", parameters: [:], memoryBytes: nil,
+                        shards: router.shards.map {
+                            .init(url: $0.url, shard: $0.manifest.shard, first: $0.manifest.first, end: $0.manifest.end, count: $0.count)
+                        },
+                        build: router.shards[0].manifest.build))
             case .collection(let collection, _):
                 return try encode(
                     ServerInfo(
@@ -265,8 +296,22 @@ struct ServerInfo: Encodable {
     var parameters: [String: ParameterValue]
     var memoryBytes: Int?
     var documents: Int?
+    /// An index built as one shard of several: its manifest.
+    var shard: ShardManifest?
+    /// A router: its shards, and the build they are of.
+    var shards: [RoutedShard]?
+    var build: String?
+
+    struct RoutedShard: Encodable {
+        var url: String
+        var shard: Int
+        var first: Int
+        var end: Int
+        var count: Int
+    }
 
     enum CodingKeys: String, CodingKey {
-        case apiVersion = "api_version", source, kind, metric, dimension, count, storage, parameters, memoryBytes = "memory_bytes", documents
+        case apiVersion = "api_version", source, kind, metric, dimension, count, storage, parameters, memoryBytes = "memory_bytes", documents,
+            shard, shards, build
     }
 }

@@ -120,3 +120,110 @@ struct SearchServerTests {
         #expect(Set(paths.keys) == ["/v1/search", "/v1/documents", "/v1/documents/{id}", "/v1/info", "/v1/health", "/metrics", "/openapi.json"])
     }
 }
+
+/// A router over shard servers on 127.0.0.1: exact merges, partial answers when a shard is
+/// gone, and refusals of shards that do not belong together.
+@Suite("Sharded search")
+struct ShardedSearchTests {
+    /// Three flat shards over `base` (ids global), each served on its own port, for the time of `body`.
+    static func withShards(
+        _ base: [[Float]], shards: Int = 3, fingerprint: String = "f", _ body: ([String], [SearchServer.Handle]) async throws -> Void
+    ) async throws {
+        var handles: [SearchServer.Handle] = [], tasks: [Task<Void, any Error>] = [], urls: [String] = []
+        for shard in 0..<shards {
+            let manifest = try ShardManifest(
+                shard: shard, of: shards, dataset: .init(file: "base", rows: base.count, dimension: base[0].count, fingerprint: fingerprint),
+                kind: .flat, metric: .l2, parameters: "storage=float32")
+            let rows = manifest.first..<manifest.end
+            let index = try AnyIndex(kind: .flat, dimension: base[0].count, metric: .l2)
+            try index.add(
+                try VectorMatrix(Array(base[rows])), ids: rows.map { VectorID($0 * 10) }, attributes: rows.map { ["even": .bool($0 % 2 == 0)] })
+            let (addresses, ready) = AsyncStream<String>.makeStream()
+            let handle = SearchServer.handle(
+                SearchService(index: index, name: "shard \(shard)", shard: manifest), configuration: ServerConfiguration(port: 0)
+            ) { ready.yield($0) }
+            handles.append(handle)
+            tasks.append(Task { try await handle.run() })
+            var iterator = addresses.makeAsyncIterator()
+            urls.append(try #require(await iterator.next()))
+        }
+        do {
+            try await body(urls, handles)
+        } catch {
+            for handle in handles { await handle.stop() }
+            throw error
+        }
+        for handle in handles { await handle.stop() }
+        for task in tasks { try await task.value }
+    }
+
+    @Test("the router's merge of exact shards is the exact answer of the whole, one query, a batch and a filter")
+    func exactMerge() async throws {
+        let base = SearchServiceTests.rows(301, seed: 4)
+        let queries = SearchServiceTests.rows(5, seed: 5)
+        try await Self.withShards(base) { urls, _ in
+            let router = SearchService(router: try await ShardedSearch.connect(urls.reversed(), timeout: .seconds(5)))
+            for query in queries {
+                let answer = try SearchServiceTests.json(try await router.search(body: SearchServiceTests.body(["vector": query, "k": 7])))
+                let hits = try #require(answer["results"] as? [[String: Any]])
+                #expect(hits.map { $0["id"] as? Int } == SearchServiceTests.bruteForce(query, base, k: 7))
+                #expect(answer["partial"] as? Bool == false && (answer["failed_shards"] as? [Any])?.isEmpty == true)
+            }
+            let batch = try SearchServiceTests.json(
+                try await router.search(body: SearchServiceTests.body(["vectors": queries, "k": 120, "filter": ["even": true], "metadata": true])))
+            let lists = try #require(batch["results"] as? [[[String: Any]]])
+            for (query, list) in zip(queries, lists) {
+                #expect(list.map { $0["id"] as? Int } == SearchServiceTests.bruteForce(query, base, k: 120) { $0 % 2 == 0 })
+                #expect(list.allSatisfy { ($0["metadata"] as? [String: Any])?["even"] as? Bool == true })
+            }
+            let info = try SearchServiceTests.json(try router.info())
+            #expect(info["kind"] as? String == "router" && info["count"] as? Int == 301 && (info["shards"] as? [Any])?.count == 3)
+            // Refused by the router itself, or by every shard: the request's fault, 400.
+            for bad in [["vector": [1, 2]], ["vector": queries[0], "filter": ["$bad": 1]]] as [[String: Any]] {
+                do {
+                    _ = try await router.search(body: SearchServiceTests.body(bad))
+                    Issue.record("accepted \(bad)")
+                } catch let error as APIError {
+                    #expect(error.status == .badRequest, "\(error.message)")
+                }
+            }
+        }
+    }
+
+    @Test("a shard that is gone makes answers partial, naming it, with the other shards' merge")
+    func partialAnswers() async throws {
+        let base = SearchServiceTests.rows(90, seed: 6)
+        let query = SearchServiceTests.rows(1, seed: 8)[0]
+        try await Self.withShards(base) { urls, handles in
+            let router = SearchService(router: try await ShardedSearch.connect(urls, timeout: .milliseconds(1500)))
+            await handles[1].stop()
+            let answer = try SearchServiceTests.json(try await router.search(body: SearchServiceTests.body(["vector": query, "k": 10])))
+            #expect(answer["partial"] as? Bool == true)
+            let failed = try #require(answer["failed_shards"] as? [String])
+            #expect(failed.count == 1 && failed[0].hasPrefix(urls[1]))
+            let hits = try #require(answer["results"] as? [[String: Any]])
+            let survivors = Set(0..<30).union(60..<90)
+            #expect(hits.map { $0["id"] as? Int } == SearchServiceTests.bruteForce(query, base, k: 10) { survivors.contains($0) })
+        }
+    }
+
+    @Test("shards of different builds, a missing shard or a shard given twice are refused at connection")
+    func refusals() async throws {
+        let base = SearchServiceTests.rows(30, seed: 9)
+        try await Self.withShards(base) { urls, _ in
+            try await Self.withShards(base, fingerprint: "other") { others, _ in
+                for (given, says) in [
+                    ([urls[0], others[1], urls[2]], "build"), ([urls[0], urls[1]], "missing"), ([urls[0], urls[0], urls[1], urls[2]], "twice"),
+                ] {
+                    do {
+                        _ = try await ShardedSearch.connect(given, startup: .seconds(1))
+                        Issue.record("connected to \(given)")
+                    } catch {
+                        #expect("\(error)".contains(says), "\(error)")
+                    }
+                }
+            }
+        }
+        await #expect(throws: (any Error).self) { _ = try await ShardedSearch.connect(["http://127.0.0.1:9"], startup: .milliseconds(300)) }
+    }
+}

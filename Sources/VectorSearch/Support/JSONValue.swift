@@ -1,6 +1,6 @@
 /// A parsed JSON value that keeps integers and floating-point numbers apart (`2020` is an
 /// integer, `2020.0` is not) and the order of object keys, for metadata and filters.
-package enum JSONValue: Equatable {
+package enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -70,6 +70,57 @@ package enum JSONValue: Equatable {
         case .array(let a): "[" + a.map(\.description).joined(separator: ", ") + "]"
         case .object(let o): "{" + o.map { "\"\($0.key)\": \($0.value.description)" }.joined(separator: ", ") + "}"
         }
+    }
+
+    /// The value as JSON text (what a router passes on from a shard's answer).
+    package var json: String {
+        var text = ""
+        write(to: &text)
+        return text
+    }
+
+    package func write(to text: inout String) {
+        switch self {
+        case .null: text += "null"
+        case .bool(let b): text += b ? "true" : "false"
+        case .integer(let i): text += String(i)
+        case .number(let d): text += d.isFinite ? "\(d)" : "null"
+        case .string(let s): Self.write(string: s, to: &text)
+        case .array(let a):
+            text += "["
+            for (i, item) in a.enumerated() {
+                if i > 0 { text += "," }
+                item.write(to: &text)
+            }
+            text += "]"
+        case .object(let o):
+            text += "{"
+            for (i, member) in o.enumerated() {
+                if i > 0 { text += "," }
+                Self.write(string: member.key, to: &text)
+                text += ":"
+                member.value.write(to: &text)
+            }
+            text += "}"
+        }
+    }
+
+    /// `string` quoted, with the characters JSON requires escaped.
+    package static func write(string: String, to text: inout String) {
+        text += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case _ where scalar.value < 0x20:
+                text += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: text.unicodeScalars.append(scalar)
+            }
+        }
+        text += "\""
     }
 }
 
