@@ -16,7 +16,7 @@ rounds=${5:-2}
 duration=${DURATION:-10}
 port=${PORT:-18080}
 command -v wrk > /dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
-swift build -c release --product vectorsearch > /dev/null
+swift build -c release --product vectorsearch > /tmp/serve-bench-build.log 2>&1 || { tail -30 /tmp/serve-bench-build.log; exit 1; }
 bin=.build/release/vectorsearch
 work=$(mktemp -d)
 trap 'kill $server 2> /dev/null || true; rm -rf "$work"' EXIT
@@ -46,4 +46,4 @@ for round in $(seq "$rounds"); do
         printf "http %d %.0f %s %s %d\n", c, v["requests"] / v["seconds"], v["p50_ms"], v["p99_ms"], v["errors"] + v["non2xx"] }'
   done
 done
-grep -E '^vectorsearch_requests_total' <(curl -s "$url/metrics") || true
+grep -E "^vectorsearch_requests_total" <(curl -s "$url/metrics") | grep -v " 0$" || true

@@ -19,7 +19,7 @@ chroma_port=$((ours_port + 1))
 command -v wrk > /dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
 bash Benchmarks/peers/setup-collections.sh > /dev/null
 py=$PWD/Benchmarks/peers/.venv-collections/bin/python
-swift build -c release --product vectorsearch > /dev/null 2>&1
+swift build -c release --product vectorsearch > /tmp/serve-bench-build.log 2>&1 || { tail -30 /tmp/serve-bench-build.log; exit 1; }
 bin=$PWD/.build/release/vectorsearch
 work=$(mktemp -d)
 pids=()

@@ -93,6 +93,29 @@ def recall_documents(kind, url, bodies_path, groundtruth):
     print("RECALL %s recall@10=%.4f" % (kind, hits / (10 * total)))
 
 
+def sweep(url, queries, groundtruth, settings, count):
+    """For each JSON settings object in `settings` (a JSON list), the first `count` queries one at
+    a time: recall@10, how many answers equal the ground truth's top 10 exactly, partial answers,
+    and queries/s."""
+    import time
+    rows = read_fvecs(queries)[:int(count)]
+    truth = read_ivecs(groundtruth)
+    for setting in json.loads(settings):
+        hits = exact = partial = 0
+        started = time.monotonic()
+        for row, v in enumerate(rows):
+            body = json.dumps({"vector": v, "k": 10, **setting}).encode()
+            request = urllib.request.Request(url + "/v1/search", data=body, method="POST", headers={"Content-Type": "application/json"})
+            answer = json.load(urllib.request.urlopen(request, timeout=60))
+            ids = [r["id"] for r in answer["results"]]
+            hits += len(set(ids) & set(truth[row][:10]))
+            exact += ids == truth[row][:10]
+            partial += bool(answer.get("partial"))
+        seconds = time.monotonic() - started
+        print("SWEEP %s recall@10=%.4f exact=%d/%d partial=%d q/s=%.1f" % (
+            json.dumps(setting), hits / (10 * len(rows)), exact, len(rows), partial, len(rows) / seconds), flush=True)
+
+
 def recall(url, bodies_path, groundtruth, in_process):
     truth = read_ivecs(groundtruth)
     local = read_ivecs(in_process)
@@ -121,3 +144,5 @@ if __name__ == "__main__":
         writer(args[0], args[1], args[2], float(args[3]), float(args[4]), args[5])
     elif command == "recall-documents":
         recall_documents(*args)
+    elif command == "sweep":
+        sweep(*args)

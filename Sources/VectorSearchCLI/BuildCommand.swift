@@ -94,35 +94,22 @@ struct BuildCommand: ParsableCommand {
             parameters.nlist = parameters.nlist ?? IVFParameters.defaultListCount(for: rows.count)
             index = try IVFIndex(dimension: d, metric: options.metric, parameters: parameters, storage: options.storage)
         }
-        // One pass: the training sample (unless a quantizer is given) and the fingerprint's rows.
+        // The training sample (unless a quantizer is given), in one pass over the shard's rows.
         let training = quantizer == nil ? index.trainingRows(count: rows.count).map { $0 + rows.lowerBound } : []
-        if !training.isEmpty || !fingerprintRows.isEmpty {
-            var sample = [Float]()
-            sample.reserveCapacity(training.count * d)
-            let reading = ProgressLine("reading the training sample", total: count)
-            var next = 0, nextSampled = 0
-            while let batch = try stream.next(rows: Self.batchRows) {
-                let first = stream.position - batch.count
-                batch.withUnsafeBufferPointer { x in
-                    while next < training.count, training[next] < stream.position {
-                        sample.append(contentsOf: UnsafeBufferPointer(start: x.baseAddress! + (training[next] - first) * d, count: d))
-                        next += 1
-                    }
-                    while nextSampled < fingerprintRows.count, fingerprintRows[nextSampled] < stream.position {
-                        sampled.append(contentsOf: UnsafeBufferPointer(start: x.baseAddress! + (fingerprintRows[nextSampled] - first) * d, count: d))
-                        nextSampled += 1
-                    }
-                }
-                reading.update(stream.position)
-            }
-            reading.finish()
-            if !training.isEmpty {
-                let parameters = index.parameters
-                let codebooks = parameters.codec.map { " and the \($0.kind.rawValue) codebooks\($0.rotation ? " with OPQ" : "")" } ?? ""
-                let progress = ProgressLine("training \(parameters.nlist!) lists (k-means)\(codebooks)", total: parameters.iterations)
-                try index.train(try VectorMatrix(dimension: d, values: sample), threads: threads) { iteration, _ in progress.update(iteration) }
-                progress.finish()
-            }
+        if !training.isEmpty {
+            let started = monotonicSeconds()
+            let sample = try stream.read(rows: training)
+            status(String(format: "read the training sample (%d rows) in %.1fs", training.count, monotonicSeconds() - started))
+            let parameters = index.parameters
+            let codebooks = parameters.codec.map { " and the \($0.kind.rawValue) codebooks\($0.rotation ? " with OPQ" : "")" } ?? ""
+            let progress = ProgressLine("training \(parameters.nlist!) lists (k-means)\(codebooks)", total: parameters.iterations)
+            try index.train(sample, threads: threads) { iteration, _ in progress.update(iteration) }
+            progress.finish()
+            stream = try EmbeddingStream(input, format: format)
+        }
+        // A shard's fingerprint: 64 rows spread over the whole file, read where they lie.
+        if !fingerprintRows.isEmpty {
+            sampled = try stream.read(rows: fingerprintRows).values
             stream = try EmbeddingStream(input, format: format)
         }
         var manifest: ShardManifest?
@@ -130,6 +117,7 @@ struct BuildCommand: ParsableCommand {
         if !trainOnly {
             index.reserveCapacity(rows.count)
             let adding = ProgressLine("adding", total: rows.count)
+            try stream.skip(rows: rows.lowerBound)
             while let batch = try stream.next(rows: Self.batchRows) {
                 let first = stream.position - batch.count
                 let wanted = max(first, rows.lowerBound)..<min(stream.position, rows.upperBound)

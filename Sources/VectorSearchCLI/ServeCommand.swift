@@ -34,17 +34,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-k"), help: "Largest k a request may ask for.") var maxK = ServerLimits.default.maxK
     @Option(name: .customLong("max-batch"), help: "Most query vectors in one request.") var maxBatch = ServerLimits.default.maxBatch
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes.") var maxBody = ServerLimits.default.maxBodyBytes
+    @Option(name: .customLong("max-documents"), help: "Most documents in one upsert.") var maxDocuments = ServerLimits.default.maxDocuments
 
     func validate() throws {
         if [index, collection, shards].compactMap({ $0 }).count != 1 { throw ValidationError("give one of --index, --collection and --shards") }
         guard shardTimeout >= 1 else { throw ValidationError("--shard-timeout must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
-        guard maxK >= 1, maxBatch >= 1, maxBody >= 1 else { throw ValidationError("--max-k, --max-batch and --max-body must be positive") }
+        guard maxK >= 1, maxBatch >= 1, maxBody >= 1, maxDocuments >= 1 else {
+            throw ValidationError("--max-k, --max-batch, --max-body and --max-documents must be positive")
+        }
         if mmap, index == nil { throw ValidationError("--mmap goes with --index") }
     }
 
     func run() async throws {
-        let limits = ServerLimits(maxBodyBytes: maxBody, maxK: maxK, maxBatch: maxBatch)
+        let limits = ServerLimits(maxBodyBytes: maxBody, maxK: maxK, maxBatch: maxBatch, maxDocuments: maxDocuments)
         let start = monotonicSeconds()
         let key = try apiKey()
         let service: SearchService

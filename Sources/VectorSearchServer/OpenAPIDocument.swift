@@ -1,5 +1,5 @@
 /// The OpenAPI 3.1 document of the API, served at `GET /openapi.json`; `docs/openapi.json` is
-/// the same text (a test checks).
+/// the same text (a test checks; `scripts/openapi.py` writes this file from it).
 enum OpenAPIDocument {
     static let json = #"""
         {
@@ -510,7 +510,14 @@ enum OpenAPIDocument {
                   },
                   "partial": {
                     "type": "boolean",
-                    "description": "True when some shards did not answer (a router); false here"
+                    "description": "True when a router left out shards that failed or did not answer in time"
+                  },
+                  "failed_shards": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    },
+                    "description": "A router: each shard left out, with why (absent from a single server's answer)"
                   }
                 }
               },
@@ -615,7 +622,8 @@ enum OpenAPIDocument {
                     "enum": [
                       "flat",
                       "ivf",
-                      "hnsw"
+                      "hnsw",
+                      "router"
                     ]
                   },
                   "metric": {
@@ -644,6 +652,21 @@ enum OpenAPIDocument {
                   },
                   "documents": {
                     "type": "integer"
+                  },
+                  "shard": {
+                    "type": "object",
+                    "description": "An index built as one shard (build --shard): its manifest"
+                  },
+                  "shards": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    },
+                    "description": "A router: its shards (url, shard, first, end, count)"
+                  },
+                  "build": {
+                    "type": "string",
+                    "description": "A router: the build id its shards share"
                   }
                 }
               }

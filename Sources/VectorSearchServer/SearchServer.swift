@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import VectorSearch
 
 /// Where and how `vectorsearch serve` listens.
 public struct ServerConfiguration: Sendable {
@@ -34,7 +35,7 @@ public enum SearchServer {
     public static func run(
         _ service: SearchService, configuration: ServerConfiguration, ready: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws {
-        try await application(service, configuration: configuration, ready: ready).runService()
+        try await handle(service, configuration: configuration, stopOnSignals: true, ready: ready).run()
     }
 
     /// Makes Swift concurrency run on the server's event-loop threads, so a request is read,
@@ -46,15 +47,16 @@ public enum SearchServer {
     }
 
     /// A server to run and stop from code (tests, a program that embeds it): ``Handle/run()``
-    /// serves until ``Handle/stop()``, which answers the requests in flight first.
+    /// serves until ``Handle/stop()`` (or SIGTERM and SIGINT, with `stopOnSignals`), which
+    /// answers the requests in flight first.
     public static func handle(
-        _ service: SearchService, configuration: ServerConfiguration, ready: @escaping @Sendable (String) -> Void = { _ in }
+        _ service: SearchService, configuration: ServerConfiguration, stopOnSignals: Bool = false,
+        ready: @escaping @Sendable (String) -> Void = { _ in }
     ) -> Handle {
-        var logger = Logger(label: "vectorsearch-serve")
-        logger.logLevel = .warning
+        let application = application(service, configuration: configuration, ready: ready)
         return Handle(
             group: ServiceGroup(
-                configuration: .init(services: [application(service, configuration: configuration, ready: ready)], logger: logger)))
+                configuration: .init(services: [application], gracefulShutdownSignals: stopOnSignals ? [.sigterm, .sigint] : [], logger: application.logger)))
     }
 
     public struct Handle: Sendable {
@@ -132,7 +134,7 @@ struct APIMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func authorized(_ request: Request, key: String) -> Bool {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
+        guard !key.isEmpty, let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
         // Compared in time independent of where the first difference is.
         let given = Array(header.utf8.dropFirst(7)), expected = Array(key.utf8)
         var difference = given.count ^ expected.count
@@ -155,7 +157,9 @@ struct APIMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        let body = (try? JSONEncoder().encode(["error": message])) ?? Data(#"{"error":"unknown"}"#.utf8)
+        var text = #"{"error":"#
+        JSONValue.write(string: message, to: &text)
+        let body = Data((text + "}").utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

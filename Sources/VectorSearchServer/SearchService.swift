@@ -4,8 +4,9 @@ import VectorSearch
 import VectorSearchEmbeddings
 import VectorSearchRAG
 
-/// What the server serves, without HTTP: one index (searched by vector) or one collection
-/// (searched by vector or text, changed by upserts and deletes through its durable log). Each
+/// What the server serves, without HTTP: one index (searched by vector), one collection
+/// (searched by vector or text, changed by upserts and deletes through its durable log), or the
+/// shards of an index on other servers (``ShardedSearch``, a router). Each
 /// method takes a request body and answers a JSON body or throws an ``APIError``; the HTTP layer
 /// (``SearchServer``) only routes, authenticates and counts. Safe to call from many tasks at once.
 public final class SearchService: Sendable {
@@ -105,39 +106,85 @@ public final class SearchService: Sendable {
         } else {
             lists = [try index.search(request.vectors[0], k: request.k, options: request.options, filter: request.filter)]
         }
-        // Written by hand: the hot path of the API, where JSONEncoder cost a tenth of a search.
-        var json = #"{"partial":false,"results":"#
-        if request.isBatch { json += "[" }
-        for (number, list) in lists.enumerated() {
-            if number > 0 { json += "," }
-            json += "["
-            for (rank, neighbor) in list.enumerated() {
-                json += rank > 0 ? #",{"id":"# : #"{"id":"#
-                json += String(neighbor.id)
-                if request.includeMetadata {
-                    json += #","metadata":"#
-                    json += String(decoding: try encode(index.attributes(for: neighbor.id) ?? [:]), as: UTF8.self)
-                }
-                json += #","score":"#
-                json += neighbor.score.isFinite ? neighbor.score.description : "null"
-                json += "}"
+        return try Self.response(lists, batch: request.isBatch) { neighbor, json in
+            json += #"{"id":"#
+            json += String(neighbor.id)
+            if request.includeMetadata {
+                json += #","metadata":"#
+                Self.write(index.attributes(for: neighbor.id) ?? [:], to: &json)
             }
-            json += "]"
+            json += #","score":"#
+            json += neighbor.score.isFinite ? neighbor.score.description : "null"
+            json += "}"
         }
-        json += request.isBatch ? "]}" : "}"
-        return Data(json.utf8)
     }
 
     private func search(_ collection: DocumentCollection, embedder: BuiltInEmbedder, _ request: SearchRequest) async throws -> Data {
         let options = RetrievalOptions(
             k: request.k, filter: request.filter, minScore: request.minScore, mmrLambda: request.mmr,
             maxChunksPerDocument: request.maxPerDocument, hybrid: request.hybrid, search: request.options)
-        if request.vectors.isEmpty, let text = request.text {
-            let found = try await collection.retrieve(text: text, embedder: embedder, options: options)
-            return try encode(SearchResponse(results: found.map(CollectionHit.init)))
+        let lists =
+            if request.vectors.isEmpty, let text = request.text {
+                [try await collection.retrieve(text: text, embedder: embedder, options: options)]
+            } else {
+                try request.vectors.map { try collection.retrieve(vector: $0, text: request.text, options: options) }
+            }
+        return try Self.response(lists, batch: request.isBatch) { hit, json in
+            json += #"{"chunk_index":"#
+            json += String(hit.chunk.index)
+            json += #","document":"#
+            JSONValue.write(string: hit.chunk.documentID, to: &json)
+            json += #","end":"#
+            json += String(hit.chunk.range.upperBound)
+            if let fused = hit.fusedScore, fused.isFinite { json += #","fused_score":\#(fused)"# }
+            json += #","id":"#
+            json += String(hit.chunkID)
+            json += #","metadata":"#
+            Self.write(hit.metadata, to: &json)
+            json += #","score":"#
+            json += hit.score.isFinite ? hit.score.description : "null"
+            json += #","start":"#
+            json += String(hit.chunk.range.lowerBound)
+            json += #","text":"#
+            JSONValue.write(string: hit.chunk.text, to: &json)
+            json += "}"
         }
-        let lists = try request.vectors.map { try collection.retrieve(vector: $0, text: request.text, options: options).map(CollectionHit.init) }
-        return request.isBatch ? try encode(SearchResponse(results: lists)) : try encode(SearchResponse(results: lists[0]))
+    }
+
+    /// `{"partial": false, "results": ...}`: one list, or a list of lists for a batch, each
+    /// result written by `write`. By hand, not `JSONEncoder`: this is the API's hot path, where
+    /// encoding cost a tenth of a search.
+    static func response<Hit>(_ lists: [[Hit]], batch: Bool, write: (Hit, inout String) throws -> Void) throws -> Data {
+        var json = #"{"partial":false,"results":"#
+        if batch { json += "[" }
+        for (number, list) in lists.enumerated() {
+            if number > 0 { json += "," }
+            json += "["
+            for (rank, hit) in list.enumerated() {
+                if rank > 0 { json += "," }
+                try write(hit, &json)
+            }
+            json += "]"
+        }
+        json += batch ? "]}" : "}"
+        return Data(json.utf8)
+    }
+
+    /// Metadata as a JSON object, keys sorted.
+    static func write(_ attributes: Attributes, to json: inout String) {
+        JSONValue.object(
+            attributes.sorted { $0.key < $1.key }.map { key, value in
+                let member: JSONValue =
+                    switch value {
+                    case .string(let s): .string(s)
+                    case .int(let i): .integer(i)
+                    case .double(let d): .number(d)
+                    case .bool(let b): .bool(b)
+                    case .strings(let tags): .array(tags.map(JSONValue.string))
+                    }
+                return (key, member)
+            }
+        ).write(to: &json)
     }
 
     // MARK: Documents
@@ -246,27 +293,6 @@ public final class SearchService: Sendable {
 }
 
 // MARK: Response bodies
-
-struct SearchResponse<Results: Encodable>: Encodable {
-    var results: Results
-    var partial = false
-}
-
-/// A collection search result: the chunk's `"id"` and everything ``RetrievedChunk`` encodes
-/// (score, document, chunk_index, start, end, text, metadata).
-struct CollectionHit: Encodable {
-    var hit: RetrievedChunk
-
-    init(_ hit: RetrievedChunk) { self.hit = hit }
-
-    enum CodingKeys: String, CodingKey { case id }
-
-    func encode(to encoder: any Encoder) throws {
-        try hit.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(hit.chunkID, forKey: .id)
-    }
-}
 
 enum ParameterValue: Encodable, Equatable {
     case int(Int)

@@ -80,6 +80,8 @@ public final class ShardedSearch: Sendable {
         return ShardedSearch(shards: shards, timeout: timeout, apiKey: apiKey, session: session)
     }
 
+    deinit { session.invalidateAndCancel() }  // closes its connections, so shards can stop
+
     init(shards: [Shard], timeout: Duration, apiKey: String?, session: URLSession) {
         self.shards = shards
         metric = shards[0].manifest.metric

@@ -197,7 +197,13 @@ struct ShardedSearchTests {
         try await Self.withShards(base) { urls, handles in
             let router = SearchService(router: try await ShardedSearch.connect(urls, timeout: .milliseconds(1500)))
             await handles[1].stop()
-            let answer = try SearchServiceTests.json(try await router.search(body: SearchServiceTests.body(["vector": query, "k": 10])))
+            // A shard stopping gracefully may still answer a request already on its connection.
+            var answer: [String: Any] = [:]
+            for _ in 0..<20 {
+                answer = try SearchServiceTests.json(try await router.search(body: SearchServiceTests.body(["vector": query, "k": 10])))
+                if answer["partial"] as? Bool == true { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
             #expect(answer["partial"] as? Bool == true)
             let failed = try #require(answer["failed_shards"] as? [String])
             #expect(failed.count == 1 && failed[0].hasPrefix(urls[1]))

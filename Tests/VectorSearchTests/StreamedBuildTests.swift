@@ -37,6 +37,21 @@ struct StreamedBuildTests {
             #expect(read == values, "batches of \(size)")
             #expect(try stream.next(rows: size) == nil)
         }
+        // Skipping rows, from the start or between reads, lands on the row that follows.
+        for (skips, reads) in [([0], 3), ([1], 2), ([5, 3], 4), ([22], 5), ([10, 0, 12], 1), ([30], 1)] {
+            let stream = try EmbeddingStream(path)
+            var row = 0
+            for skip in skips {
+                try stream.skip(rows: skip)
+                row = min(row + skip, 23)
+                #expect(stream.position == row)
+                let batch = try stream.next(rows: reads)
+                let expected = row < 23 ? Array(values[(row * 5)..<(min(row + reads, 23) * 5)]) : nil
+                #expect(batch?.values == expected, "skip \(skips), read \(reads)")
+                row = stream.position
+            }
+        }
+        #expect(throws: VectorSearchError.self) { try EmbeddingStream(path).skip(rows: -1) }
     }
 
     @Test("bad files are refused with the file, the row and the reason; other formats are not streamed")

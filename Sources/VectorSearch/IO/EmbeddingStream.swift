@@ -57,6 +57,34 @@ public final class EmbeddingStream {
         }
     }
 
+    /// Moves past `rows` rows without reading them (nor checking them): a shard's build starts
+    /// at its first row, and a fingerprint reads a few rows spread over the file.
+    public func skip(rows: Int) throws {
+        try ParameterCheck.atLeast(0, "rows", rows)
+        let n = min(rows, count - position)
+        guard n > 0 else { return }
+        // fvecs and bvecs: at row 0 its dimension header has been read already.
+        let header = format != .fbin && position == 0 ? 4 : 0
+        guard try reader.skip(n * rowBytes - header) else { throw EmbeddingFile.malformed(path, position, nil, "truncated") }
+        position += n
+    }
+
+    /// The rows numbered `rows` (ascending, none before ``position``), one after another: a
+    /// training sample or a fingerprint reads only the rows it takes, skipping the others
+    /// unchecked.
+    public func read(rows: [Int]) throws -> VectorMatrix {
+        var values = [Float]()
+        values.reserveCapacity(rows.count * dimension)
+        for row in rows {
+            guard row >= position, row < count else {
+                throw VectorSearchError.invalidArgument("row \(row) is not ahead of the stream's position \(position) in \(path) (\(count) rows)")
+            }
+            try skip(rows: row - position)
+            values += try next(rows: 1)!.values
+        }
+        return try VectorMatrix(dimension: dimension, values: values)
+    }
+
     /// The next `rows` rows (fewer at the end of the file; nil once every row has been read).
     public func next(rows: Int) throws -> VectorMatrix? {
         try ParameterCheck.atLeast(1, "rows", rows)
