@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import VectorSearch
+import VectorSearchEmbeddings
 import VectorSearchRAG
 
 @testable import VectorSearchServer
@@ -136,6 +137,31 @@ struct SearchServiceTests {
                 #expect(error.status.code / 100 == 4, "\(String(decoding: body, as: UTF8.self)): \(error.message)")
             }
         }
+    }
+
+    @Test("a collection with the built-in model: documents upserted as text are chunked and embedded, and found by a question")
+    func collectionText() async throws {
+        guard FileManager.default.fileExists(atPath: SentenceEmbedder.defaultDirectory) else {
+            Issue.record("no model at \(SentenceEmbedder.defaultDirectory); run scripts/fetch-model.sh")
+            return
+        }
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
+        _ = try DocumentCollection.create(at: dir, dimension: 384, index: .hnsw)
+        let service = try SearchService(collectionAt: dir)
+        let documents = [
+            ["id": "http", "text": "An HTTP server framework with routing, middleware and WebSockets for Swift.", "year": 2024],
+            ["id": "plot", "text": "Draw line charts, bar charts and scatter plots from data frames.", "year": 2021],
+            ["id": "crypto", "text": "Hashing, signatures and encryption: SHA-256, Ed25519 and AES-GCM.", "year": 2023],
+        ]
+        #expect(try Self.json(try await service.upsert(body: Self.body(["documents": documents])))["upserted"] as? Int == 3)
+        let found = try Self.json(try await service.search(body: Self.body(["text": "which library can serve web requests?", "k": 2])))
+        let hits = try #require(found["results"] as? [[String: Any]])
+        #expect(hits.first?["document"] as? String == "http")
+        let hybrid = try Self.json(
+            try await service.search(body: Self.body(["text": "charts", "k": 1, "hybrid": true, "filter": ["year": ["$lt": 2022]]])))
+        let fused = try #require((hybrid["results"] as? [[String: Any]])?.first)
+        #expect(fused["document"] as? String == "plot" && fused["fused_score"] is Double)
     }
 
     @Test("info describes the index")
