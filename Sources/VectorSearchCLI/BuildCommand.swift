@@ -63,7 +63,7 @@ struct BuildCommand: ParsableCommand {
         let index = try buildIndex(set, attributes: attributes, options: options, threads: threads)
         let built = monotonicSeconds()
         try index.save(to: output)
-        try manifest?.write(besideIndex: output)
+        try writeManifest(manifest)
         status(
             String(
                 format: "built %@ index of %d vectors (dimension %d, %@, %@): read %.2fs, build %.2fs, save %.2fs -> %@",
@@ -71,8 +71,9 @@ struct BuildCommand: ParsableCommand {
                 loaded - start, built - loaded, monotonicSeconds() - built, output))
     }
 
-    /// An IVF index from a file read twice, a batch at a time: the rows training samples (the
-    /// same rows an in-memory build samples, so the same index), then every row added.
+    /// An IVF index from a streamed file: the training sample's rows read where they lie (the
+    /// same rows an in-memory build samples, so the same index), then the rows (a shard's only)
+    /// added a batch at a time.
     private func buildStreamedIVF() throws {
         let start = monotonicSeconds()
         var stream = try EmbeddingStream(input, format: format)
@@ -138,13 +139,26 @@ struct BuildCommand: ParsableCommand {
         SystemResources.returnFreedMemory()
         let built = monotonicSeconds()
         try index.save(to: output)
-        try manifest?.write(besideIndex: output)
+        try writeManifest(manifest)
         status(
             String(
                 format: "built ivf index of %d vectors (dimension %d, %@, %@), streamed%@: build %.2fs, save %.2fs -> %@",
                 index.count, d, options.metric.rawValue, index.parameters.codec?.description ?? index.storage.rawValue,
                 trainOnly ? ", trained only" : manifest.map { ", shard \($0.shard)/\($0.shards) (rows \($0.first)..<\($0.end))" } ?? "",
                 built - start, monotonicSeconds() - built, output))
+    }
+
+    /// Writes a shard's manifest beside the index, or removes one left by an earlier shard build
+    /// to the same path (the index is not a shard now).
+    func writeManifest(_ manifest: ShardManifest?) throws {
+        if let manifest { return try manifest.write(besideIndex: output) }
+        let stale = ShardManifest.path(besideIndex: output)
+        guard FileManager.default.fileExists(atPath: stale) else { return }
+        do {
+            try FileManager.default.removeItem(atPath: stale)
+        } catch {
+            throw VectorSearchError.io(path: stale, reason: "cannot remove this earlier shard manifest: \(error.localizedDescription)")
+        }
     }
 
     /// A trained, empty IVF index to add a shard's rows to, and its fingerprint (its file's CRC).

@@ -39,6 +39,9 @@ struct ShardBuildTests {
             #expect(manifests.allSatisfy { $0.build == manifests[0].build && $0.kind.rawValue == kind && $0.dataset.rows == 500 })
             #expect(manifests.map(\.shard) == [0, 1, 2])
         }
+        // A build that is not a shard, to a shard's path, leaves no manifest behind.
+        try await run(["build", "--input", "\(dir)/base.fvecs", "--index", "flat", "--output", "\(dir)/flat-1.vsidx"])
+        #expect(try ShardManifest.read(besideIndex: "\(dir)/flat-1.vsidx") == nil)
         // Other parameters or another quantizer make another build.
         try await run(["build", "--input", "\(dir)/base.fvecs", "--index", "hnsw", "--m", "8", "--shard", "0/3", "--output", "\(dir)/other.vsidx"])
         #expect(try ShardManifest.read(besideIndex: "\(dir)/other.vsidx")?.build != ShardManifest.read(besideIndex: "\(dir)/hnsw-0.vsidx")?.build)
