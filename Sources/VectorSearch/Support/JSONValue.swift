@@ -105,22 +105,9 @@ package enum JSONValue: Equatable, Sendable {
         }
     }
 
-    /// `string` quoted, with the characters JSON requires escaped.
+    /// `string` quoted, with the characters JSON requires escaped (``jsonString(_:)``).
     package static func write(string: String, to text: inout String) {
-        text += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20:
-                text += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        text += "\""
+        text += jsonString(string)
     }
 }
 
