@@ -79,11 +79,11 @@ public struct OpenAIEndpoint: Sendable {
         while true {
             let data: Data, response: URLResponse
             do {
-                (data, response) = try await session.data(for: request)
+                (data, response) = try await session.response(for: request)
             } catch let error as URLError where error.code == .timedOut {
                 throw EndpointError.timedOut(url: url.absoluteString, seconds: seconds)
-            } catch let error as URLError where error.code == .cancelled {
-                throw CancellationError()
+            } catch let error as CancellationError {
+                throw error
             } catch {
                 throw EndpointError.unreachable(url: url.absoluteString, reason: error.localizedDescription)
             }

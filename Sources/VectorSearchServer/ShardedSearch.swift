@@ -1,5 +1,6 @@
 import Foundation
 import VectorSearch
+import VectorSearchRAG
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -35,8 +36,8 @@ public final class ShardedSearch: Sendable {
     ) async throws -> ShardedSearch {
         guard !urls.isEmpty else { throw VectorSearchError.invalidArgument("no shard URLs") }
         let configuration = URLSessionConfiguration.ephemeral
-        // Linux's URLSession keeps the session's timeout, in whole seconds; each request also
-        // races its own timeout (`ask`).
+        // Linux's URLSession keeps the session's timeout, in whole seconds; each search also
+        // has its own deadline (`ask`).
         configuration.timeoutIntervalForRequest = max(1, (Double(timeout.components.seconds) + 1).rounded(.up))
         let session = URLSession(configuration: configuration)
         let deadline = ContinuousClock.now + startup
@@ -80,7 +81,9 @@ public final class ShardedSearch: Sendable {
         return ShardedSearch(shards: shards, timeout: timeout, apiKey: apiKey, session: session)
     }
 
-    deinit { session.invalidateAndCancel() }  // closes its connections, so shards can stop
+    // Closes its connections once the transfers under way end (cancelling them is not safe on
+    // Linux: see `URLSession.response(for:deadline:)`).
+    deinit { session.finishTasksAndInvalidate() }
 
     init(shards: [Shard], timeout: Duration, apiKey: String?, session: URLSession) {
         self.shards = shards
@@ -150,30 +153,21 @@ public final class ShardedSearch: Sendable {
 
     /// One shard's answer to `body`, within the timeout.
     private func ask(_ shard: Shard, body: [UInt8], batch: Bool) async -> Answer {
-        await withTaskGroup(of: Answer?.self) { group in
-            group.addTask {
-                do {
-                    var request = URLRequest(url: URL(string: shard.url + "/v1/search")!)
-                    request.httpMethod = "POST"
-                    request.httpBody = Data(body)
-                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                    if let apiKey = self.apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
-                    let (data, response) = try await self.session.data(for: request)
-                    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                    let json = try data.withUnsafeBytes { try JSONValue.parse($0) }
-                    guard status == 200 else { return .refused(status: status, message: json["error"]?.string ?? "status \(status)") }
-                    return Self.results(json, batch: batch)
-                } catch {
-                    return .failed("\(error)")
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: self.timeout)
-                return nil
-            }
-            let first = await group.next()!
-            group.cancelAll()
-            return first ?? .failed("no answer within \(timeout)")
+        var request = URLRequest(url: URL(string: shard.url + "/v1/search")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+        do {
+            let (data, response) = try await session.response(for: request, deadline: timeout)
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            let json = try data.withUnsafeBytes { try JSONValue.parse($0) }
+            guard status == 200 else { return .refused(status: status, message: json["error"]?.string ?? "status \(status)") }
+            return Self.results(json, batch: batch)
+        } catch let error as URLError where error.code == .timedOut {
+            return .failed("no answer within \(timeout)")
+        } catch {
+            return .failed("\(error)")
         }
     }
 
@@ -203,7 +197,7 @@ public final class ShardedSearch: Sendable {
         guard let address = URL(string: url) else { throw VectorSearchError.invalidArgument("not a URL: \(url)") }
         var request = URLRequest(url: address)
         if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await session.data(for: request)
+        let (data, response) = try await session.response(for: request)
         guard (response as? HTTPURLResponse)?.statusCode == 200 else {
             throw VectorSearchError.invalidArgument("\(url) answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
         }
