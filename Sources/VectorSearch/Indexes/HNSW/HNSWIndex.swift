@@ -220,6 +220,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 }
             }
         }
+        linkUnreachableNodes(context: context)
         progress?(slots.count, slots.count)
     }
 }
