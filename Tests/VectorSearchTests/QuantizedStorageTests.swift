@@ -189,7 +189,7 @@ struct QuantizedStorageTests {
         let all = FlatSearchParameters(rerank: n)
         let query = randomMatrix(rows: 1, dimension: d, seed: 951)[0]
         let even = try Filter(json: #"{"even": true}"#)
-        #expect(try coded.search(query, k: 8, parameters: all, filter: even) == exact.search(query, k: 8, filter: even))
+        #expect(agree(try coded.search(query, k: 8, parameters: all, filter: even), try exact.search(query, k: 8, filter: even)))
         #expect(try coded.search(query, k: 8, parameters: all, filter: even).allSatisfy { $0.id % 2 == 0 })
         // Removing swaps the last row into the hole: codes must move with the float32 rows.
         let removed = (0..<n).filter { $0 % 3 == 1 }.map(VectorID.init)
@@ -197,7 +197,7 @@ struct QuantizedStorageTests {
         exact.remove(ids: removed)
         for q in 0..<5 {
             let query = randomMatrix(rows: 1, dimension: d, seed: 960 + UInt64(q))[0]
-            #expect(try coded.search(query, k: 5, parameters: all) == exact.search(query, k: 5))
+            #expect(agree(try coded.search(query, k: 5, parameters: all), try exact.search(query, k: 5)))
             #expect(try coded.search(query, k: 5, parameters: .init(rerank: 0)).allSatisfy { $0.id % 3 != 1 })
         }
         #expect(try coded.search(query, k: 1000, parameters: .init(rerank: 3)).count == coded.count)
@@ -286,7 +286,7 @@ struct QuantizedStorageTests {
         let batch = try coded.search(batch: queries, k: k, parameters: .init(nprobe: 3, rerank: 2))
         for q in 0..<5 { #expect(Array(batch[q]) == (try coded.search(queries[q], k: k, parameters: .init(nprobe: 3, rerank: 2)))) }
         let even = try Filter(json: #"{"even": true}"#)
-        #expect(try coded.search(queries[0], k: k, parameters: all, filter: even) == exact.search(queries[0], k: k, filter: even))
+        #expect(agree(try coded.search(queries[0], k: k, parameters: all, filter: even), try exact.search(queries[0], k: k, filter: even)))
         // Removing moves a list's last row into the hole: its codes must move with it.
         let removed = ids.enumerated().filter { $0.offset % 3 == 1 }.map(\.element)
         #expect(coded.remove(ids: removed) == removed.count)
@@ -295,7 +295,7 @@ struct QuantizedStorageTests {
         let freshIDs = (0..<30).map { VectorID(100_000 + $0) }
         try coded.add(fresh, ids: freshIDs)
         try exact.add(fresh, ids: freshIDs)
-        for q in 0..<5 { #expect(try coded.search(queries[q], k: k, parameters: all) == exact.search(queries[q], k: k), "after changes q\(q)") }
+        for q in 0..<5 { #expect(agree(try coded.search(queries[q], k: k, parameters: all), try exact.search(queries[q], k: k)), "after changes q\(q)") }
         for r in 0..<30 where metric != .innerProduct {
             #expect(try coded.search(fresh[r], k: 1, parameters: onCodes).first?.id == freshIDs[r], "added row \(r) finds itself on codes")
         }
@@ -330,4 +330,11 @@ struct QuantizedStorageTests {
         // k × rerank beyond Int's range is capped, not an overflow.
         #expect(try index.search([1, 1], k: Int.max / 2, parameters: .init(rerank: 1000)).count == 1)
     }
+}
+
+/// The same neighbours in the same order, with scores equal but for rounding: re-ranked and
+/// exact scores come from kernels that may sum in different orders (one unit in the last place
+/// was seen between a filtered flat scan and IVF's re-ranking, for cosine).
+func agree(_ a: [Neighbor], _ b: [Neighbor]) -> Bool {
+    a.map(\.id) == b.map(\.id) && zip(a, b).allSatisfy { abs($0.score - $1.score) <= 1e-5 * max(1, abs($1.score)) }
 }
