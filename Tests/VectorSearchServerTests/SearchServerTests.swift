@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import VectorSearch
+import VectorSearchRAG
 
 @testable import VectorSearchServer
 
@@ -210,6 +211,30 @@ struct ShardedSearchTests {
             let hits = try #require(answer["results"] as? [[String: Any]])
             let survivors = Set(0..<30).union(60..<90)
             #expect(hits.map { $0["id"] as? Int } == SearchServiceTests.bruteForce(query, base, k: 10) { survivors.contains($0) })
+        }
+    }
+
+    @Test("a shard slower than the timeout is left out and named; the other shards' merge is the answer")
+    func slowShard() async throws {
+        let base = SearchServiceTests.rows(90, seed: 6)
+        let query = SearchServiceTests.rows(1, seed: 8)[0]
+        try await Self.withShards(base) { urls, _ in
+            // Shard 1 as a server that describes itself at once but never answers a search in time.
+            let session = URLSession(configuration: .ephemeral)
+            defer { session.finishTasksAndInvalidate() }
+            let (info, _) = try await session.response(for: URLRequest(url: try #require(URL(string: urls[1] + "/v1/info"))))
+            let slow = try TestHTTPServer { request, _ in request.path == "/v1/info" ? .init(body: info) : .init(text: "{}", delay: 30) }
+            defer { slow.stop() }
+            let slowURL = slow.url.absoluteString
+            let router = SearchService(router: try await ShardedSearch.connect([urls[0], slowURL, urls[2]], timeout: .milliseconds(300)))
+            let survivors = Set(0..<30).union(60..<90)
+            for _ in 0..<3 {
+                let answer = try SearchServiceTests.json(try await router.search(body: SearchServiceTests.body(["vector": query, "k": 10])))
+                #expect(answer["partial"] as? Bool == true)
+                #expect(answer["failed_shards"] as? [String] == ["\(slowURL): no answer within 0.3 seconds"])
+                let hits = try #require(answer["results"] as? [[String: Any]])
+                #expect(hits.map { $0["id"] as? Int } == SearchServiceTests.bruteForce(query, base, k: 10) { survivors.contains($0) })
+            }
         }
     }
 
