@@ -473,7 +473,7 @@ enum OpenAPIDocument {
                 }
               },
               "Hit": {
-                "oneOf": [
+                "anyOf": [
                   {
                     "$ref": "#/components/schemas/IndexHit"
                   },
@@ -490,7 +490,7 @@ enum OpenAPIDocument {
                 ],
                 "properties": {
                   "results": {
-                    "oneOf": [
+                    "anyOf": [
                       {
                         "type": "array",
                         "items": {
