@@ -5,7 +5,7 @@
 # (default Benchmarks/results/collections-<N docs>/<engine>-<round>.json); then a markdown table
 # of the medians over rounds (peers/collections_table.py), written to RESULTS/table.md as well.
 # Stores live under STORE_DIR (default ${TMPDIR:-/tmp}/collections-vs-peers), one folder per engine,
-# replaced by every run.
+# replaced by every run, and removed at the end unless KEEP_STORES is set.
 # usage: Benchmarks/collections-vs-peers.sh DOCS.jsonl EMBEDDINGS.fvecs [REPEATS=2] [UPDATES=1000] [BATCH=1000]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,5 +45,5 @@ PY
     echo "$engine done"
   done
 done
-rm -rf "$stores/ours" "$stores/chroma" "$stores/lancedb"
+[ -n "${KEEP_STORES:-}" ] || rm -rf "$stores/ours" "$stores/chroma" "$stores/lancedb"
 "$py" "$here/peers/collections_table.py" "$results" | tee "$results/table.md"
