@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 examples=${1:-60}
 bash scripts/install-deps.sh
-venv=.build/openapi-venv
+venv=$PWD/.build/openapi-venv
 if [ ! -x $venv/bin/schemathesis ]; then
   python3 -m venv $venv
   $venv/bin/pip install -q "schemathesis==4.32.5"
@@ -55,9 +55,10 @@ for target in index collection; do
     VECTORSEARCH_API_KEY=$key start --collection "$work/kb"
   fi
   echo "--- schemathesis against serve --$target ($address), $examples examples per operation ---"
-  $venv/bin/schemathesis --no-color run "$address/openapi.json" --checks "$checks" --max-examples "$examples" --seed 1 \
+  # From the scratch folder: schemathesis writes a .schemathesis folder where it runs.
+  (cd "$work" && $venv/bin/schemathesis --no-color run "$address/openapi.json" --checks "$checks" --max-examples "$examples" --seed 1 \
     --workers 1 --request-timeout 30 --suppress-health-check all --generation-database none \
-    --header "Authorization: Bearer $key" || status=1
+    --header "Authorization: Bearer $key") || status=1
   kill "$server"
   wait "$server" 2>/dev/null || true
   server=""
