@@ -110,11 +110,6 @@ extension HNSWIndex {
     func linkUnreachableNodes(context: HNSWSearchContext) {
         let slots = store.count
         guard entryPoint >= 0, slots > 1 else { return }
-        var inbound = [UInt32](repeating: 0, count: slots)
-        for slot in 0..<slots {
-            let list = graph.links(slot, level: 0)
-            for j in 0..<Int(list[0]) { inbound[Int(list[j + 1])] &+= 1 }
-        }
         var reached = [Bool](repeating: false, count: slots)
         var stack: [Int] = []
         func reach(from start: Int) {
@@ -129,8 +124,15 @@ extension HNSWIndex {
             }
         }
         reach(from: entryPoint)
+        guard let firstUnreached = reached.indices.first(where: { !reached[$0] && graph.deleted[$0] == 0 }) else { return }
+        // Links into each node, counted only when some node needs linking in (rarely).
+        var inbound = [UInt32](repeating: 0, count: slots)
+        for slot in 0..<slots {
+            let list = graph.links(slot, level: 0)
+            for j in 0..<Int(list[0]) { inbound[Int(list[j + 1])] &+= 1 }
+        }
         let wanted = max(1, parameters.m / 2)
-        for slot in 0..<slots where !reached[slot] && graph.deleted[slot] == 0 {
+        for slot in firstUnreached..<slots where !reached[slot] && graph.deleted[slot] == 0 {
             let query = UnsafePointer(store.row(slot))
             var current = entryPoint
             var currentDistance = distance(query, store.row(current))
