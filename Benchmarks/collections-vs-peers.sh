@@ -5,7 +5,9 @@
 # (default Benchmarks/results/collections-<N docs>/<engine>-<round>.json); then a markdown table
 # of the medians over rounds (peers/collections_table.py), written to RESULTS/table.md as well.
 # Stores live under STORE_DIR (default ${TMPDIR:-/tmp}/collections-vs-peers), one folder per engine,
-# replaced by every run, and removed at the end unless KEEP_STORES is set.
+# replaced by every run, and removed at the end unless KEEP_STORES is set. INDEX (default hnsw) is
+# our collection's index kind (an IVF collection takes COLLBENCH_NLIST and COLLBENCH_TRAIN, see
+# collbench); ENGINES (default "chroma lancedb") the peers run.
 # usage: Benchmarks/collections-vs-peers.sh DOCS.jsonl EMBEDDINGS.fvecs [REPEATS=2] [UPDATES=1000] [BATCH=1000]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +28,7 @@ py=$here/peers/.venv-collections/bin/python
 mkdir -p "$results" "$stores"
 for r in $(seq 1 "$repeats"); do
   echo "== round $r of $repeats ($count documents, $updates updates)"
-  "$collbench" "$docs" "$embeddings" "$stores/ours" hnsw "$updates" "$batch" > "$results/ours-$r.json"
+  "$collbench" "$docs" "$embeddings" "$stores/ours" "${INDEX:-hnsw}" "$updates" "$batch" > "$results/ours-$r.json"
   # A new process: open the collection (after the updates, so with their log) and answer one
   # k = 10 vector query, as the peers' fresh subprocess does.
   start=$(date +%s%N)
@@ -39,7 +41,7 @@ report["cold_open_first_query_seconds"] = nanoseconds / 1e9
 json.dump(report, open(path, "w"), indent=2, sort_keys=True)
 PY
   echo "ours done"
-  for engine in chroma lancedb; do
+  for engine in ${ENGINES-chroma lancedb}; do
     "$py" "$here/peers/collection_peers.py" "$engine" "$docs" "$embeddings" "$stores/$engine" "$updates" "$batch" \
       > "$results/$engine-$r.json"
     echo "$engine done"

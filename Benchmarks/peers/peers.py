@@ -20,7 +20,7 @@ usage: peers.py SYSTEM (--base B --queries Q [--groundtruth G] --metric cosine|i
                 [--m 16 --ef-construction 200 --sweep-ef 10,16,...]          (hnswlib, faiss, usearch)
                 [--storage float32|float16|bfloat16|int8]                     (faiss, faiss-ivf, usearch)
                 [--nlist N --train-size S --sweep-nprobe 1,2,4,...]          (faiss-ivf)
-                [--codec pq|pq4fs|rabitq --pq-m M [--opq] --rerank R]          (faiss-ivf: FAISS factory, RFlat k_factor R)
+                [--codec pq|pq4fs|rabitq --pq-m M [--opq] --rerank R[,R...]]   (faiss-ivf: FAISS factory, RFlat k_factor R; a list sweeps each)
                 [--nlist LEAVES --sweep-nprobe 1,2,4,...]                     (scann: leaves to search)
                 [--filter-selectivity 0.5,0.1,0.01,0.001]
                 [--metadata meta.jsonl --filter JSON [--filter JSON ...]]
@@ -192,7 +192,9 @@ class FaissIVF:
         mt = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
         self.quantizer = faiss.IndexFlatL2(d) if metric == "l2" else faiss.IndexFlatIP(d)
         codes = {"int8": faiss.ScalarQuantizer.QT_8bit, "float16": faiss.ScalarQuantizer.QT_fp16}
-        self.rerank = a.rerank
+        # One build serves every k_factor of --rerank (a list): the sweep sets it per pass.
+        self.reranks = [int(r) for r in str(a.rerank).split(",")]
+        self.rerank = max(self.reranks)
         if a.codec:
             # Compressed lists through FAISS's factory, re-ranked from float32 in RAM (RFlat,
             # k_factor = --rerank) unless --rerank 0.
@@ -201,7 +203,7 @@ class FaissIVF:
                 "rabitq": f"IVF{self.nlist},RaBitQ"}[a.codec]
             if a.opq:
                 self.factory = f"OPQ{a.pq_m}," + self.factory
-            if a.rerank > 0:
+            if self.rerank > 0:
                 self.factory += ",RFlat"
             self.index = faiss.index_factory(d, self.factory, mt)
             if a.codec == "pq4fs":
@@ -218,7 +220,7 @@ class FaissIVF:
             raise SystemExit(f"faiss-ivf: no {a.storage} storage")
         self.build_info = {"nlist": self.nlist}
         if a.codec:
-            self.build_info.update(factory=self.factory, rerank=a.rerank,
+            self.build_info.update(factory=self.factory, rerank=self.reranks,
                                    by_residual=bool(faiss.extract_index_ivf(self.index).by_residual))
 
     def prepare(self, x):
@@ -392,6 +394,21 @@ def filtered_truth(xb, xq, allowed, metric, k):
 
 
 def sweep_points(system, xq, k, values, threads, truth, allowed=None):
+    """The knob's sweep; for a system with several re-ranking factors (faiss-ivf --rerank 5,10),
+    the sweep at each, its points marked with the factor."""
+    reranks = getattr(system, "reranks", None)
+    if not reranks or len(reranks) == 1:
+        return sweep_knob(system, xq, k, values, threads, truth, allowed)
+    points = []
+    for rerank in reranks:
+        system.rerank = rerank
+        for point in sweep_knob(system, xq, k, values, threads, truth, allowed):
+            point["params"]["rerank"] = rerank
+            points.append(point)
+    return points
+
+
+def sweep_knob(system, xq, k, values, threads, truth, allowed=None):
     if allowed is not None and hasattr(system, "prepare_filtered"):
         system.prepare_filtered()  # one-off setup, not timed
     points = []
@@ -447,7 +464,8 @@ def main():
     p.add_argument("--codec", choices=["pq", "pq4fs", "rabitq"], help="faiss-ivf: compressed lists (FAISS factory IVF…,PQm / PQmx4fs / RaBitQ)")
     p.add_argument("--pq-m", type=int, default=48, help="faiss-ivf --codec pq/pq4fs: sub-quantizers")
     p.add_argument("--opq", action="store_true", help="faiss-ivf --codec pq/pq4fs: an OPQ rotation first")
-    p.add_argument("--rerank", type=int, default=10, help="faiss-ivf --codec: RFlat k_factor (0: no re-ranking)")
+    p.add_argument("--rerank", default="10",
+                   help="faiss-ivf --codec: RFlat k_factor, or a list swept on one build, e.g. 5,10,20 (0: no re-ranking)")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--sweep-nprobe", default="1,2,4,8,16,32,64,128")
     p.add_argument("--k", type=int, default=10)

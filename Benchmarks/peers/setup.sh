@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Makes Benchmarks/peers/.venv with the peer engines from PyPI (faiss-cpu, hnswlib, usearch), and
+# Makes Benchmarks/peers/.venv with the peer engines from PyPI (faiss-cpu, hnswlib, usearch, scann), and
 # h5py and matplotlib for ann-benchmarks files and plots. USearch's Python binding has no filtered
 # search, so the headers of the same usearch release (its sdist, sha256 from PyPI's index) are
 # used to build usearch_filtered.cpp into .venv/usearch_filtered.so for the filtered track.
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --upgrade faiss-cpu hnswlib usearch numpy h5py matplotlib
+.venv/bin/pip install -q --upgrade faiss-cpu hnswlib usearch scann numpy h5py matplotlib
 .venv/bin/python -c "import faiss, numpy; print('faiss', faiss.__version__, 'numpy', numpy.__version__)"
 version=$(.venv/bin/python -c "import usearch; print(usearch.__version__)")
 shim=.venv/usearch_filtered-$version.so

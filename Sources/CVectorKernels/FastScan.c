@@ -229,6 +229,82 @@ AVX2 void vs_fastscan_sums_avx2(const uint8_t *codes, size_t blocks, const uint8
     }
 }
 
+// 16 sums per compare. AVX2 has no unsigned 16-bit compare: x ≤ limit exactly when
+// min(x, limit) == x. The byte mask has two bits per sum; clearing the lowest set bit twice drops
+// both.
+AVX2 size_t vs_fastscan_select_avx2(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions) {
+    const __m256i bound = _mm256_set1_epi16((short)limit);
+    size_t count = 0, i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(sums + i));
+        uint32_t mask = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_min_epu16(x, bound), x));
+        while (mask) {
+            positions[count++] = (uint32_t)(i + (__builtin_ctz(mask) >> 1));
+            mask &= mask - 1;
+            mask &= mask - 1;
+        }
+    }
+    for (; i < n; i++) {
+        positions[count] = (uint32_t)i;
+        count += sums[i] <= limit;
+    }
+    return count;
+}
+
+// The AVX2 form of vecmat_columns, B blocks of 16 columns: a bfloat16 is the high half of a
+// float, so of 16 loaded values (8 words of two) masking the low halves gives the odd columns and
+// shifting left by 16 the even ones, one operation each per 8 columns; the two accumulators per
+// block are interleaved back into column order at the end.
+static inline __attribute__((always_inline, target("avx2,fma"))) void vecmat_columns16(
+    const float *x, const uint16_t *a, size_t rows, size_t columns, size_t c0, float *y, const int B) {
+    __m256 even[6], odd[6];
+    const __m256i high = _mm256_set1_epi32((int)0xFFFF0000);
+#pragma clang loop unroll(full)
+    for (int b = 0; b < B; b++) even[b] = odd[b] = _mm256_setzero_ps();
+    for (size_t i = 0; i < rows; i++) {
+        const __m256 xi = _mm256_set1_ps(x[i]);
+        const uint16_t *row = a + i * columns + c0;
+#pragma clang loop unroll(full)
+        for (int b = 0; b < B; b++) {
+            const __m256i pairs = _mm256_loadu_si256((const __m256i *)(row + 16 * b));
+            even[b] = _mm256_fmadd_ps(xi, _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16)), even[b]);
+            odd[b] = _mm256_fmadd_ps(xi, _mm256_castsi256_ps(_mm256_and_si256(pairs, high)), odd[b]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int b = 0; b < B; b++) {
+        // Per 128-bit lane, unpacklo gives columns 0–3 (lane 0) and 8–11 (lane 1), unpackhi 4–7 and 12–15.
+        const __m256 lo = _mm256_unpacklo_ps(even[b], odd[b]), hi = _mm256_unpackhi_ps(even[b], odd[b]);
+        _mm256_storeu_ps(y + c0 + 16 * b, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(y + c0 + 16 * b + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+}
+
+// A in panels of VS_BF16_PANEL_AVX2 columns, each panel's rows contiguous: a pass over one panel
+// streams its bytes in order (measured 4.7 µs against 6.5 µs for 384 × 384 read row-major with a
+// column stride, which the prefetcher follows worse).
+__attribute__((target("avx2,fma"))) void vs_vector_times_bf16_panels_avx2(
+    const float *x, const uint16_t *a, size_t rows, size_t columns, float *y) {
+    for (size_t p0 = 0; p0 < columns; p0 += VS_BF16_PANEL_AVX2) {
+        const size_t width = columns - p0 < VS_BF16_PANEL_AVX2 ? columns - p0 : VS_BF16_PANEL_AVX2;
+        const uint16_t *panel = a + p0 * rows;
+        float *out = y + p0;
+        size_t c0 = 0;
+        if (width == 96) { vecmat_columns16(x, panel, rows, width, 0, out, 6); continue; }
+        if (c0 + 64 <= width) { vecmat_columns16(x, panel, rows, width, c0, out, 4); c0 += 64; }
+        if (c0 + 32 <= width) { vecmat_columns16(x, panel, rows, width, c0, out, 2); c0 += 32; }
+        for (; c0 + 16 <= width; c0 += 16) vecmat_columns16(x, panel, rows, width, c0, out, 1);
+        for (size_t j = c0; j < width; j++) {
+            float sum = 0;
+            for (size_t i = 0; i < rows; i++) {
+                union { uint32_t bits; float value; } widened = {(uint32_t)panel[i * width + j] << 16};
+                sum += x[i] * widened.value;
+            }
+            out[j] = sum;
+        }
+    }
+}
+
 #else
 
 int vs_has_avx512bw(void) { return 0; }

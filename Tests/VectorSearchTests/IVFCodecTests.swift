@@ -73,18 +73,21 @@ struct IVFCodecTests {
         }
     }
 
-    @Test("a vector times a bfloat16 matrix (OPQ's query rotation) equals a plain loop on every kernel, at column counts around 16, 64, 128 and 256")
+    @Test(
+        "a vector times a bfloat16 matrix (OPQ's query rotation) equals a plain loop on every kernel, at column counts around the AVX2 and AVX-512 blocks (8 to 256)"
+    )
     func rotationKernel() {
         var kernels = [IVFProductCodes.rotationKernel(.portable)]
-        if SIMDLevel.detected == .avx512 { kernels.append(IVFProductCodes.rotationKernel(.avx512)) }
-        for (rows, columns) in [(1, 1), (3, 17), (7, 64), (20, 300), (5, 257), (384, 384), (2, 15), (4, 400)] {
+        for level in SIMDLevel.supported where level != .portable { kernels.append(IVFProductCodes.rotationKernel(level)) }
+        for (rows, columns) in [(1, 1), (3, 17), (7, 64), (20, 300), (5, 257), (384, 384), (2, 15), (4, 400), (6, 128), (9, 200), (3, 112), (2, 40)] {
             var random = SplitMix64(seed: UInt64(rows * 1000 + columns))
             let x = (0..<rows).map { _ in random.nextGaussian() }
             let a = (0..<(rows * columns)).map { _ in random.nextGaussian().bfloat16 }
             let expected = (0..<columns).map { j in (0..<rows).reduce(0.0) { $0 + Double(x[$1]) * Double(Float(bfloat16: a[$1 * columns + j])) } }
-            for rotate in kernels {
+            for (rotate, panel) in kernels {
+                let laidOut = IVFProductCodes.panels(a, rows: rows, columns: columns, width: panel ?? columns)
                 var y = [Float](repeating: .nan, count: columns)
-                rotate(x, a, rows, columns, &y)
+                rotate(x, laidOut, rows, columns, &y)
                 for j in 0..<columns {
                     #expect(abs(Double(y[j]) - expected[j]) <= 1e-4 * Double(rows), "rows \(rows) columns \(columns) column \(j)")
                 }

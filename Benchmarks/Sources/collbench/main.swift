@@ -4,6 +4,8 @@
 // DOCS.jsonl holds {"id", "text", metadata...} per line, EMBEDDINGS one vector per document (any
 // format EmbeddingFile reads). DIR is replaced. Prints one JSON object. `rows-only` measures the
 // write path alone at scale: no index is built (no checkpoint, no query), as an update needs none.
+// An IVF collection takes its lists and k-means sample from COLLBENCH_NLIST and COLLBENCH_TRAIN
+// (default: automatic, as `rag ingest`).
 import Foundation
 import VectorSearch
 import VectorSearchRAG
@@ -42,7 +44,10 @@ let vectors = try EmbeddingFile.read(arguments[2]).vectors
 precondition(entries.count == vectors.count, "\(entries.count) documents, \(vectors.count) vectors")
 try? FileManager.default.removeItem(atPath: directory)
 
-let collection = try DocumentCollection.create(at: directory, dimension: vectors.dimension, index: kind)
+let environment = ProcessInfo.processInfo.environment
+let ivf = try IVFParameters(
+    nlist: environment["COLLBENCH_NLIST"].flatMap { Int($0) }, trainingSize: environment["COLLBENCH_TRAIN"].flatMap { Int($0) })
+let collection = try DocumentCollection.create(at: directory, dimension: vectors.dimension, index: kind, ivf: ivf)
 collection.checkpointInterval = Int.max  // ingest measured alone; the checkpoint after it, on its own
 var start = now()
 for first in stride(from: 0, to: entries.count, by: batch) {
@@ -99,6 +104,7 @@ vectorQueryTimes.sort()
 let info = try collection.info()
 let report: [String: Any] = [
     "documents": entries.count, "index": rowsOnly ? "none (rows only)" : kind.rawValue, "dimension": vectors.dimension,
+    "ivf_nlist": ivf.nlist ?? 0, "ivf_training_size": ivf.trainingSize ?? 0,
     // Ingest as the peers count it: the index built too (our checkpoint; LanceDB's index builds;
     // Chroma builds while adding). The rows alone, durable and searchable exactly, separately.
     "ingest_seconds": ingestSeconds + checkpointSeconds, "ingest_docs_per_second": Double(entries.count) / (ingestSeconds + checkpointSeconds),

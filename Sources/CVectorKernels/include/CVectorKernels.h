@@ -113,12 +113,17 @@ int vs_has_avx512bw(void);
 void vs_fastscan_quantize_table(const float *table, size_t m, size_t padded, uint8_t *lut, float *offset, float *delta);
 /// Writes the positions i < n with sums[i] ≤ limit, in order, to `positions`; returns their number.
 size_t vs_fastscan_select_avx512(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);
+size_t vs_fastscan_select_avx2(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);
 size_t vs_fastscan_select_portable(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);
 
 /// y = x·A for x of `rows` floats and A `rows × columns` bfloat16, row-major (an OPQ rotation
 /// applied to a query). Portable C and AVX-512F.
 void vs_vector_times_bf16_matrix_avx512(const float *x, const uint16_t *a, size_t rows, size_t columns, float *y);
 void vs_vector_times_bf16_matrix_portable(const float *x, const uint16_t *a, size_t rows, size_t columns, float *y);
+/// The same with A in column panels: panel p holds columns [p·W, min((p+1)·W, columns)) for every
+/// row, row after row (W = VS_BF16_PANEL_AVX2; the last panel may be narrower). AVX2 with FMA.
+#define VS_BF16_PANEL_AVX2 96
+void vs_vector_times_bf16_panels_avx2(const float *x, const uint16_t *a, size_t rows, size_t columns, float *y);
 
 /// 8-bit product-quantization distances: out[i] = bias + Σ_s table[256 s + codes[m i + s]] for n
 /// rows of m code bytes each.

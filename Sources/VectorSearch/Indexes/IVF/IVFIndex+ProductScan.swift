@@ -123,20 +123,20 @@ extension IVFIndex {
         scratch: IVFSearchScratch, heap: inout TopKHeap
     ) {
         let blockBytes = product.paddedM &* 16, sums = scratch.sums, lut = UnsafePointer(scratch.lut), positions = scratch.integers
-        let chunkBlocks = Self.scanChunk / 32, located = UInt64(list) << 32
+        let chunkBlocks = Self.scanChunk / 32, located = UInt64(list) << 32, inverse = 1 / delta
         var start = 0
         while start < n {
             let rows = min(Self.scanChunk, n &- start)
             product.fastScan(codes + start / 32 &* blockBytes, min(chunkBlocks, (rows + 31) / 32), lut, product.paddedM, sums)
             // Rows at or under the heap's threshold as it is now, then each checked as it tightens.
-            var limit = (heap.threshold - bias) / delta
+            var limit = (heap.threshold - bias) * inverse
             // NaN (a damaged index's infinite norms) selects nothing rather than trapping.
             let selected = product.select(sums, rows, !(limit >= 0) ? 0 : limit >= 65535 ? 65535 : UInt16(limit), positions)
             for i in 0..<selected {
                 let r = Int(positions[i]), sum = Float(sums[r])
                 guard sum <= limit else { continue }
                 heap.push(distance: bias + delta * sum, id: located | UInt64(start &+ r))
-                limit = (heap.threshold - bias) / delta
+                limit = (heap.threshold - bias) * inverse
             }
             start &+= rows
         }

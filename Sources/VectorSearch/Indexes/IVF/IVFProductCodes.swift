@@ -20,9 +20,10 @@ final class IVFProductCodes: @unchecked Sendable {
     /// R in bfloat16, for rotating queries with our own kernel on one thread (OpenBLAS's sgemv
     /// hands a 384 × 384 product to its thread pool, which spun on the other core). The rotated
     /// query only feeds the tables, whose byte rounding loses more than bfloat16 does, and half
-    /// the bytes halve the product's time: it streams R from L2 or L3.
+    /// the bytes halve the product's time: it streams R from L2 or L3. Laid out as `rotate` reads
+    /// it (``rotationKernel(_:)``).
     let rotationCodes: [UInt16]
-    let rotate: @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt16>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
+    let rotate: RotationKernel
     let metric: Metric
     let dimension: Int
     /// Slices, centroids per slice, values per slice, and slices as the fast-scan kernel reads them.
@@ -41,8 +42,10 @@ final class IVFProductCodes: @unchecked Sendable {
         self.codec = codec
         self.quantizer = quantizer
         self.rotation = rotation
-        rotationCodes = rotation.map { $0.map(\.bfloat16) } ?? []
-        rotate = Self.rotationKernel(level)
+        let (rotate, panel) = Self.rotationKernel(level)
+        let d = quantizer.dimension
+        rotationCodes = rotation.map { Self.panels($0.map(\.bfloat16), rows: d, columns: d, width: panel ?? d) } ?? []
+        self.rotate = rotate
         self.metric = metric
         dimension = quantizer.dimension
         m = quantizer.subquantizers
@@ -69,18 +72,34 @@ final class IVFProductCodes: @unchecked Sendable {
     ) {
         #if arch(x86_64)
         if level == .avx512, vs_has_avx512bw() != 0 { return (vs_fastscan_sums_avx512, vs_fastscan_select_avx512) }
-        if level.rank >= SIMDLevel.avx2.rank { return (vs_fastscan_sums_avx2, vs_fastscan_select_portable) }
+        if level.rank >= SIMDLevel.avx2.rank { return (vs_fastscan_sums_avx2, vs_fastscan_select_avx2) }
         #endif
         return (vs_fastscan_sums_portable, vs_fastscan_select_portable)
     }
 
-    static func rotationKernel(
-        _ level: SIMDLevel
-    ) -> @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt16>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void {
+    typealias RotationKernel = @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt16>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
+
+    /// The query-rotation kernel of this CPU and the column-panel width it reads the matrix in
+    /// (nil: row-major).
+    static func rotationKernel(_ level: SIMDLevel) -> (RotationKernel, panel: Int?) {
         #if arch(x86_64)
-        if level == .avx512 { return vs_vector_times_bf16_matrix_avx512 }
+        if level == .avx512 { return (vs_vector_times_bf16_matrix_avx512, nil) }
+        if level.rank >= SIMDLevel.avx2.rank { return (vs_vector_times_bf16_panels_avx2, Int(VS_BF16_PANEL_AVX2)) }
         #endif
-        return vs_vector_times_bf16_matrix_portable
+        return (vs_vector_times_bf16_matrix_portable, nil)
+    }
+
+    /// A row-major `rows × columns` matrix in column panels of `width`: panel p holds columns
+    /// p·width ..< min((p + 1)·width, columns) of every row, row after row.
+    static func panels<T>(_ matrix: [T], rows: Int, columns: Int, width: Int) -> [T] {
+        guard width < columns else { return matrix }
+        var out: [T] = []
+        out.reserveCapacity(matrix.count)
+        for p0 in stride(from: 0, to: columns, by: width) {
+            let end = min(p0 + width, columns)
+            for i in 0..<rows { out.append(contentsOf: matrix[(i * columns + p0)..<(i * columns + end)]) }
+        }
+        return out
     }
 
     /// Trains the codebooks (and the OPQ rotation) on the residuals of `sample` against the
