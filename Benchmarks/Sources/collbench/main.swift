@@ -5,7 +5,7 @@
 // format EmbeddingFile reads). DIR is replaced. Prints one JSON object. `rows-only` measures the
 // write path alone at scale: no index is built (no checkpoint, no query), as an update needs none.
 // An IVF collection takes its lists and k-means sample from COLLBENCH_NLIST and COLLBENCH_TRAIN
-// (default: automatic, as `rag ingest`).
+// (default: automatic, as `rag ingest`); COLLBENCH_QUERIES sets the number of timed queries (200).
 import Foundation
 import VectorSearch
 import VectorSearchRAG
@@ -70,7 +70,7 @@ if !rowsOnly {
     start = now()
     _ = try reopened.retrieve(vector: vectors[0], text: entries[0].document.text, options: RetrievalOptions(k: 10, hybrid: true))
     firstQuerySeconds = now() - start
-    for q in 0..<200 {
+    for q in 0..<(environment["COLLBENCH_QUERIES"].flatMap { Int($0) } ?? 200) {
         let row = (q * 7919) % entries.count
         let t = now()
         _ = try reopened.retrieve(vector: vectors[row], text: entries[row].document.text, options: RetrievalOptions(k: 10, hybrid: true))
