@@ -199,20 +199,24 @@ public struct ProductQuantizer: Sendable, Equatable {
         return table
     }
 
-    /// `data`'s columns cut into `m` slices, each a matrix of its own.
+    /// `data`'s columns cut into `m` slices, each a matrix of its own. Row by row, into one
+    /// slice-major buffer: each row is read once and each slice written in order (slice by slice,
+    /// every row was read m times, from memory once the rows outgrow the cache).
     static func slices(of data: VectorMatrix, _ m: Int) throws -> [VectorMatrix] {
-        let d = data.dimension, ds = d / m, n = data.count
-        var slices = [[Float]](repeating: [], count: m)
+        let d = data.dimension, ds = d / m, n = data.count, size = n * ds
+        var sliced = [Float](repeating: 0, count: n * d)
         data.withUnsafeBufferPointer { x in
-            for j in 0..<m {
-                var values = [Float](repeating: 0, count: n * ds)
+            sliced.withUnsafeMutableBufferPointer { out in
                 for i in 0..<n {
-                    for c in 0..<ds { values[i * ds + c] = x[i * d + j * ds + c] }
+                    let row = x.baseAddress! + i &* d
+                    for j in 0..<m {
+                        let from = row + j &* ds, to = out.baseAddress! + j &* size + i &* ds
+                        for c in 0..<ds { to[c] = from[c] }
+                    }
                 }
-                slices[j] = values
             }
         }
-        return try slices.map { try VectorMatrix(dimension: ds, values: $0) }
+        return try (0..<m).map { j in try VectorMatrix(dimension: ds, values: Array(sliced[(j * size)..<((j + 1) * size)])) }
     }
 
     /// `body(j)` for every slice, slices spread over the threads; the first error is thrown.
