@@ -64,6 +64,21 @@ void vs_vector_times_bf16_matrix_portable(const float *x, const uint16_t *a, siz
     }
 }
 
+#if defined(VS_HAVE_X86_KERNELS)
+// Columns c0 ..< columns of x·A (A row-major, `columns` wide) one at a time: the SIMD kernels'
+// columns past their last whole block.
+static void bf16_columns(const float *x, const uint16_t *a, size_t rows, size_t columns, size_t c0, float *y) {
+    for (size_t j = c0; j < columns; j++) {
+        float sum = 0;
+        for (size_t i = 0; i < rows; i++) {
+            union { uint32_t bits; float value; } widened = {(uint32_t)a[i * columns + j] << 16};
+            sum += x[i] * widened.value;
+        }
+        y[j] = sum;
+    }
+}
+#endif
+
 size_t vs_fastscan_select_portable(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions) {
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
@@ -194,15 +209,7 @@ AVX512F void vs_vector_times_bf16_matrix_avx512(const float *x, const uint16_t *
     if (c0 + 128 <= columns) { vecmat_columns(x, a, rows, columns, c0, y, 8); c0 += 128; }
     if (c0 + 64 <= columns) { vecmat_columns(x, a, rows, columns, c0, y, 4); c0 += 64; }
     for (; c0 + 16 <= columns; c0 += 16) vecmat_columns(x, a, rows, columns, c0, y, 1);
-    // Columns past the last whole 16.
-    for (size_t j = c0; j < columns; j++) {
-        float sum = 0;
-        for (size_t i = 0; i < rows; i++) {
-            union { uint32_t bits; float value; } widened = {(uint32_t)a[i * columns + j] << 16};
-            sum += x[i] * widened.value;
-        }
-        y[j] = sum;
-    }
+    bf16_columns(x, a, rows, columns, c0, y);  // past the last whole 16
 }
 
 // m a multiple of 2: two sub-quantizers per ymm.
@@ -294,14 +301,7 @@ __attribute__((target("avx2,fma"))) void vs_vector_times_bf16_panels_avx2(
         if (c0 + 64 <= width) { vecmat_columns16(x, panel, rows, width, c0, out, 4); c0 += 64; }
         if (c0 + 32 <= width) { vecmat_columns16(x, panel, rows, width, c0, out, 2); c0 += 32; }
         for (; c0 + 16 <= width; c0 += 16) vecmat_columns16(x, panel, rows, width, c0, out, 1);
-        for (size_t j = c0; j < width; j++) {
-            float sum = 0;
-            for (size_t i = 0; i < rows; i++) {
-                union { uint32_t bits; float value; } widened = {(uint32_t)panel[i * width + j] << 16};
-                sum += x[i] * widened.value;
-            }
-            out[j] = sum;
-        }
+        bf16_columns(x, panel, rows, width, c0, out);
     }
 }
 
