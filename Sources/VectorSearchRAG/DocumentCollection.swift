@@ -90,7 +90,10 @@ public final class DocumentCollection: @unchecked Sendable {
             try CollectionSchema.create(database, settings: settings)
             try empty.save(to: checkpointPath(directory, 0))
         }
-        return DocumentCollection(directory: directory, database: database, settings: settings)
+        let collection = DocumentCollection(directory: directory, database: database, settings: settings)
+        // The index of a new collection is known (empty, at log entry 0): its writes go straight into it.
+        collection.index = try CollectionIndex(main: empty)
+        return collection
     }
 
     /// Opens the collection in `directory`. A collection saved in the earlier layout (a
@@ -316,32 +319,67 @@ public final class DocumentCollection: @unchecked Sendable {
         } catch let error as VectorSearchError {
             throw Self.naming(error, in: newChunks)
         }
-        try write { database in
-            for document in newDocuments where try database.integer("SELECT 1 FROM documents WHERE id = ?", .text(document.id)) != nil {
-                guard replacing else { throw CollectionError.documentExists(documentID: document.id) }
-                try database.run("DELETE FROM documents WHERE id = ?", .text(document.id))
+        try writeLock.withLock {
+            let database = writer
+            let committed = try database.transaction(immediate: true) {
+                let before = try CollectionSchema.lastLogged(database)
+                let added = try insert(newDocuments, chunks: newChunks, vectors: vectors, replacing: replacing, database)
+                let after = try CollectionSchema.lastLogged(database)
+                // Replaced documents' chunks were logged as removed, before the additions.
+                let removed =
+                    after - before > Int64(added.count)
+                    ? try database.rows("SELECT chunk FROM vector_log WHERE seq > ? AND added = 0", .integer(before)) {
+                        VectorID(bitPattern: $0.int64(0))
+                    } : []
+                return (before: before, after: after, added: added, removed: removed, fields: try CollectionSchema.fields(database))
             }
-            do {
-                try CollectionSchema.addFields(database, newDocuments.map(\.metadata))
-            } catch let VectorSearchError.invalidAttributes(row?, reason) {
-                throw CollectionError.invalidDocument(documentID: newDocuments[row].id, chunk: 0, reason: reason)
-            }
-            for document in newDocuments {
-                try database.run(
-                    "INSERT INTO documents(id, metadata) VALUES (?, ?)", .text(document.id),
-                    .text(try CollectionSchema.json(document.metadata)))
-            }
-            try vectors.withUnsafeBufferPointer { values in
-                for (row, chunk) in newChunks.enumerated() {
-                    let vector = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(values)[(row * dimension * 4)..<((row + 1) * dimension * 4)])
-                    try database.run(
-                        "INSERT INTO chunks(document, position, range_start, range_end, text, vector) VALUES (?, ?, ?, ?, ?, ?)",
-                        .text(chunk.documentID), .integer(Int64(chunk.index)), .integer(Int64(chunk.range.lowerBound)),
-                        .integer(Int64(chunk.range.upperBound)), .text(chunk.text), .blob(vector))
+            // The index this process holds, if it holds the log up to this write, takes the
+            // change as it is (rather than reading it back from the database at the next search).
+            state.withWriteLock {
+                guard let index, appliedSequence == committed.before else { return }
+                let metadata = Dictionary(newDocuments.map { ($0.id, $0.metadata) }, uniquingKeysWith: { first, _ in first })
+                do {
+                    index.declareFields(committed.fields)
+                    index.remove(committed.removed)
+                    try index.add(vectors, ids: committed.added, attributes: newChunks.map { metadata[$0.documentID] ?? [:] })
+                    appliedSequence = committed.after
+                } catch {
+                    self.index = nil  // loaded again, from the checkpoint and the log, by the next search
                 }
             }
         }
         checkpointIfDue()
+    }
+
+    /// The rows of a write (see `write(_:chunks:vectors:replacing:)`), inside its transaction;
+    /// returns the new chunks' ids.
+    private func insert(
+        _ newDocuments: [Document], chunks newChunks: [Chunk], vectors: VectorMatrix, replacing: Bool, _ database: SQLiteDatabase
+    ) throws -> [VectorID] {
+        for document in newDocuments where try database.integer("SELECT 1 FROM documents WHERE id = ?", .text(document.id)) != nil {
+            guard replacing else { throw CollectionError.documentExists(documentID: document.id) }
+            try database.run("DELETE FROM documents WHERE id = ?", .text(document.id))
+        }
+        do {
+            try CollectionSchema.addFields(database, newDocuments.map(\.metadata))
+        } catch let VectorSearchError.invalidAttributes(row?, reason) {
+            throw CollectionError.invalidDocument(documentID: newDocuments[row].id, chunk: 0, reason: reason)
+        }
+        for document in newDocuments {
+            try database.run(
+                "INSERT INTO documents(id, metadata) VALUES (?, ?)", .text(document.id),
+                .text(try CollectionSchema.json(document.metadata)))
+        }
+        return try vectors.withUnsafeBufferPointer { values in
+            try newChunks.enumerated().map { row, chunk in
+                let vector = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(values)[(row * dimension * 4)..<((row + 1) * dimension * 4)])
+                try database.run(
+                    "INSERT INTO chunks(document, position, range_start, range_end, text, vector) VALUES (?, ?, ?, ?, ?, ?)",
+                    .text(chunk.documentID), .integer(Int64(chunk.index)), .integer(Int64(chunk.range.lowerBound)),
+                    .integer(Int64(chunk.range.upperBound)), .text(chunk.text), .blob(vector))
+                return VectorID(bitPattern: database.lastInsertedRowID)
+            }
+        }
     }
 
     /// A refusal of row `r` restated for the document and chunk that row came from.

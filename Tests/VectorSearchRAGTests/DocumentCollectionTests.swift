@@ -278,6 +278,49 @@ struct DocumentCollectionTests {
         try again.check()
     }
 
+    @Test("a process's writes go straight into the index it holds, and it answers as one that replays the log", arguments: IndexKind.allCases)
+    func writesReachTheHeldIndex(kind: IndexKind) throws {
+        let dir = temporaryPath()
+        defer { cleanup(dir) }
+        let documents = sampleDocuments(90, dimension: 12, seed: 8)
+        func matrix(_ rows: ArraySlice<(Document, [Float])>) throws -> VectorMatrix {
+            try VectorMatrix(dimension: 12, values: rows.flatMap(\.1))
+        }
+        let collection = try DocumentCollection.create(at: dir, dimension: 12, index: kind)
+        try collection.add(documents[0..<40].map(\.0), embeddings: try matrix(documents[0..<40]))
+        try collection.add(documents[40..<60].map(\.0), embeddings: try matrix(documents[40..<60]))
+        // No search has read anything back: the index a new collection holds took both writes.
+        #expect(collection.appliedSequence == 60 && collection.index?.recentCount == 60)
+
+        // Another connection writes: this one's index is behind the log, so its next write is
+        // left to the log too, and its next search catches up with both.
+        let other = try DocumentCollection.open(at: dir)
+        try other.add(documents[60..<75].map(\.0), embeddings: try matrix(documents[60..<75]))
+        try collection.add(documents[75..<90].map(\.0), embeddings: try matrix(documents[75..<90]))
+        #expect(collection.appliedSequence == 60)
+        let query = documents[7].1
+        let options = RetrievalOptions(k: 10, filter: .field("year") >= 2010, search: SearchOptions(ef: 200, nprobe: 64))
+        #expect(try collection.retrieve(vector: query, options: options).count == 10)
+        #expect(collection.appliedSequence == 90)
+
+        // A replacement (its old chunk removed, a new field) goes straight in as well.
+        var revised = documents[7].0
+        revised.metadata["revised"] = true
+        try collection.replace([revised], embeddings: try matrix(documents[8..<9]))
+        #expect(collection.appliedSequence == 92)
+        for options in [options, RetrievalOptions(k: 5, filter: .field("revised") == true, search: SearchOptions(ef: 200, nprobe: 64))] {
+            let expected = try DocumentCollection.open(at: dir).retrieve(vector: query, options: options)
+            #expect(try collection.retrieve(vector: query, options: options) == expected)
+            #expect(try other.retrieve(vector: query, options: options) == expected)
+        }
+        #expect(
+            try collection.retrieve(vector: query, options: RetrievalOptions(k: 5, filter: .field("revised") == true)).map(\.chunk.documentID) == [revised.id])
+        try collection.checkpoint()
+        let reopened = try DocumentCollection.open(at: dir)
+        #expect(try reopened.retrieve(vector: query, options: options) == collection.retrieve(vector: query, options: options))
+        try reopened.check()
+    }
+
     @Test("the log checkpoints itself past the interval; writes of one connection reach another's searches")
     func checkpointsAndConnections() throws {
         let dir = temporaryPath()

@@ -74,6 +74,18 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     /// The ids in the index, in storage order.
     public var ids: [VectorID] { lock.withReadLock { idMap.ids } }
 
+    /// Everything the index holds, in storage order: ids, vectors (normalised under cosine) and
+    /// attributes, as ``add(_:ids:attributes:)`` takes them (to move the rows into another index
+    /// in one batch).
+    public func contents() -> (ids: [VectorID], vectors: VectorMatrix, attributes: [Attributes]) {
+        lock.withReadLock {
+            let values = Array(UnsafeBufferPointer(start: store.row(0), count: store.count * dimension))
+            // `dimension` was checked at init, and the count is whole rows: this cannot throw.
+            let vectors = (try? VectorMatrix(dimension: dimension, values: values)) ?? VectorMatrix(dimension: dimension)
+            return (idMap.ids, vectors, (0..<store.count).map(attributeStore.attributes(at:)))
+        }
+    }
+
     public func add(_ vectors: VectorMatrix, ids: [VectorID], attributes: [Attributes]) throws {
         try lock.withWriteLock {
             try VectorValidation.check(

@@ -9,13 +9,13 @@ final class CollectionIndex {
     /// The checkpoint's index, with removals since applied.
     private(set) var main: AnyIndex
     /// Chunks added since the checkpoint, searched exactly.
-    private let recent: AnyIndex
+    private var recent: FlatIndex
     private var recentIDs: Set<VectorID> = []
     private var declaredFields: [String: AttributeColumn.Kind] = [:]
 
     init(main: AnyIndex) throws {
         self.main = main
-        recent = .flat(try FlatIndex(dimension: main.dimension, metric: main.metric))
+        recent = try FlatIndex(dimension: main.dimension, metric: main.metric)
     }
 
     var count: Int { main.count + recent.count }
@@ -30,7 +30,7 @@ final class CollectionIndex {
     func declareFields(_ kinds: [String: AttributeColumn.Kind]) {
         guard kinds != declaredFields else { return }
         main.declareFields(kinds)
-        recent.declareFields(kinds)
+        AnyIndex.flat(recent).declareFields(kinds)
         declaredFields = kinds
     }
 
@@ -67,13 +67,19 @@ final class CollectionIndex {
     /// on them), leaving the recent part empty: the state a checkpoint saves.
     func merge() throws {
         guard !recentIDs.isEmpty else { return }
-        let ids = recentIDs.sorted()
-        var vectors = VectorMatrix(dimension: main.dimension)
-        for id in ids { try vectors.append(recent.vector(for: id)!) }
-        let attributes = ids.map { recent.attributes(for: $0) ?? [:] }
+        var (ids, vectors, attributes) = recent.contents()
+        // In id order, as a rebuild from the database adds them, so the main index (an HNSW
+        // graph's shape, the order within IVF lists) does not depend on how the chunks arrived.
+        if zip(ids, ids.dropFirst()).contains(where: { $0 > $1 }) {
+            let order = ids.indices.sorted { ids[$0] < ids[$1] }
+            var sorted = VectorMatrix(dimension: vectors.dimension)
+            for row in order { try sorted.append(vectors[row]) }
+            (ids, vectors, attributes) = (order.map { ids[$0] }, sorted, order.map { attributes[$0] })
+        }
         if case let .ivf(ivf) = main, !ivf.isTrained { try ivf.train(vectors) }
         try main.add(vectors, ids: ids, attributes: attributes)
-        _ = recent.remove(ids: ids)
+        recent = try FlatIndex(dimension: main.dimension, metric: main.metric)
+        AnyIndex.flat(recent).declareFields(declaredFields)
         recentIDs.removeAll()
     }
 }

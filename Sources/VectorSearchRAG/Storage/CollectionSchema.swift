@@ -88,6 +88,12 @@ enum CollectionSchema {
         try database.integer("SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'checkpoint'") ?? 0
     }
 
+    /// The sequence number of the last log entry ever written (entries a checkpoint holds are
+    /// dropped, their numbers are not reused).
+    static func lastLogged(_ database: SQLiteDatabase) throws -> Int64 {
+        try database.integer("SELECT seq FROM sqlite_sequence WHERE name = 'vector_log'") ?? 0
+    }
+
     /// The metadata fields of all documents and their kinds.
     static func fields(_ database: SQLiteDatabase) throws -> [String: AttributeColumn.Kind] {
         var known: [String: AttributeColumn.Kind] = [:]

@@ -89,6 +89,9 @@ final class SQLiteDatabase {
     /// and foreign-key actions).
     var changes: Int { Int(sqlite3_changes64(handle)) }
 
+    /// The rowid of the last row inserted on this connection.
+    var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
     /// `immediate` takes the write lock at once (waiting for another writer up to the busy
     /// timeout), so what `body` reads stays true until it commits; otherwise the transaction reads
