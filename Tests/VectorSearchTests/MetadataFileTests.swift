@@ -92,4 +92,26 @@ struct MetadataFileTests {
         #expect(row == 1)
         #expect(index.count == 0)
     }
+
+    @Test("metadata as JSON text: every value type round-trips, keys sorted; JSONEncoder's form reads too")
+    func jsonText() throws {
+        let attributes: Attributes = [
+            "year": .int(2024), "score": .double(2.0), "tiny": .double(5e-324), "big": .double(-1.5e300), "ok": .bool(false),
+            "title": .string("quote \" backslash \\ tab \t é 🙂 \u{1}"), "tags": .strings(["a", "b/c"]), "none": .strings([]),
+        ]
+        let text = attributes.jsonText
+        #expect(text.hasPrefix(#"{"big":"#) && text.contains(#""score":2.0"#))
+        #expect(try Attributes(jsonText: text) == attributes)
+        #expect(try Attributes(jsonText: "{}") == [:])
+        // What collections stored before (Foundation's JSONEncoder: 2.0 written as 2, read as an integer).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let old = String(decoding: try encoder.encode(attributes), as: UTF8.self)
+        var expected = attributes
+        expected["score"] = .int(2)
+        #expect(try Attributes(jsonText: old) == expected)
+        #expect(throws: (any Error).self) { try Attributes(jsonText: "[1]") }
+        #expect(throws: (any Error).self) { try Attributes(jsonText: #"{"a": {"b": 1}}"#) }
+        #expect(throws: (any Error).self) { try Attributes(jsonText: #"{"a": 1"#) }
+    }
 }

@@ -80,6 +80,38 @@ extension AttributeValue {
     }
 }
 
+extension Dictionary where Key == String, Value == AttributeValue {
+    /// The metadata as one JSON object, keys sorted (how a collection stores it). Numbers keep
+    /// their kind: `2.0` is written so, and read back as a number, not an integer.
+    package var jsonText: String {
+        JSONValue.object(sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) }).json
+    }
+
+    /// Metadata from one JSON object (as ``jsonText`` writes it); `null` fields are left out.
+    package init(jsonText: String) throws {
+        guard case .object(let members) = try JSONValue.parse(jsonText) else {
+            throw VectorSearchError.invalidArgument("metadata must be a JSON object")
+        }
+        self.init(minimumCapacity: members.count)
+        for (field, value) in members {
+            if let attribute = try AttributeValue(json: value, field: field) { self[field] = attribute }
+        }
+    }
+}
+
+extension AttributeValue {
+    /// The value as JSON, the shape ``init(json:field:)`` reads back.
+    var json: JSONValue {
+        switch self {
+        case .string(let s): .string(s)
+        case .int(let i): .integer(i)
+        case .double(let d): .number(d)
+        case .bool(let b): .bool(b)
+        case .strings(let tags): .array(tags.map(JSONValue.string))
+        }
+    }
+}
+
 /// JSON's shapes: a string, an integer, a number, a bool, or an array of strings.
 extension AttributeValue: Codable {
     public init(from decoder: any Decoder) throws {

@@ -120,10 +120,9 @@ enum CollectionSchema {
 
     static func metadata(_ json: String, database: SQLiteDatabase) throws -> Attributes {
         do {
-            return try JSONDecoder().decode(Attributes.self, from: Data(json.utf8))
-        } catch let error as DecodingError {
-            throw VectorSearchError.malformedFile(
-                path: database.path, row: nil, byteOffset: nil, reason: "a document's metadata: \(DocumentFile.describe(error))")
+            return try Attributes(jsonText: json)
+        } catch {
+            throw VectorSearchError.malformedFile(path: database.path, row: nil, byteOffset: nil, reason: "a document's metadata: \(error)")
         }
     }
 }

@@ -49,7 +49,7 @@ enum LegacyCollection {
                         hnsw: hnswParameters(of: index), ivf: ivfParameters(of: index)))
                 try CollectionSchema.addFields(database, lines.map(\.metadata))
                 for line in lines {
-                    try database.run("INSERT INTO documents(id, metadata) VALUES (?, ?)", .text(line.id), .text(try CollectionSchema.json(line.metadata)))
+                    try database.run("INSERT INTO documents(id, metadata) VALUES (?, ?)", .text(line.id), .text(line.metadata.jsonText))
                     for entry in line.chunks {
                         let vector = index.vector(for: entry.id)!
                         try vector.withUnsafeBytes { bytes in

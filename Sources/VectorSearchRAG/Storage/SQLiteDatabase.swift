@@ -60,6 +60,11 @@ final class SQLiteDatabase {
 
     /// Runs `sql` with `values` bound in order; for statements that return no rows.
     func run(_ sql: String, _ values: SQLiteValue...) throws {
+        try run(sql, values: values)
+    }
+
+    /// Runs `sql` with `values` bound in order; for statements that return no rows.
+    func run(_ sql: String, values: [SQLiteValue]) throws {
         let statement = try statement(sql)
         defer { statement.reset() }
         try statement.bind(values)
