@@ -284,6 +284,12 @@ struct RAGQueryCommand: AsyncParsableCommand {
     static func parseVector(_ text: String) throws -> [Float] {
         if let colon = text.lastIndex(of: ":"), let row = Int(text[text.index(after: colon)...]) {
             let path = String(text[..<colon])
+            // fvecs, bvecs and fbin: just that row (the file may be larger than memory).
+            if EmbeddingStream.supports(path) {
+                let stream = try EmbeddingStream(path)
+                guard row >= 0, row < stream.count else { throw CLIError("--vector: \(path) has rows 0..<\(stream.count), not \(row)") }
+                return try stream.read(rows: [row])[0]
+            }
             let vectors = try EmbeddingFile.read(path).vectors
             guard (0..<vectors.count).contains(row) else { throw CLIError("--vector: \(path) has rows 0..<\(vectors.count), not \(row)") }
             return vectors[row]

@@ -367,6 +367,11 @@ struct CLITests {
         await #expect(throws: (any Error).self) { try await run(["rag", "query", "--collection", kb, "--text", "only text"]) }
         await #expect(throws: (any Error).self) { try await run(["rag", "query", "--collection", kb, "--vector", "1,x,0"]) }
         await #expect(throws: (any Error).self) { try await run(["rag", "query", "--collection", kb, "--vector", "1,0"]) }
+        // FILE:ROW reads that row (of an fvecs file, just that row).
+        try EmbeddingFile.write(try VectorMatrix([[0, 1, 0], [0, 0.1, 1]]), to: "\(dir)/q.fvecs")
+        let fromFile = try await captureOutput { try await run(["rag", "query", "--collection", kb, "--vector", "\(dir)/q.fvecs:1", "--k", "1"]) }
+        #expect(fromFile.hasPrefix("1. score 1.0") && fromFile.contains("  3 [0..<22]"), "\(fromFile)")
+        await #expect(throws: (any Error).self) { try await run(["rag", "query", "--collection", kb, "--vector", "\(dir)/q.fvecs:2"]) }
         try #"{"id": 9, "text": "no vector"}"#.write(toFile: "\(dir)/bad.jsonl", atomically: true, encoding: .utf8)
         await #expect(throws: (any Error).self) { try await run(["rag", "update", "--documents", "\(dir)/bad.jsonl", "--collection", kb]) }
 
