@@ -319,6 +319,10 @@ public final class DocumentCollection: @unchecked Sendable {
         } catch let error as VectorSearchError {
             throw Self.naming(error, in: newChunks)
         }
+        // A write that will be followed by a checkpoint (more chunks than the interval) loads
+        // the index first, if this process has none: the checkpoint needs it anyway, and it then
+        // takes the new chunks as they are instead of reading them back.
+        if newChunks.count > checkpointInterval, state.withReadLock({ index == nil }) { _ = try read { try currentIndex($0) } }
         try writeLock.withLock {
             let database = writer
             let committed = try database.transaction(immediate: true) {

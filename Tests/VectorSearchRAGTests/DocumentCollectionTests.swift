@@ -319,6 +319,21 @@ struct DocumentCollectionTests {
         let reopened = try DocumentCollection.open(at: dir)
         #expect(try reopened.retrieve(vector: query, options: options) == collection.retrieve(vector: query, options: options))
         try reopened.check()
+
+        // An opened collection holds no index until it searches; a write that will be
+        // checkpointed (more chunks than the interval) loads it first and hands its chunks over.
+        let opened = try DocumentCollection.open(at: dir)
+        opened.checkpointInterval = 5
+        let more = sampleDocuments(10, dimension: 12, seed: 9).enumerated().map { i, pair in
+            (Document(id: "more-\(i)", text: pair.0.text, metadata: pair.0.metadata), pair.1)
+        }
+        #expect(opened.index == nil)
+        try opened.add(more.map(\.0), embeddings: try matrix(more[...]))
+        #expect(try opened.info().logEntries == 0 && opened.appliedSequence == 102 && opened.index?.count == 100)
+        let fresh = try DocumentCollection.open(at: dir)
+        #expect(try fresh.retrieve(vector: more[3].1, options: options) == opened.retrieve(vector: more[3].1, options: options))
+        #expect(try fresh.retrieve(vector: more[3].1, options: RetrievalOptions(k: 1)).first?.chunk.documentID == "more-3")
+        try fresh.check()
     }
 
     @Test("the log checkpoints itself past the interval; writes of one connection reach another's searches")
