@@ -172,19 +172,7 @@ public final class SearchService: Sendable {
 
     /// Metadata as a JSON object, keys sorted.
     static func write(_ attributes: Attributes, to json: inout String) {
-        JSONValue.object(
-            attributes.sorted { $0.key < $1.key }.map { key, value in
-                let member: JSONValue =
-                    switch value {
-                    case .string(let s): .string(s)
-                    case .int(let i): .integer(i)
-                    case .double(let d): .number(d)
-                    case .bool(let b): .bool(b)
-                    case .strings(let tags): .array(tags.map(JSONValue.string))
-                    }
-                return (key, member)
-            }
-        ).write(to: &json)
+        json += attributes.jsonText
     }
 
     // MARK: Documents
