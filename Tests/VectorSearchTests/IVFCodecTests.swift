@@ -150,6 +150,52 @@ struct IVFCodecTests {
         }
     }
 
+    @Test(
+        "the coarse step from the bfloat16 pass ranks the lists exactly as scoring every centroid; each estimate is within its slack",
+        arguments: [try! IVFCodec(.pq4fs, subquantizers: 5), try! IVFCodec(.pq4fs, subquantizers: 3, rotation: true)])
+    func estimatedCoarseStep(codec: IVFCodec) throws {
+        for metric in Metric.allCases {
+            let base = randomMatrix(rows: 1_200, dimension: 15, seed: 31)
+            let index = try IVFIndex(dimension: 15, metric: metric, parameters: IVFParameters(nlist: 40, codec: codec))
+            try index.train(base, threads: 2)
+            try index.add(base, threads: 2)
+            let product = try #require(index.lists.product)
+            #expect(product.listCount == 40 && product.rotatedColumns == (codec.rotation ? 15 : 0))
+            // Queries of several lengths, some near a centroid (many near ties).
+            let random = randomMatrix(rows: 12, dimension: 15, seed: 32)
+            func centroid(_ c: Int) -> [Float] { Array(UnsafeBufferPointer(start: index.centroids.row(c), count: 15)) }
+            var queries = (0..<random.count).map { i in random[i].map { $0 * Float(1 + i % 3) } }
+            queries += (0..<4).map { c in centroid(c * 9).map { $0 + 1e-3 } }
+            for (q, raw) in queries.enumerated() {
+                let query = metric == .cosine ? raw.map { $0 / Distance.norm(raw) } : raw
+                var scratchFloats = [Float](repeating: 0, count: product.scratchFloats)
+                scratchFloats.withUnsafeMutableBufferPointer { buffer in
+                    let rotated = buffer.baseAddress!, estimates = rotated + 15
+                    product.prepare(query, rotated: rotated, products: estimates + product.listCount)
+                    let norm = Double(Distance.norm(query))
+                    for c in 0..<40 {
+                        let exact = zip(query, centroid(c)).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                        #expect(abs(exact - Double(estimates[c])) <= norm * Double(product.centroidSlack[c]), "\(metric) query \(q) centroid \(c)")
+                    }
+                }
+                for nprobe in [1, 5, 17, 40] {
+                    var floats = [Float](repeating: 0, count: 256)
+                    var full = [Scored](repeating: Scored(id: 0, distance: 0), count: nprobe)
+                    let fullCount = index.rankLists(query, nprobe: nprobe, scratch: &floats, into: &full)
+                    let estimated = index.withScratch { scratch in
+                        let rotated = scratch.tables, estimates = rotated + 15
+                        product.prepare(query, rotated: rotated, products: estimates + product.listCount)
+                        let count = product.centroidSlack.withUnsafeBufferPointer { slack in
+                            index.rankListsEstimated(query, estimates: estimates, slack: slack, nprobe: nprobe, scratch: scratch)
+                        }
+                        return Array(UnsafeBufferPointer(start: scratch.lists, count: count))
+                    }
+                    #expect(fullCount == nprobe && estimated == full, "\(codec) \(metric) query \(q) nprobe \(nprobe)")
+                }
+            }
+        }
+    }
+
     /// The distance a code stands for, in Double: the query against centroid + decoded residual
     /// (rotated back), as the metric's internal distance.
     func codeDistance(_ index: IVFIndex, slot: Int, query: [Float]) throws -> Double {

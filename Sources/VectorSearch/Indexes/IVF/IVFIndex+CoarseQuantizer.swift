@@ -32,40 +32,66 @@ extension IVFIndex {
     }
 
     /// ``rankLists(_:nprobe:scratch:into:)`` through the centroids' sketches, with the same
-    /// result: every centroid is bounded from its sketch, the `nprobe` with the least bounds are
-    /// scored, then only the others whose bound could still rank. `scratch` holds nlist floats,
-    /// `candidates` nprobe entries.
+    /// result: every centroid is bounded from its sketch, then scored as ``rankListsBounded``
+    /// says. `scratch` holds nlist floats, `candidates` nprobe entries.
     func rankListsPruned(
         _ query: UnsafePointer<Float>, _ q: ListSketch.Query, nprobe: Int, scratch: UnsafeMutablePointer<Float>,
         candidates: UnsafeMutablePointer<Scored>, into out: UnsafeMutablePointer<Scored>
     ) -> Int {
-        let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension, base = centroids.base
+        let nlist = centroids.count, kernels = self.kernels
         let scale = rankingScale(queryNorm: q.norm)  // q.norm is the same √(q·q) rankLists takes
-        return centroidSketches.withUnsafeBufferPointer { sketches in
+        centroidSketches.withUnsafeBufferPointer { sketches in
             centroidTerms.withUnsafeBufferPointer { terms in
-                centroidNorms.withUnsafeBufferPointer { norms in
-                    kernels.sketchDotMany(q.projected, sketches.baseAddress!, nlist, q.width, scratch)
-                    // rankingBound wants 1 or 1/‖q‖: −scale/2, exactly.
-                    for c in 0..<nlist { scratch[c] = q.rankingBound(sketchDot: scratch[c], terms[c], scale: -scale / 2) }
-                    var least = TopKHeap(storage: candidates, capacity: nprobe)
-                    least.offer(distances: scratch, count: nlist, ids: CandidateIDs(), kernels: kernels)
-                    var nearest = TopKHeap(storage: out, capacity: nprobe)
-                    // The same arithmetic as rankLists, so the same distances.
-                    func score(_ c: Int) {
-                        nearest.push(distance: kernels.dot(query, base + c &* dimension, dimension) * scale + norms[c], id: VectorID(c))
-                        scratch[c] = .infinity  // scored
-                    }
-                    for i in 0..<least.count { score(Int(candidates[i].id)) }
-                    var c = 0
-                    while true {
-                        c = kernels.nextAtOrBelow(scratch, nil, c, nlist, nearest.threshold)
-                        if c >= nlist { break }
-                        score(c)
-                        c &+= 1
-                    }
-                    return nearest.sortBestFirst()
-                }
+                kernels.sketchDotMany(q.projected, sketches.baseAddress!, nlist, q.width, scratch)
+                // rankingBound wants 1 or 1/‖q‖: −scale/2, exactly.
+                for c in 0..<nlist { scratch[c] = q.rankingBound(sketchDot: scratch[c], terms[c], scale: -scale / 2) }
             }
+        }
+        return rankListsBounded(query, scale: scale, nprobe: nprobe, bounds: scratch, candidates: candidates, into: out)
+    }
+
+    /// ``rankLists(_:nprobe:scratch:into:)`` from estimates of q·c for every centroid that are
+    /// within ‖q‖·slack[c] of it (``IVFProductCodes/prepare(_:rotated:products:)``), with the
+    /// same result; into `scratch.lists`.
+    func rankListsEstimated(
+        _ query: UnsafePointer<Float>, estimates: UnsafePointer<Float>, slack: UnsafeBufferPointer<Float>, nprobe: Int,
+        scratch: IVFSearchScratch
+    ) -> Int {
+        let norm = kernels.dot(query, query, dimension).squareRoot()
+        let scale = rankingScale(queryNorm: norm), radius = abs(scale) * norm, bounds = scratch.floats
+        centroidNorms.withUnsafeBufferPointer { norms in
+            for c in 0..<centroids.count { bounds[c] = norms[c] + scale * estimates[c] - radius * slack[c] }
+        }
+        return rankListsBounded(query, scale: scale, nprobe: nprobe, bounds: bounds, candidates: scratch.lists + nprobe, into: scratch.lists)
+    }
+
+    /// The coarse step from a lower bound on every centroid's ranking distance (`bounds`, nlist
+    /// floats, overwritten): the `nprobe` with the least bounds are scored, then only the others
+    /// whose bound could still rank; the same lists as scoring them all. `candidates` holds
+    /// nprobe entries.
+    private func rankListsBounded(
+        _ query: UnsafePointer<Float>, scale: Float, nprobe: Int, bounds: UnsafeMutablePointer<Float>,
+        candidates: UnsafeMutablePointer<Scored>, into out: UnsafeMutablePointer<Scored>
+    ) -> Int {
+        let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension, base = centroids.base
+        return centroidNorms.withUnsafeBufferPointer { norms in
+            var least = TopKHeap(storage: candidates, capacity: nprobe)
+            least.offer(distances: bounds, count: nlist, ids: CandidateIDs(), kernels: kernels)
+            var nearest = TopKHeap(storage: out, capacity: nprobe)
+            // The same arithmetic as rankLists, so the same distances.
+            func score(_ c: Int) {
+                nearest.push(distance: kernels.dot(query, base + c &* dimension, dimension) * scale + norms[c], id: VectorID(c))
+                bounds[c] = .infinity  // scored
+            }
+            for i in 0..<least.count { score(Int(candidates[i].id)) }
+            var c = 0
+            while true {
+                c = kernels.nextAtOrBelow(bounds, nil, c, nlist, nearest.threshold)
+                if c >= nlist { break }
+                score(c)
+                c &+= 1
+            }
+            return nearest.sortBestFirst()
         }
     }
 

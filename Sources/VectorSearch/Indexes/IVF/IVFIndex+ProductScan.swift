@@ -14,11 +14,18 @@ extension IVFIndex {
         let scale = rankingScale(queryNorm: normSquared.squareRoot())
         return withScratch { scratch in
             let probes = scratch.lists
-            let probeCount = rankListsForCodes(query, nprobe: nprobe, scratch: scratch)
-            let rotated = scratch.tables, products = rotated + dimension, table = products + product.m * product.centroidCount
+            let rotated = scratch.tables, estimates = rotated + dimension, products = estimates + product.listCount
+            let table = products + product.m * product.centroidCount
             product.prepare(query, rotated: rotated, products: products)
-            return withUnsafeTemporaryAllocation(of: Scored.self, capacity: wanted) { candidates in
-                var heap = TopKHeap(storage: candidates.baseAddress!, capacity: wanted)
+            // The product is made from these centroids; the check keeps a mismatch from reading past them.
+            let probeCount =
+                product.listCount == centroids.count
+                ? product.centroidSlack.withUnsafeBufferPointer { slack in
+                    rankListsEstimated(query, estimates: estimates, slack: slack, nprobe: nprobe, scratch: scratch)
+                }
+                : rankListsForCodes(query, nprobe: nprobe, scratch: scratch)
+            return withUnsafeTemporaryAllocation(of: Scored.self, capacity: 2 &* wanted) { candidates in
+                var best = TopKReservoir(storage: candidates.baseAddress!, capacity: wanted)
                 // One table serves every list unless each list has its own (L2 on residuals).
                 var tableReady = false, delta: Float = 1, offset: Float = 0
                 for p in 0..<probeCount {
@@ -37,14 +44,14 @@ extension IVFIndex {
                         tableReady = true
                     }
                     if product.codec.kind == .pq {
-                        scanBytes(codeBytes, count: n, list: list, product: product, table: table, bias: bias, scratch: scratch, heap: &heap)
+                        scanBytes(codeBytes, count: n, list: list, product: product, table: table, bias: bias, scratch: scratch, best: &best)
                     } else {
                         bias += offset
-                        scanFast(codeBytes, count: n, list: list, product: product, bias: bias, delta: delta, scratch: scratch, heap: &heap)
+                        scanFast(codeBytes, count: n, list: list, product: product, bias: bias, delta: delta, scratch: scratch, best: &best)
                     }
                 }
-                // Re-scoring needs no order: the heap's storage as it stands.
-                return finishLocated(query, candidates.baseAddress!, count: heap.count, k: k, rerank: rerank, ids: ids, into: out)
+                // Re-scoring needs no order: the reservoir's best as they stand.
+                return finishLocated(query, candidates.baseAddress!, count: best.finish(), k: k, rerank: rerank, ids: ids, into: out)
             }
         }
     }
@@ -99,7 +106,7 @@ extension IVFIndex {
     /// pq: each row's distance from the float table, a chunk at a time.
     private func scanBytes(
         _ codes: UnsafePointer<UInt8>, count n: Int, list: Int, product: IVFProductCodes, table: UnsafePointer<Float>,
-        bias: Float, scratch: IVFSearchScratch, heap: inout TopKHeap
+        bias: Float, scratch: IVFSearchScratch, best: inout TopKReservoir
     ) {
         let m = product.m, distances = scratch.floats
         var start = 0
@@ -107,20 +114,20 @@ extension IVFIndex {
             let count = min(Self.scanChunk, n &- start)
             vs_pq8_distances(codes + start &* m, count, m, table, bias, distances)
             let located = UInt64(list) << 32 | UInt64(start)
-            var limit = heap.threshold
+            var limit = best.threshold
             for r in 0..<count where distances[r] <= limit {
-                heap.push(distance: distances[r], id: located &+ UInt64(r))
-                limit = heap.threshold
+                best.push(distance: distances[r], id: located &+ UInt64(r))
+                limit = best.threshold
             }
             start &+= count
         }
     }
 
     /// pq4fs: 16-bit sums of byte tables for blocks of 32 rows (``IVFProductCodes/fastScan``); a
-    /// row whose estimate bias + delta × sum could enter the heap is offered with that estimate.
+    /// row whose estimate bias + delta × sum could enter the best kept is offered with that estimate.
     private func scanFast(
         _ codes: UnsafePointer<UInt8>, count n: Int, list: Int, product: IVFProductCodes, bias: Float, delta: Float,
-        scratch: IVFSearchScratch, heap: inout TopKHeap
+        scratch: IVFSearchScratch, best: inout TopKReservoir
     ) {
         let blockBytes = product.paddedM &* 16, sums = scratch.sums, lut = UnsafePointer(scratch.lut), positions = scratch.integers
         let chunkBlocks = Self.scanChunk / 32, located = UInt64(list) << 32, inverse = 1 / delta
@@ -128,15 +135,15 @@ extension IVFIndex {
         while start < n {
             let rows = min(Self.scanChunk, n &- start)
             product.fastScan(codes + start / 32 &* blockBytes, min(chunkBlocks, (rows + 31) / 32), lut, product.paddedM, sums)
-            // Rows at or under the heap's threshold as it is now, then each checked as it tightens.
-            var limit = (heap.threshold - bias) * inverse
+            // Rows at or under the threshold of the best kept as it is now, then each checked as it tightens.
+            var limit = (best.threshold - bias) * inverse
             // NaN (a damaged index's infinite norms) selects nothing rather than trapping.
             let selected = product.select(sums, rows, !(limit >= 0) ? 0 : limit >= 65535 ? 65535 : UInt16(limit), positions)
             for i in 0..<selected {
                 let r = Int(positions[i]), sum = Float(sums[r])
                 guard sum <= limit else { continue }
-                heap.push(distance: bias + delta * sum, id: located | UInt64(start &+ r))
-                limit = (heap.threshold - bias) * inverse
+                best.push(distance: bias + delta * sum, id: located | UInt64(start &+ r))
+                limit = (best.threshold - bias) * inverse
             }
             start &+= rows
         }

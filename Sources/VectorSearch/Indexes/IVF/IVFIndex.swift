@@ -166,13 +166,16 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         centroidNorms = (0..<new.count).map { kernels.dot(centroids.row($0), centroids.row($0), dimension) }
         let codec = CodeKernels(storage: storage)
         // A scan of codes reads fewer bytes than a sketch would save it: lists on codes keep none,
-        // but their coarse step still bounds the centroids, on a basis fitted to the centroids.
+        // but the coarse step of scalar codes still bounds the centroids, on a basis fitted to
+        // the centroids (product codes bound them from their own bfloat16 pass instead).
         let coded = codec != nil || product != nil
         let listSketch = coded ? nil : sketch
         let sketch =
-            coded
-            ? new.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: new.count, dimension: dimension, seed: parameters.seed) }
-            : sketch
+            product != nil
+            ? nil
+            : coded
+                ? new.withUnsafeBufferPointer { ListSketch.fit($0.baseAddress!, count: new.count, dimension: dimension, seed: parameters.seed) }
+                : sketch
         coarseSketch = sketch
         lists = InvertedLists(listCount: new.count, dimension: dimension, sketch: listSketch, codec: codec, product: product)
         centroidSketches = [UInt16](repeating: 0, count: new.count * (sketch?.width ?? 0))

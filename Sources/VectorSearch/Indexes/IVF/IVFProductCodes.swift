@@ -17,13 +17,23 @@ final class IVFProductCodes: @unchecked Sendable {
     let quantizer: ProductQuantizer
     /// d × d, rows rotate as x·R (OPQ), or nil.
     let rotation: [Float]?
-    /// R in bfloat16, for rotating queries with our own kernel on one thread (OpenBLAS's sgemv
-    /// hands a 384 × 384 product to its thread pool, which spun on the other core). The rotated
-    /// query only feeds the tables, whose byte rounding loses more than bfloat16 does, and half
-    /// the bytes halve the product's time: it streams R from L2 or L3. Laid out as `rotate` reads
+    /// [R | Cᵀ] in bfloat16 (d × (d + nlist); Cᵀ alone without OPQ, C the index's centroids): one
+    /// pass of our own kernel over it rotates the query and estimates its products with every
+    /// centroid, on one thread (OpenBLAS's sgemv handed a 384 × 384 product to its thread pool,
+    /// which spun on the other core). The rotated query only feeds the tables, whose byte rounding
+    /// loses more than bfloat16 does; the estimates only choose which centroids the coarse step
+    /// scores exactly (``centroidSlack``), so the lists probed are the float32 ones. Half the
+    /// bytes halve the time: the pass streams the matrix from L2 or L3. Laid out as `rotate` reads
     /// it (``rotationKernel(_:)``).
-    let rotationCodes: [UInt16]
+    let queryMatrix: [UInt16]
     let rotate: RotationKernel
+    /// Columns of ``queryMatrix`` before the centroids': d with a rotation, else 0.
+    let rotatedColumns: Int
+    /// Centroids (nlist).
+    let listCount: Int
+    /// Per centroid c, ‖c − ĉ‖ (ĉ its bfloat16 copy) plus a float-rounding margin of 10⁻⁴·‖c‖:
+    /// |q·c − q·ĉ| ≤ ‖q‖ × this, so an estimate bounds the exact coarse distance.
+    let centroidSlack: [Float]
     let metric: Metric
     let dimension: Int
     /// Slices, centroids per slice, values per slice, and slices as the fast-scan kernel reads them.
@@ -43,8 +53,28 @@ final class IVFProductCodes: @unchecked Sendable {
         self.quantizer = quantizer
         self.rotation = rotation
         let (rotate, panel) = Self.rotationKernel(level)
-        let d = quantizer.dimension
-        rotationCodes = rotation.map { Self.panels($0.map(\.bfloat16), rows: d, columns: d, width: panel ?? d) } ?? []
+        let d = quantizer.dimension, nlist = centroids.count
+        let rotated = rotation == nil ? 0 : d, columns = rotated + nlist
+        var fused = [UInt16](repeating: 0, count: d * columns), slack = [Float](repeating: 0, count: nlist)
+        for i in 0..<d {
+            for j in 0..<rotated { fused[i * columns + j] = rotation![i * d + j].bfloat16 }
+        }
+        centroids.withUnsafeBufferPointer { rows in
+            for c in 0..<nlist {
+                var error = 0.0, norm = 0.0
+                for i in 0..<d {
+                    let value = rows[c * d + i], code = value.bfloat16, lost = Double(value - Float(bfloat16: code))
+                    fused[i * columns + rotated + c] = code
+                    error += lost * lost
+                    norm += Double(value) * Double(value)
+                }
+                slack[c] = Float(error.squareRoot() + 1e-4 * norm.squareRoot())
+            }
+        }
+        queryMatrix = Self.panels(fused, rows: d, columns: columns, width: panel ?? columns)
+        centroidSlack = slack
+        rotatedColumns = rotated
+        listCount = nlist
         self.rotate = rotate
         self.metric = metric
         dimension = quantizer.dimension
@@ -158,11 +188,15 @@ final class IVFProductCodes: @unchecked Sendable {
         return terms
     }
 
-    /// Bytes held beyond the codes: codebooks, rotation, centroid copy and list terms.
-    var byteCount: Int { (2 * quantizer.codebooks.count + (rotation?.count ?? 0) + rotationCodes.count / 2 + listTerms.count) * 4 }
+    /// Bytes held beyond the codes: codebooks, rotation, the bfloat16 query matrix, centroid
+    /// slack and list terms.
+    var byteCount: Int {
+        (2 * quantizer.codebooks.count + (rotation?.count ?? 0) + queryMatrix.count / 2 + centroidSlack.count + listTerms.count) * 4
+    }
 
-    /// Floats of a query's scratch: the rotated query (d), the slice products (m·K) and one list's table (m·K).
-    var scratchFloats: Int { dimension + 2 * m * centroidCount }
+    /// Floats of a query's scratch: the rotated query (d), its centroid estimates (nlist), the
+    /// slice products (m·K) and one list's table (m·K).
+    var scratchFloats: Int { dimension + listCount + 2 * m * centroidCount }
 
     // MARK: Encoding
 
@@ -187,15 +221,13 @@ final class IVFProductCodes: @unchecked Sendable {
 
     // MARK: Query tables
 
-    /// Writes the query as the codes see it (rotated) to `rotated` and its slice products
-    /// (qR)_s·y_sj to `products` (m·K floats).
+    /// Writes the query as the codes see it (rotated) to `rotated` (d floats), followed by its
+    /// estimated products with the centroids q·ĉ (nlist floats, ``centroidSlack``), and its slice
+    /// products (qR)_s·y_sj to `products` (m·K floats).
     func prepare(_ query: UnsafePointer<Float>, rotated: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>) {
         let d = dimension, k = centroidCount, ds = subdimension
-        if rotation != nil {
-            rotationCodes.withUnsafeBufferPointer { r in rotate(query, r.baseAddress!, d, d, rotated) }
-        } else {
-            rotated.update(from: query, count: d)
-        }
+        if rotatedColumns == 0 { rotated.update(from: query, count: d) }
+        queryMatrix.withUnsafeBufferPointer { r in rotate(query, r.baseAddress, d, rotatedColumns &+ listCount, rotated + (d &- rotatedColumns)) }
         // K is 16 or 256: whole SIMD16 runs.
         transposedBooks.withUnsafeBufferPointer { books in
             let books = UnsafeRawPointer(books.baseAddress!), out = UnsafeMutableRawPointer(products)
