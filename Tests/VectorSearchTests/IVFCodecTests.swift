@@ -73,6 +73,23 @@ struct IVFCodecTests {
         }
     }
 
+    @Test("the fast-scan table quantizes to the same bytes, offset and step on every kernel, padding zeroed")
+    func quantizeTableKernels() {
+        var random = SplitMix64(seed: 41)
+        for (m, padded) in [(1, 2), (2, 2), (5, 6), (96, 96), (15, 16)] {
+            let table = (0..<(m * 16)).map { _ in random.nextGaussian() * 3 }
+            var expected = [UInt8](repeating: 7, count: padded * 16), offset: Float = 0, delta: Float = 0
+            vs_fastscan_quantize_table(table, m, padded, &expected, &offset, &delta)
+            #expect(expected[(m * 16)...].allSatisfy { $0 == 0 } && delta > 0)
+            for level in SIMDLevel.supported {
+                let quantize = IVFProductCodes.quantizeTableKernel(level)
+                var bytes = [UInt8](repeating: 7, count: padded * 16), levelOffset: Float = 0, levelDelta: Float = 0
+                quantize(table, m, padded, &bytes, &levelOffset, &levelDelta)
+                #expect(bytes == expected && levelOffset == offset && levelDelta == delta, "\(level) m \(m)")
+            }
+        }
+    }
+
     @Test(
         "a vector times a bfloat16 matrix (OPQ's query rotation) equals a plain loop on every kernel, at column counts around the AVX2 and AVX-512 blocks (8 to 256)"
     )

@@ -308,7 +308,8 @@ struct IVFSketchTests {
         var scratch = [Float](repeating: 0, count: 256), projected = [Float](repeating: 0, count: sketch.width)
         for q in 0..<queries.count {
             for nprobe in [1, 5, 17, 40] {
-                var full = [Scored](repeating: Scored(id: 0, distance: 0), count: nprobe), pruned = full, candidates = full
+                var full = [Scored](repeating: Scored(id: 0, distance: 0), count: nprobe), pruned = full
+                var candidates = [Scored](repeating: Scored(id: 0, distance: 0), count: 40)
                 let fullCount = index.rankLists(queries[q], nprobe: nprobe, scratch: &scratch, into: &full)
                 let prunedCount = projected.withUnsafeMutableBufferPointer { projected in
                     let prepared = sketch.prepare(queries[q], into: projected.baseAddress!, kernels: index.kernels)

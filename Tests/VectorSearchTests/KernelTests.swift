@@ -166,13 +166,14 @@ struct TopKTests {
     func reservoirMatchesHeap() {
         var random = SplitMix64(seed: 5)
         for capacity in [0, 1, 2, 3, 7, 40, 100] {
-            for n in [0, 1, capacity, max(0, 2 * capacity - 1), 2 * capacity, 2 * capacity + 1, 1_000] {
+            let full = TopKReservoir.bufferFactor * capacity  // the first cut comes at this many
+            for n in [0, 1, capacity, max(0, full - 1), full, full + 1, 3 * full + 2, 1_000] {
                 // Few distinct distances, so many ties; ids unique, in shuffled order.
                 let distances = (0..<n).map { _ in Float(random.next() % 13) }
                 var ids = (0..<n).map { VectorID($0) }
                 for i in stride(from: n - 1, to: 0, by: -1) { ids.swapAt(i, Int(random.next() % UInt64(i + 1))) }
                 var heapStorage = [Scored](repeating: Scored(id: 0, distance: 0), count: max(capacity, 1))
-                var reservoirStorage = [Scored](repeating: Scored(id: 0, distance: 0), count: max(2 * capacity, 1))
+                var reservoirStorage = [Scored](repeating: Scored(id: 0, distance: 0), count: max(TopKReservoir.bufferFactor * capacity, 1))
                 let fromHeap = heapStorage.withUnsafeMutableBufferPointer { buffer in
                     var heap = TopKHeap(storage: buffer.baseAddress!, capacity: capacity)
                     for i in 0..<n { heap.push(distance: distances[i], id: ids[i]) }

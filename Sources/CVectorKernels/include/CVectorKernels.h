@@ -111,6 +111,7 @@ int vs_has_avx512bw(void);
 /// every slice, so a row's byte sum × delta + Σ_s min_s approximates its table sum. Writes Σ min_s
 /// to `offset` and delta to `delta`.
 void vs_fastscan_quantize_table(const float *table, size_t m, size_t padded, uint8_t *lut, float *offset, float *delta);
+void vs_fastscan_quantize_table_avx2(const float *table, size_t m, size_t padded, uint8_t *lut, float *offset, float *delta);
 /// Writes the positions i < n with sums[i] ≤ limit, in order, to `positions`; returns their number.
 size_t vs_fastscan_select_avx512(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);
 size_t vs_fastscan_select_avx2(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);

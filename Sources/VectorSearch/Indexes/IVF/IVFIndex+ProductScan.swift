@@ -24,7 +24,7 @@ extension IVFIndex {
                     rankListsEstimated(query, estimates: estimates, slack: slack, nprobe: nprobe, scratch: scratch)
                 }
                 : rankListsForCodes(query, nprobe: nprobe, scratch: scratch)
-            return withUnsafeTemporaryAllocation(of: Scored.self, capacity: 2 &* wanted) { candidates in
+            return withUnsafeTemporaryAllocation(of: Scored.self, capacity: TopKReservoir.bufferFactor &* wanted) { candidates in
                 var best = TopKReservoir(storage: candidates.baseAddress!, capacity: wanted)
                 // One table serves every list unless each list has its own (L2 on residuals).
                 var tableReady = false, delta: Float = 1, offset: Float = 0

@@ -47,6 +47,7 @@ final class IVFProductCodes: @unchecked Sendable {
     /// The fast-scan kernels of this CPU (pq4fs): block sums, and the rows at or under a limit.
     let fastScan: @convention(c) (UnsafePointer<UInt8>?, Int, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UInt16>?) -> Void
     let select: @convention(c) (UnsafePointer<UInt16>?, Int, UInt16, UnsafeMutablePointer<UInt32>?) -> Int
+    let quantizeTable: QuantizeTableKernel
 
     init(codec: IVFCodec, quantizer: ProductQuantizer, rotation: [Float]?, centroids: VectorMatrix, metric: Metric, level: SIMDLevel = .detected) {
         self.codec = codec
@@ -83,6 +84,7 @@ final class IVFProductCodes: @unchecked Sendable {
         subdimension = quantizer.subdimension
         paddedM = codec.paddedSubquantizers
         (fastScan, select) = Self.fastScanKernels(level)
+        quantizeTable = Self.quantizeTableKernel(level)
         var transposed = [Float](repeating: 0, count: quantizer.codebooks.count)
         let (k, ds) = (centroidCount, subdimension)
         for s in 0..<m {
@@ -105,6 +107,17 @@ final class IVFProductCodes: @unchecked Sendable {
         if level.rank >= SIMDLevel.avx2.rank { return (vs_fastscan_sums_avx2, vs_fastscan_select_avx2) }
         #endif
         return (vs_fastscan_sums_portable, vs_fastscan_select_portable)
+    }
+
+    typealias QuantizeTableKernel =
+        @convention(c) (UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+
+    /// The fast-scan table quantizer of this CPU (the same bytes on every kernel).
+    static func quantizeTableKernel(_ level: SIMDLevel) -> QuantizeTableKernel {
+        #if arch(x86_64)
+        if level.rank >= SIMDLevel.avx2.rank { return vs_fastscan_quantize_table_avx2 }
+        #endif
+        return vs_fastscan_quantize_table
     }
 
     typealias RotationKernel = @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt16>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
@@ -275,7 +288,7 @@ final class IVFProductCodes: @unchecked Sendable {
     /// row's byte sum × delta + Σ min_s approximates its distance. Returns (Σ min_s, delta).
     func quantize(_ table: UnsafePointer<Float>, into lut: UnsafeMutablePointer<UInt8>) -> (offset: Float, delta: Float) {
         var offset: Float = 0, delta: Float = 1
-        vs_fastscan_quantize_table(table, m, paddedM, lut, &offset, &delta)
+        quantizeTable(table, m, paddedM, lut, &offset, &delta)
         return (offset, delta)
     }
 }
