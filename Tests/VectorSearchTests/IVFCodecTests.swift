@@ -91,22 +91,31 @@ struct IVFCodecTests {
     }
 
     @Test(
-        "a vector times a bfloat16 matrix (OPQ's query rotation) equals a plain loop on every kernel, at column counts around the AVX2 and AVX-512 blocks (8 to 256)"
+        "a query times an int8 matrix in paired panels (OPQ's rotation and the centroids) equals a plain loop in integers, on every kernel, at odd row counts and column counts around the blocks"
     )
-    func rotationKernel() {
-        var kernels = [IVFProductCodes.rotationKernel(.portable)]
-        for level in SIMDLevel.supported where level != .portable { kernels.append(IVFProductCodes.rotationKernel(level)) }
-        for (rows, columns) in [(1, 1), (3, 17), (7, 64), (20, 300), (5, 257), (384, 384), (2, 15), (4, 400), (6, 128), (9, 200), (3, 112), (2, 40)] {
+    func queryMatrixKernel() {
+        for (rows, columns) in [(1, 1), (3, 17), (7, 64), (20, 300), (5, 257), (384, 640), (2, 15), (4, 400), (6, 128), (9, 200), (3, 112), (2, 40)] {
             var random = SplitMix64(seed: UInt64(rows * 1000 + columns))
             let x = (0..<rows).map { _ in random.nextGaussian() }
-            let a = (0..<(rows * columns)).map { _ in random.nextGaussian().bfloat16 }
-            let expected = (0..<columns).map { j in (0..<rows).reduce(0.0) { $0 + Double(x[$1]) * Double(Float(bfloat16: a[$1 * columns + j])) } }
-            for (rotate, panel) in kernels {
-                let laidOut = IVFProductCodes.panels(a, rows: rows, columns: columns, width: panel ?? columns)
+            let matrix = (0..<columns).map { _ in (0..<rows).map { _ in random.nextGaussian() } }
+            let coded = matrix.map { IVFProductCodes.int8Column($0) }
+            let laidOut = IVFProductCodes.pairedPanels(coded.map(\.codes), rows: rows)
+            var q = [Int16](repeating: 7, count: rows + 1), error: Float = 0
+            let queryScale = vs_quantize_query_i16(x, rows, &q, &error)
+            #expect(rows % 2 == 0 || q[rows] == 0)
+            // The rounding error is what it says, and small.
+            let lost = zip(x, q).reduce(0.0) { $0 + pow(Double($1.0) - Double($1.1) * Double(queryScale), 2) }.squareRoot()
+            #expect(abs(Double(error) - lost) <= 1e-6 && lost <= 1e-3 * Double(Distance.norm(x)))
+            let scales = coded.map(\.scale)
+            for level in SIMDLevel.supported {
                 var y = [Float](repeating: .nan, count: columns)
-                rotate(x, laidOut, rows, columns, &y)
+                IVFProductCodes.queryMatrixKernel(level)(q, laidOut, rows, columns, scales, queryScale, &y)
                 for j in 0..<columns {
-                    #expect(abs(Double(y[j]) - expected[j]) <= 1e-4 * Double(rows), "rows \(rows) columns \(columns) column \(j)")
+                    let sum = (0..<rows).reduce(0) { $0 + Int(q[$1]) * Int(coded[j].codes[$1]) }
+                    #expect(y[j] == Float(Int32(sum)) * scales[j] * queryScale, "\(level) rows \(rows) columns \(columns) column \(j)")
+                    // And near the float product.
+                    let exact = zip(x, matrix[j]).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                    #expect(abs(Double(y[j]) - exact) <= 0.02 * Double(Distance.norm(x)) * Double(Distance.norm(matrix[j])))
                 }
             }
         }
@@ -168,7 +177,7 @@ struct IVFCodecTests {
     }
 
     @Test(
-        "the coarse step from the bfloat16 pass ranks the lists exactly as scoring every centroid; each estimate is within its slack",
+        "the coarse step from the int8 pass ranks the lists exactly as scoring every centroid; each estimate is within its slack",
         arguments: [try! IVFCodec(.pq4fs, subquantizers: 5), try! IVFCodec(.pq4fs, subquantizers: 3, rotation: true)])
     func estimatedCoarseStep(codec: IVFCodec) throws {
         for metric in Metric.allCases {
@@ -188,11 +197,12 @@ struct IVFCodecTests {
                 var scratchFloats = [Float](repeating: 0, count: product.scratchFloats)
                 scratchFloats.withUnsafeMutableBufferPointer { buffer in
                     let rotated = buffer.baseAddress!, estimates = rotated + 15
-                    product.prepare(query, rotated: rotated, products: estimates + product.listCount)
+                    let queryError = Double(product.prepare(query, rotated: rotated, products: estimates + product.listCount))
                     let norm = Double(Distance.norm(query))
                     for c in 0..<40 {
                         let exact = zip(query, centroid(c)).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                        #expect(abs(exact - Double(estimates[c])) <= norm * Double(product.centroidSlack[c]), "\(metric) query \(q) centroid \(c)")
+                        let bound = norm * Double(product.centroidSlack[c]) + queryError * Double(product.centroidCodeNorms[c])
+                        #expect(abs(exact - Double(estimates[c])) <= bound, "\(metric) query \(q) centroid \(c)")
                     }
                 }
                 for nprobe in [1, 5, 17, 40] {
@@ -201,10 +211,9 @@ struct IVFCodecTests {
                     let fullCount = index.rankLists(query, nprobe: nprobe, scratch: &floats, into: &full)
                     let estimated = index.withScratch { scratch in
                         let rotated = scratch.tables, estimates = rotated + 15
-                        product.prepare(query, rotated: rotated, products: estimates + product.listCount)
-                        let count = product.centroidSlack.withUnsafeBufferPointer { slack in
-                            index.rankListsEstimated(query, estimates: estimates, slack: slack, nprobe: nprobe, scratch: scratch)
-                        }
+                        let queryError = product.prepare(query, rotated: rotated, products: estimates + product.listCount)
+                        let count = index.rankListsEstimated(
+                            query, product: product, estimates: estimates, queryError: queryError, nprobe: nprobe, scratch: scratch)
                         return Array(UnsafeBufferPointer(start: scratch.lists, count: count))
                     }
                     #expect(fullCount == nprobe && estimated == full, "\(codec) \(metric) query \(q) nprobe \(nprobe)")

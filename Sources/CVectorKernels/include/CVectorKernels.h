@@ -117,14 +117,20 @@ size_t vs_fastscan_select_avx512(const uint16_t *sums, size_t n, uint16_t limit,
 size_t vs_fastscan_select_avx2(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);
 size_t vs_fastscan_select_portable(const uint16_t *sums, size_t n, uint16_t limit, uint32_t *positions);
 
-/// y = x·A for x of `rows` floats and A `rows × columns` bfloat16, row-major (an OPQ rotation
-/// applied to a query). Portable C and AVX-512F.
-void vs_vector_times_bf16_matrix_avx512(const float *x, const uint16_t *a, size_t rows, size_t columns, float *y);
-void vs_vector_times_bf16_matrix_portable(const float *x, const uint16_t *a, size_t rows, size_t columns, float *y);
-/// The same with A in column panels: panel p holds columns [p·W, min((p+1)·W, columns)) for every
-/// row, row after row (W = VS_BF16_PANEL_AVX2; the last panel may be narrower). AVX2 with FMA.
-#define VS_BF16_PANEL_AVX2 96
-void vs_vector_times_bf16_panels_avx2(const float *x, const uint16_t *a, size_t rows, size_t columns, float *y);
+/// Products of a query with the columns of a matrix held as int8 with a scale per column (an OPQ
+/// rotation beside the IVF centroids): y_j = queryScale × scales[j] × Σ_i q_i·a_ij, in exact
+/// 32-bit integer sums. `q` is the query as int16 (vs_quantize_query_i16: `rows` values and a
+/// zero when `rows` is odd). A is laid out in panels of VS_I8_PANEL columns (the last may be
+/// narrower); within a panel, row pair p holds for each column j the bytes a_{2p,j}, a_{2p+1,j}
+/// (a zero row pads an odd `rows`).
+#define VS_I8_PANEL 96
+void vs_vector_times_i8_panels_avx2(
+    const int16_t *q, const int8_t *a, size_t rows, size_t columns, const float *scales, float queryScale, float *y);
+void vs_vector_times_i8_panels_portable(
+    const int16_t *q, const int8_t *a, size_t rows, size_t columns, const float *scales, float queryScale, float *y);
+/// Rounds x (`rows` floats) to int16 `q` at the widest scale whose sums with int8 columns fit 32
+/// bits; returns the scale and writes ‖x − scale·q‖ to `error`. NaN becomes 0.
+float vs_quantize_query_i16(const float *x, size_t rows, int16_t *q, float *error);
 
 /// 8-bit product-quantization distances: out[i] = bias + Σ_s table[256 s + codes[m i + s]] for n
 /// rows of m code bytes each.

@@ -50,17 +50,24 @@ extension IVFIndex {
         return rankListsBounded(query, scale: scale, nprobe: nprobe, bounds: scratch, candidates: candidates, into: out)
     }
 
-    /// ``rankLists(_:nprobe:scratch:into:)`` from estimates of q·c for every centroid that are
-    /// within ‖q‖·slack[c] of it (``IVFProductCodes/prepare(_:rotated:products:)``), with the
-    /// same result; into `scratch.lists`.
+    /// ``rankLists(_:nprobe:scratch:into:)`` from the estimates of q·c that
+    /// ``IVFProductCodes/prepare(_:rotated:products:)`` wrote for every centroid (`queryError`
+    /// is what it returned), with the same result; into `scratch.lists`.
     func rankListsEstimated(
-        _ query: UnsafePointer<Float>, estimates: UnsafePointer<Float>, slack: UnsafeBufferPointer<Float>, nprobe: Int,
+        _ query: UnsafePointer<Float>, product: IVFProductCodes, estimates: UnsafePointer<Float>, queryError: Float, nprobe: Int,
         scratch: IVFSearchScratch
     ) -> Int {
         let norm = kernels.dot(query, query, dimension).squareRoot()
-        let scale = rankingScale(queryNorm: norm), radius = abs(scale) * norm, bounds = scratch.floats
+        let scale = rankingScale(queryNorm: norm), factor = abs(scale), bounds = scratch.floats
         centroidNorms.withUnsafeBufferPointer { norms in
-            for c in 0..<centroids.count { bounds[c] = norms[c] + scale * estimates[c] - radius * slack[c] }
+            product.centroidSlack.withUnsafeBufferPointer { slack in
+                product.centroidCodeNorms.withUnsafeBufferPointer { codeNorms in
+                    // |q·c − estimate| ≤ ‖q‖·slack + ‖q − q̂‖·‖ĉ‖ (IVFProductCodes.centroidSlack).
+                    for c in 0..<centroids.count {
+                        bounds[c] = norms[c] + scale * estimates[c] - factor * (norm * slack[c] + queryError * codeNorms[c])
+                    }
+                }
+            }
         }
         return rankListsBounded(query, scale: scale, nprobe: nprobe, bounds: bounds, candidates: scratch.lists + nprobe, into: scratch.lists)
     }

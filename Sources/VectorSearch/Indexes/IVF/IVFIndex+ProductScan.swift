@@ -16,13 +16,11 @@ extension IVFIndex {
             let probes = scratch.lists
             let rotated = scratch.tables, estimates = rotated + dimension, products = estimates + product.listCount
             let table = products + product.m * product.centroidCount
-            product.prepare(query, rotated: rotated, products: products)
+            let queryError = product.prepare(query, rotated: rotated, products: products)
             // The product is made from these centroids; the check keeps a mismatch from reading past them.
             let probeCount =
                 product.listCount == centroids.count
-                ? product.centroidSlack.withUnsafeBufferPointer { slack in
-                    rankListsEstimated(query, estimates: estimates, slack: slack, nprobe: nprobe, scratch: scratch)
-                }
+                ? rankListsEstimated(query, product: product, estimates: estimates, queryError: queryError, nprobe: nprobe, scratch: scratch)
                 : rankListsForCodes(query, nprobe: nprobe, scratch: scratch)
             return withUnsafeTemporaryAllocation(of: Scored.self, capacity: TopKReservoir.bufferFactor &* wanted) { candidates in
                 var best = TopKReservoir(storage: candidates.baseAddress!, capacity: wanted)

@@ -17,23 +17,27 @@ final class IVFProductCodes: @unchecked Sendable {
     let quantizer: ProductQuantizer
     /// d × d, rows rotate as x·R (OPQ), or nil.
     let rotation: [Float]?
-    /// [R | Cᵀ] in bfloat16 (d × (d + nlist); Cᵀ alone without OPQ, C the index's centroids): one
-    /// pass of our own kernel over it rotates the query and estimates its products with every
-    /// centroid, on one thread (OpenBLAS's sgemv handed a 384 × 384 product to its thread pool,
-    /// which spun on the other core). The rotated query only feeds the tables, whose byte rounding
-    /// loses more than bfloat16 does; the estimates only choose which centroids the coarse step
-    /// scores exactly (``centroidSlack``), so the lists probed are the float32 ones. Half the
-    /// bytes halve the time: the pass streams the matrix from L2 or L3. Laid out as `rotate` reads
-    /// it (``rotationKernel(_:)``).
-    let queryMatrix: [UInt16]
-    let rotate: RotationKernel
+    /// [R | Cᵀ] as int8 with a scale per column (d × (d + nlist); Cᵀ alone without OPQ, C the
+    /// index's centroids), laid out as `multiply` reads it: one pass of our own kernel over it, with
+    /// the query rounded to int16, rotates the query and estimates its products with every centroid,
+    /// on one thread (OpenBLAS's sgemv handed a 384 × 384 product to its thread pool, which spun on
+    /// the other core). The pass is bound by the bytes it streams from L3: int8 takes 4.4–4.8 µs
+    /// at 384 × 640 where bfloat16 took 8.0–8.4. The rotated query only feeds the tables: its
+    /// rounding error (about 3·10⁻⁴ of ‖q‖ per value) is below the byte table's and far below the
+    /// codes'. The estimates only choose which centroids the coarse step scores exactly
+    /// (``centroidSlack``), so the lists probed are the float32 ones.
+    let queryMatrix: [Int8]
+    let columnScales: [Float]
+    let multiply: QueryMatrixKernel
     /// Columns of ``queryMatrix`` before the centroids': d with a rotation, else 0.
     let rotatedColumns: Int
     /// Centroids (nlist).
     let listCount: Int
-    /// Per centroid c, ‖c − ĉ‖ (ĉ its bfloat16 copy) plus a float-rounding margin of 10⁻⁴·‖c‖:
-    /// |q·c − q·ĉ| ≤ ‖q‖ × this, so an estimate bounds the exact coarse distance.
+    /// Per centroid c, with ĉ its int8 copy: ‖c − ĉ‖ plus a float-rounding margin of 10⁻⁴·‖c‖
+    /// (``centroidSlack``), and ‖ĉ‖ (``centroidCodeNorms``). For a query q rounded to q̂,
+    /// |q·c − q̂·ĉ| ≤ ‖q‖·‖c − ĉ‖ + ‖q − q̂‖·‖ĉ‖, so an estimate bounds the exact coarse distance.
     let centroidSlack: [Float]
+    let centroidCodeNorms: [Float]
     let metric: Metric
     let dimension: Int
     /// Slices, centroids per slice, values per slice, and slices as the fast-scan kernel reads them.
@@ -53,30 +57,35 @@ final class IVFProductCodes: @unchecked Sendable {
         self.codec = codec
         self.quantizer = quantizer
         self.rotation = rotation
-        let (rotate, panel) = Self.rotationKernel(level)
         let d = quantizer.dimension, nlist = centroids.count
         let rotated = rotation == nil ? 0 : d, columns = rotated + nlist
-        var fused = [UInt16](repeating: 0, count: d * columns), slack = [Float](repeating: 0, count: nlist)
-        for i in 0..<d {
-            for j in 0..<rotated { fused[i * columns + j] = rotation![i * d + j].bfloat16 }
+        // Column j of [R | Cᵀ]: R's column j, then centroid j − d.
+        let column: (Int) -> [Float] = { j in
+            j < rotated ? (0..<d).map { rotation![$0 * d + j] } : centroids.withUnsafeBufferPointer { Array($0[((j - rotated) * d)..<((j - rotated + 1) * d)]) }
         }
-        centroids.withUnsafeBufferPointer { rows in
-            for c in 0..<nlist {
-                var error = 0.0, norm = 0.0
-                for i in 0..<d {
-                    let value = rows[c * d + i], code = value.bfloat16, lost = Double(value - Float(bfloat16: code))
-                    fused[i * columns + rotated + c] = code
-                    error += lost * lost
-                    norm += Double(value) * Double(value)
-                }
-                slack[c] = Float(error.squareRoot() + 1e-4 * norm.squareRoot())
+        var codes = [[Int8]](), scales = [Float](), slack = [Float](), codeNorms = [Float]()
+        for j in 0..<columns {
+            let values = column(j), (code, scale) = Self.int8Column(values)
+            codes.append(code)
+            scales.append(scale)
+            guard j >= rotated else { continue }
+            var error = 0.0, norm = 0.0, codeNorm = 0.0
+            for (value, byte) in zip(values, code) {
+                let decoded = Double(byte) * Double(scale), lost = Double(value) - decoded
+                error += lost * lost
+                norm += Double(value) * Double(value)
+                codeNorm += decoded * decoded
             }
+            slack.append(Float(error.squareRoot() + 1e-4 * norm.squareRoot()))
+            codeNorms.append(Float(codeNorm.squareRoot()))
         }
-        queryMatrix = Self.panels(fused, rows: d, columns: columns, width: panel ?? columns)
+        queryMatrix = Self.pairedPanels(codes, rows: d)
+        columnScales = scales
         centroidSlack = slack
+        centroidCodeNorms = codeNorms
         rotatedColumns = rotated
         listCount = nlist
-        self.rotate = rotate
+        multiply = Self.queryMatrixKernel(level)
         self.metric = metric
         dimension = quantizer.dimension
         m = quantizer.subquantizers
@@ -120,27 +129,36 @@ final class IVFProductCodes: @unchecked Sendable {
         return vs_fastscan_quantize_table
     }
 
-    typealias RotationKernel = @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt16>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
+    typealias QueryMatrixKernel =
+        @convention(c) (UnsafePointer<Int16>?, UnsafePointer<Int8>?, Int, Int, UnsafePointer<Float>?, Float, UnsafeMutablePointer<Float>?) -> Void
 
-    /// The query-rotation kernel of this CPU and the column-panel width it reads the matrix in
-    /// (nil: row-major).
-    static func rotationKernel(_ level: SIMDLevel) -> (RotationKernel, panel: Int?) {
+    /// The query-matrix kernel of this CPU (the same floats on every kernel: its sums are exact).
+    static func queryMatrixKernel(_ level: SIMDLevel) -> QueryMatrixKernel {
         #if arch(x86_64)
-        if level == .avx512 { return (vs_vector_times_bf16_matrix_avx512, nil) }
-        if level.rank >= SIMDLevel.avx2.rank { return (vs_vector_times_bf16_panels_avx2, Int(VS_BF16_PANEL_AVX2)) }
+        if level.rank >= SIMDLevel.avx2.rank { return vs_vector_times_i8_panels_avx2 }
         #endif
-        return (vs_vector_times_bf16_matrix_portable, nil)
+        return vs_vector_times_i8_panels_portable
     }
 
-    /// A row-major `rows × columns` matrix in column panels of `width`: panel p holds columns
-    /// p·width ..< min((p + 1)·width, columns) of every row, row after row.
-    static func panels<T>(_ matrix: [T], rows: Int, columns: Int, width: Int) -> [T] {
-        guard width < columns else { return matrix }
-        var out: [T] = []
-        out.reserveCapacity(matrix.count)
-        for p0 in stride(from: 0, to: columns, by: width) {
-            let end = min(p0 + width, columns)
-            for i in 0..<rows { out.append(contentsOf: matrix[(i * columns + p0)..<(i * columns + end)]) }
+    /// A column as int8 at the scale that maps its largest magnitude to 127 (1 for a zero column;
+    /// non-finite values become 0).
+    static func int8Column(_ values: [Float]) -> (codes: [Int8], scale: Float) {
+        let largest = values.reduce(Float(0)) { $1.isFinite ? max($0, abs($1)) : $0 }
+        let scale = largest > 0 ? largest / 127 : 1
+        return (values.map { $0.isFinite ? Int8(max(-127, min(127, ($0 / scale).rounded()))) : 0 }, scale)
+    }
+
+    /// Columns of `rows` int8 values in the layout of ``vs_vector_times_i8_panels_avx2``: panels of
+    /// VS_I8_PANEL columns; in a panel, row pair p holds each column's two values (a zero row
+    /// pads an odd `rows`).
+    static func pairedPanels(_ columns: [[Int8]], rows: Int) -> [Int8] {
+        let pairs = (rows + 1) / 2, panel = Int(VS_I8_PANEL)
+        var out = [Int8](repeating: 0, count: pairs * 2 * columns.count)
+        for p0 in stride(from: 0, to: columns.count, by: panel) {
+            let width = min(panel, columns.count - p0), base = p0 * pairs * 2
+            for j in 0..<width {
+                for i in 0..<rows { out[base + ((i / 2) * width + j) * 2 + i % 2] = columns[p0 + j][i] }
+            }
         }
         return out
     }
@@ -201,10 +219,10 @@ final class IVFProductCodes: @unchecked Sendable {
         return terms
     }
 
-    /// Bytes held beyond the codes: codebooks, rotation, the bfloat16 query matrix, centroid
-    /// slack and list terms.
+    /// Bytes held beyond the codes: codebooks, rotation, the int8 query matrix and its scales,
+    /// the centroid bounds and list terms.
     var byteCount: Int {
-        (2 * quantizer.codebooks.count + (rotation?.count ?? 0) + queryMatrix.count / 2 + centroidSlack.count + listTerms.count) * 4
+        queryMatrix.count + (2 * quantizer.codebooks.count + (rotation?.count ?? 0) + columnScales.count + 2 * listCount + listTerms.count) * 4
     }
 
     /// Floats of a query's scratch: the rotated query (d), its centroid estimates (nlist), the
@@ -235,12 +253,21 @@ final class IVFProductCodes: @unchecked Sendable {
     // MARK: Query tables
 
     /// Writes the query as the codes see it (rotated) to `rotated` (d floats), followed by its
-    /// estimated products with the centroids q·ĉ (nlist floats, ``centroidSlack``), and its slice
-    /// products (qR)_s·y_sj to `products` (m·K floats).
-    func prepare(_ query: UnsafePointer<Float>, rotated: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>) {
+    /// estimated products with the centroids q̂·ĉ (nlist floats, ``centroidSlack``), and its slice
+    /// products (qR)_s·y_sj to `products` (m·K floats). Returns ‖q − q̂‖, the query's rounding.
+    @discardableResult
+    func prepare(_ query: UnsafePointer<Float>, rotated: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>) -> Float {
         let d = dimension, k = centroidCount, ds = subdimension
         if rotatedColumns == 0 { rotated.update(from: query, count: d) }
-        queryMatrix.withUnsafeBufferPointer { r in rotate(query, r.baseAddress, d, rotatedColumns &+ listCount, rotated + (d &- rotatedColumns)) }
+        var queryError: Float = 0
+        withUnsafeTemporaryAllocation(of: Int16.self, capacity: d + 1) { q in
+            let queryScale = vs_quantize_query_i16(query, d, q.baseAddress!, &queryError)
+            queryMatrix.withUnsafeBufferPointer { a in
+                columnScales.withUnsafeBufferPointer { scales in
+                    multiply(q.baseAddress!, a.baseAddress, d, rotatedColumns &+ listCount, scales.baseAddress, queryScale, rotated + (d &- rotatedColumns))
+                }
+            }
+        }
         // K is 16 or 256: whole SIMD16 runs.
         transposedBooks.withUnsafeBufferPointer { books in
             let books = UnsafeRawPointer(books.baseAddress!), out = UnsafeMutableRawPointer(products)
@@ -255,6 +282,7 @@ final class IVFProductCodes: @unchecked Sendable {
                 }
             }
         }
+        return queryError
     }
 
     /// Whether each list needs a table of its own (L2 on residuals) or one serves every list.
