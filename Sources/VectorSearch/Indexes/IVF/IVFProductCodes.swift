@@ -171,10 +171,17 @@ final class IVFProductCodes: @unchecked Sendable {
     ) throws -> IVFProductCodes {
         try codec.validate(dimension: sample.dimension, storage: .float32)
         var data = sample
+        if !codec.rotation {
+            // Each slice's k-means would sample 256 rows per centroid anyway: sampling them once, for
+            // every slice (as FAISS does), spares residuals and slices of rows no slice reads (on
+            // 50,000 MiniLM rows, 4-bit: 155 MB copied).
+            var random = SplitMix64(seed: seed)
+            data = try KMeans.sample(sample, count: ParameterCheck.saturatingProduct(256, 1 << codec.bits), random: &random)
+        }
         if codec.residual {
-            let labels = try KMeans.assign(sample, to: centroids, threads: threads).labels
-            let d = sample.dimension
-            var values = sample.values
+            let labels = try KMeans.assign(data, to: centroids, threads: threads).labels
+            let d = data.dimension
+            var values = data.values
             centroids.withUnsafeBufferPointer { c in
                 for (i, label) in labels.enumerated() {
                     for t in 0..<d { values[i * d + t] -= c[label * d + t] }
