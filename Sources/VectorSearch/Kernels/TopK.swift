@@ -33,10 +33,10 @@ struct CandidateIDs {
 
 /// The `capacity` best candidates of a long stream in which many enter, kept the way FAISS's
 /// fast scan keeps them: appended to a buffer of ``bufferFactor`` × the capacity, which, when
-/// full, is cut back to the best `capacity` by selection. An append is a store where a heap push is a chain
-/// of hard-to-predict compares (measured on an IVF-PQ scan at nprobe 24 keeping 40: the heap
-/// took a fifth of the query). Keeps the same candidates as ``TopKHeap`` (ties on distance go to
-/// the smaller id), in no particular order.
+/// full, is cut back to the best `capacity` by selection. An append is a store where a heap push
+/// is a chain of hard-to-predict compares (measured on an IVF-PQ scan at nprobe 24 keeping 40:
+/// the heap took a fifth of the query). Keeps the same candidates as ``TopKHeap`` (ties on
+/// distance go to the smaller id), in no particular order.
 struct TopKReservoir {
     let storage: UnsafeMutablePointer<Scored>
     let capacity: Int

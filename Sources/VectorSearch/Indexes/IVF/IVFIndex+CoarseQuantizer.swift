@@ -81,6 +81,7 @@ extension IVFIndex {
         candidates: UnsafeMutablePointer<Scored>, into out: UnsafeMutablePointer<Scored>
     ) -> Int {
         let nlist = centroids.count, kernels = self.kernels, dimension = self.dimension, base = centroids.base
+        guard nprobe > 0 else { return 0 }
         return centroidNorms.withUnsafeBufferPointer { norms in
             // The nprobe least bounds, without a heap (whose pushes took half of this step at nlist
             // 256, nprobe 24): nprobe group minima are nprobe distinct centroids, so the largest
