@@ -167,7 +167,8 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         let codec = CodeKernels(storage: storage)
         // A scan of codes reads fewer bytes than a sketch would save it: lists on codes keep none,
         // but the coarse step of scalar codes still bounds the centroids, on a basis fitted to
-        // the centroids (product codes bound them from their own bfloat16 pass instead).
+        // the centroids (product codes bound them from their own int8 query pass instead:
+        // IVFProductCodes.queryMatrix).
         let coded = codec != nil || product != nil
         let listSketch = coded ? nil : sketch
         let sketch =
